@@ -1,0 +1,1 @@
+//! Registry credentials per containers-auth.json(5) (being written).

@@ -1,0 +1,1 @@
+//! ImageSetConfiguration model, loading and validation (being written).

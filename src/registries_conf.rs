@@ -1,0 +1,1 @@
+//! Source registry mirrors per containers-registries.conf(5) (being written).
