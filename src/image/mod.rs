@@ -5,3 +5,9 @@ mod platform;
 
 pub use digest::{Digest, DigestError, DigestHasher};
 pub use platform::{Platform, PlatformError, PlatformFilter};
+pub mod manifest;
+pub mod media_type;
+pub mod walk;
+
+pub use manifest::{Descriptor, ManifestView, RawManifest};
+pub use media_type::ManifestKind;
