@@ -1,1 +1,6 @@
+//! ferry's single integration-test binary: tests against real registries (`docker-registry`) and skopeo.
+//! Run with `scripts/test.sh` (installs those tools) or `cargo test` once they are installed.
 
+mod support;
+
+mod harness;

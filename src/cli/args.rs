@@ -1,0 +1,143 @@
+//! Argument definitions (the CLI contract of DESIGN.md: names are stable, extend, don't rename).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::image::Platform;
+
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, about = "Mirror container images, operator catalogs and OpenShift releases into disconnected registries", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Mirror what an ImageSetConfiguration describes.
+    ///
+    /// Mirror-to-mirror:  ferry mirror -c isc.yaml --workspace file://DIR docker://HOST[:PORT][/NS]
+    #[command(verbatim_doc_comment)]
+    Mirror(MirrorArgs),
+    /// Parse and validate an ImageSetConfiguration; exit 0 when valid, 1 with precise errors otherwise.
+    Validate(ValidateArgs),
+    /// Print a commented ImageSetConfiguration template to start from.
+    Init,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The ImageSetConfiguration file.
+    #[arg(short = 'c', long = "config", value_name = "ISC")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// The ImageSetConfiguration file.
+    #[arg(short = 'c', long = "config", value_name = "ISC")]
+    pub config: PathBuf,
+
+    /// Where images go: docker://HOST[:PORT][/NAMESPACE] (a registry) or file://DIR (archives, mirror-to-disk).
+    #[arg(value_name = "DESTINATION")]
+    pub destination: String,
+
+    /// Mirror-to-mirror: keep state, logs and cluster resources in file://DIR.
+    #[arg(long, value_name = "file://DIR")]
+    pub workspace: Option<String>,
+
+    /// Disk-to-mirror: push the archives in file://DIR.
+    #[arg(long, value_name = "file://DIR")]
+    pub from: Option<String>,
+
+    /// Resolve everything and write working-dir/dry-run/{mapping.txt,missing.txt}; copy nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Mirror-to-disk: pack everything not shipped before this date (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub since: Option<String>,
+
+    /// Images copied at the same time.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel_images: u16,
+
+    /// Blobs of one image copied at the same time.
+    #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel_layers: u16,
+
+    /// Retries of a failed request (429, 5xx, resets, timeouts) before the image fails.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub retry_times: u32,
+
+    /// First wait before a retry; it doubles each time (e.g. 500ms, 2s, 1m).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub retry_delay: Duration,
+
+    /// Verify the source registries' TLS certificates; false also allows plain HTTP.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub src_tls_verify: bool,
+
+    /// Verify the destination registry's TLS certificate; false also allows plain HTTP.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub dest_tls_verify: bool,
+
+    /// Credentials file (containers-auth.json). Default: REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,
+    /// ~/.config/containers/auth.json, $DOCKER_CONFIG/config.json or ~/.docker/config.json.
+    #[arg(long, value_name = "PATH")]
+    pub authfile: Option<PathBuf>,
+
+    /// Source registry mirrors (containers-registries.conf). Default: CONTAINERS_REGISTRIES_CONF.
+    #[arg(long, value_name = "PATH")]
+    pub registries_conf: Option<PathBuf>,
+
+    /// Only these platforms (OS/ARCH[/VARIANT]); repeatable; intersected with each entry's own `platforms`.
+    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
+    pub platforms: Vec<Platform>,
+
+    /// error, warn, info, debug or trace (the log file in working-dir/logs gets the same level).
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    pub log_level: crate::report::LogLevel,
+
+    /// No progress and no summary; errors only.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `1s`, `500ms`, `2m`, `1h`, or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration: use e.g. 500ms, 2s, 1m"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("`{text}` has an unknown unit `{unit}`: use ms, s, m or h")),
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("3d").is_err());
+    }
+}

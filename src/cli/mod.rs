@@ -1,0 +1,50 @@
+//! The command line: argument definitions and dispatch to the library. `main.rs` only calls [`main`].
+
+mod args;
+mod mirror;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::{Cli, Command};
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Mirror(args) => mirror::run(args),
+        Command::Validate(args) => validate(&args.config),
+        Command::Init => {
+            print!("{}", crate::config::TEMPLATE);
+            0
+        }
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn validate(path: &std::path::Path) -> i32 {
+    match crate::config::load_any(path) {
+        Ok(crate::config::AnyConfig::ImageSet(config)) => {
+            let mirror = &config.spec.mirror;
+            println!(
+                "{}: valid ImageSetConfiguration: {} release channels, {} catalogs, {} additional images, {} helm charts, {} blocked images",
+                path.display(),
+                mirror.platform.channels.len(),
+                mirror.operators.len(),
+                mirror.additional_images.len(),
+                mirror.helm.local.len() + mirror.helm.repositories.iter().map(|r| r.charts.len()).sum::<usize>(),
+                mirror.blocked_images.len()
+            );
+            0
+        }
+        Ok(crate::config::AnyConfig::Delete(_)) => {
+            println!("{}: valid DeleteImageSetConfiguration", path.display());
+            0
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            1
+        }
+    }
+}

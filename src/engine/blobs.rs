@@ -1,0 +1,210 @@
+//! Blob transfer: each blob once per run (later repositories mount it), HEAD before upload, streamed with its
+//! digest verified on the way, retried with a fresh source stream on transient failures.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::sync::OnceCell;
+
+use super::events::Event;
+use super::source::{ByteStream, SourceReader};
+use super::{Engine, EngineError, ImageCounters};
+use crate::image::manifest::Descriptor;
+use crate::image::{Digest, DigestHasher};
+use crate::registry::{MountOutcome, RegistryError, Repo};
+
+/// Which blobs this run has placed in which destination repositories.
+#[derive(Default)]
+pub struct BlobLedger {
+    /// The first repository that received each blob (later ones mount from it).
+    first_home: Mutex<HashMap<Digest, Arc<OnceCell<Arc<str>>>>>,
+    /// (repository, digest) pairs known present at the destination.
+    present: Mutex<HashSet<(Arc<str>, Digest)>>,
+}
+
+impl BlobLedger {
+    fn home_cell(&self, digest: &Digest) -> Arc<OnceCell<Arc<str>>> {
+        let mut homes = self.first_home.lock().unwrap_or_else(|p| p.into_inner());
+        homes.entry(digest.clone()).or_default().clone()
+    }
+
+    fn is_present(&self, repository: &Arc<str>, digest: &Digest) -> bool {
+        let present = self.present.lock().unwrap_or_else(|p| p.into_inner());
+        present.contains(&(repository.clone(), digest.clone()))
+    }
+
+    fn mark_present(&self, repository: &Arc<str>, digest: &Digest) {
+        let mut present = self.present.lock().unwrap_or_else(|p| p.into_inner());
+        present.insert((repository.clone(), digest.clone()));
+    }
+}
+
+impl Engine {
+    /// Makes `blob` present in `repository` at the destination.
+    pub(super) async fn ensure_blob(
+        &self,
+        reader: &SourceReader,
+        blob: &Descriptor,
+        repository: &Arc<str>,
+        counters: &ImageCounters,
+    ) -> Result<(), EngineError> {
+        if blob.is_non_distributable() || self.ledger.is_present(repository, &blob.digest) {
+            return Ok(());
+        }
+        let _permit = self.blob_permits.acquire().await.map_err(|_| EngineError::Cancelled)?;
+        let cell = self.ledger.home_cell(&blob.digest);
+        let initialised_here = AtomicBool::new(false);
+        let home = cell
+            .get_or_try_init(|| async {
+                initialised_here.store(true, Ordering::Relaxed);
+                self.place_blob(reader, blob, repository, counters).await?;
+                Ok::<_, EngineError>(repository.clone())
+            })
+            .await?
+            .clone();
+        if !initialised_here.load(Ordering::Relaxed) && &home != repository {
+            self.mount_or_place(reader, blob, repository, &home, counters).await?;
+        }
+        self.ledger.mark_present(repository, &blob.digest);
+        Ok(())
+    }
+
+    /// Another repository of this run already holds the blob: mount it, else check and copy.
+    async fn mount_or_place(
+        &self,
+        reader: &SourceReader,
+        blob: &Descriptor,
+        repository: &Arc<str>,
+        home: &str,
+        counters: &ImageCounters,
+    ) -> Result<(), EngineError> {
+        let repo = Repo { registry: &self.destination_registry, path: repository };
+        if self.ledger.is_present(repository, &blob.digest) {
+            return Ok(());
+        }
+        match self.destination.mount_blob(repo, &blob.digest, home).await {
+            Ok(MountOutcome::Mounted) => {
+                counters.blob_mounted();
+                self.emit(Event::BlobMounted);
+                Ok(())
+            }
+            Ok(MountOutcome::Declined) | Err(_) => self.place_blob(reader, blob, repository, counters).await,
+        }
+    }
+
+    /// HEAD, then upload when missing.
+    async fn place_blob(
+        &self,
+        reader: &SourceReader,
+        blob: &Descriptor,
+        repository: &Arc<str>,
+        counters: &ImageCounters,
+    ) -> Result<(), EngineError> {
+        let repo = Repo { registry: &self.destination_registry, path: repository };
+        if self.destination.blob_exists(repo, &blob.digest).await? {
+            counters.blob_skipped();
+            self.emit(Event::BlobSkipped);
+            return Ok(());
+        }
+        self.upload_with_retries(reader, blob, repo).await?;
+        counters.blob_copied(blob.size);
+        self.emit(Event::BlobCopied { size: blob.size });
+        Ok(())
+    }
+
+    async fn upload_with_retries(&self, reader: &SourceReader, blob: &Descriptor, repo: Repo<'_>) -> Result<(), EngineError> {
+        let policy = self.options.retry;
+        let mut attempt = 0;
+        loop {
+            let outcome = self.upload_once(reader, blob, repo).await;
+            match outcome {
+                Ok(()) => return Ok(()),
+                Err(error) if attempt < policy.times && is_worth_retrying(&error) => {
+                    attempt += 1;
+                    self.emit(Event::Retrying {
+                        what: format!("blob {} to {}", blob.digest, repo.path),
+                        attempt,
+                        error: error.to_string(),
+                    });
+                    tokio::time::sleep(policy.backoff(attempt, None)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    async fn upload_once(&self, reader: &SourceReader, blob: &Descriptor, repo: Repo<'_>) -> Result<(), EngineError> {
+        let (_, stream) = reader.open_blob(blob).await?;
+        let verdict = Arc::new(Mutex::new(None));
+        let verified = verify_stream(stream, blob.clone(), verdict.clone(), self.reporter.clone());
+        let uploaded = self.destination.upload_blob(repo, &blob.digest, blob.size, verified).await;
+        let source_problem = verdict.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match (source_problem, uploaded) {
+            (Some(problem), _) => Err(problem),
+            (None, result) => Ok(result?),
+        }
+    }
+}
+
+fn is_worth_retrying(error: &EngineError) -> bool {
+    match error {
+        EngineError::Registry(e) => !matches!(
+            e,
+            RegistryError::CredentialsMissing { .. } | RegistryError::CredentialsRejected { .. } | RegistryError::Denied { .. }
+        ),
+        EngineError::SourceCorrupt { .. } => true,
+        _ => false,
+    }
+}
+
+/// Passes chunks through while hashing and counting them; at the end, a wrong size or digest becomes an error
+/// (so the upload is aborted and nothing corrupt is committed), recorded in `verdict` for the caller.
+fn verify_stream(
+    stream: ByteStream,
+    blob: Descriptor,
+    verdict: Arc<Mutex<Option<EngineError>>>,
+    reporter: Arc<dyn super::events::Reporter>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    let state = (stream, Some(DigestHasher::new()), blob, verdict, reporter);
+    futures_util::stream::unfold(state, |(mut stream, hasher, blob, verdict, reporter)| async move {
+        let mut hasher = hasher?;
+        match stream.next().await {
+            Some(Ok(chunk)) => {
+                hasher.update(&chunk);
+                if hasher.length() > blob.size {
+                    let error = EngineError::SourceCorrupt {
+                        digest: blob.digest.clone(),
+                        detail: format!("more than the {} bytes its descriptor declares", blob.size),
+                    };
+                    let io = std::io::Error::other(error.to_string());
+                    *verdict.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+                    return Some((Err(io), (stream, None, blob, verdict, reporter)));
+                }
+                reporter.event(Event::BytesCopied(chunk.len() as u64));
+                Some((Ok(chunk), (stream, Some(hasher), blob, verdict, reporter)))
+            }
+            Some(Err(e)) => {
+                let error = EngineError::SourceCorrupt { digest: blob.digest.clone(), detail: format!("read failed: {e}") };
+                *verdict.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+                Some((Err(e), (stream, None, blob, verdict, reporter)))
+            }
+            None => {
+                let length = hasher.length();
+                let actual = hasher.finish();
+                if actual == blob.digest && length == blob.size {
+                    return None;
+                }
+                let error = EngineError::SourceCorrupt {
+                    digest: blob.digest.clone(),
+                    detail: format!("got {length} of {} bytes with digest {actual}", blob.size),
+                };
+                let io = std::io::Error::other(error.to_string());
+                *verdict.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+                Some((Err(io), (stream, None, blob, verdict, reporter)))
+            }
+        }
+    })
+}

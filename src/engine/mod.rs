@@ -1,0 +1,213 @@
+//! The copy engine: mirrors a plan's images into a destination registry, each blob once per run, with bounded
+//! concurrency. It emits events and never prints.
+
+mod blobs;
+pub mod events;
+mod push;
+pub mod source;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use futures_util::stream::{self, StreamExt};
+use tokio::sync::Semaphore;
+
+pub use events::{Event, IndexOutcome, Reporter, SilentReporter};
+
+use crate::image::manifest::ManifestError;
+use crate::image::walk::{self, WalkError};
+use crate::image::{Digest, Platform};
+use crate::plan::{MirrorJob, MirrorPlan};
+use crate::registries_conf::RegistriesConf;
+use crate::registry::{RegistryClient, RegistryError, RetryPolicy, Repo};
+use crate::store::LayoutError;
+use blobs::BlobLedger;
+use push::Target;
+use source::SourceReader;
+
+/// Concurrency and retry settings.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineOptions {
+    /// Images copied at the same time.
+    pub parallel_images: usize,
+    /// Blobs of one image copied at the same time.
+    pub parallel_layers: usize,
+    pub retry: RetryPolicy,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { parallel_images: 8, parallel_layers: 6, retry: RetryPolicy::default() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Walk(#[from] WalkError),
+    #[error("blob {digest} from the source is corrupt or truncated: {detail}")]
+    SourceCorrupt { digest: Digest, detail: String },
+    #[error("{image} is blocked by the registries configuration and has no mirror")]
+    Blocked { image: String },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// What happened to one image.
+#[derive(Debug, Clone)]
+pub struct ImageResult {
+    pub source_digest: Digest,
+    /// The digest now served by the destination tag (differs from the source for a rewritten index).
+    pub destination_digest: Digest,
+    pub platforms: Vec<Platform>,
+    pub outcome: IndexOutcome,
+    /// Nothing had to be copied: the destination already had it all.
+    pub unchanged: bool,
+}
+
+/// Per-image counts, also summed for the run.
+#[derive(Debug, Default)]
+pub struct ImageCounters {
+    pub blobs_copied: AtomicU64,
+    pub bytes_copied: AtomicU64,
+    pub blobs_skipped: AtomicU64,
+    pub blobs_mounted: AtomicU64,
+    pub manifests_pushed: AtomicU64,
+}
+
+impl ImageCounters {
+    fn blob_copied(&self, size: u64) {
+        self.blobs_copied.fetch_add(1, Ordering::Relaxed);
+        self.bytes_copied.fetch_add(size, Ordering::Relaxed);
+    }
+    fn blob_skipped(&self) {
+        self.blobs_skipped.fetch_add(1, Ordering::Relaxed);
+    }
+    fn blob_mounted(&self) {
+        self.blobs_mounted.fetch_add(1, Ordering::Relaxed);
+    }
+    fn manifest_pushed(&self) {
+        self.manifests_pushed.fetch_add(1, Ordering::Relaxed);
+    }
+    fn changed_anything(&self) -> bool {
+        self.blobs_copied.load(Ordering::Relaxed) + self.blobs_mounted.load(Ordering::Relaxed) + self.manifests_pushed.load(Ordering::Relaxed) > 0
+    }
+}
+
+/// The engine for one run against one destination registry.
+pub struct Engine {
+    source: Arc<RegistryClient>,
+    destination: Arc<RegistryClient>,
+    destination_registry: String,
+    mirrors: Arc<RegistriesConf>,
+    options: EngineOptions,
+    reporter: Arc<dyn Reporter>,
+    ledger: BlobLedger,
+    blob_permits: Semaphore,
+    totals: ImageCounters,
+}
+
+impl Engine {
+    pub fn new(
+        source: Arc<RegistryClient>,
+        destination: Arc<RegistryClient>,
+        destination_registry: &str,
+        mirrors: Arc<RegistriesConf>,
+        options: EngineOptions,
+        reporter: Arc<dyn Reporter>,
+    ) -> Engine {
+        let permits = options.parallel_images.max(1) * options.parallel_layers.max(1);
+        Engine {
+            source,
+            destination,
+            destination_registry: destination_registry.to_string(),
+            mirrors,
+            options,
+            reporter,
+            ledger: BlobLedger::default(),
+            blob_permits: Semaphore::new(permits),
+            totals: ImageCounters::default(),
+        }
+    }
+
+    fn emit(&self, event: Event) {
+        self.reporter.event(event);
+    }
+
+    /// Totals of the run so far.
+    pub fn totals(&self) -> &ImageCounters {
+        &self.totals
+    }
+
+    /// Copies every job of the plan; one result per job, in plan order. Failures do not stop other images.
+    pub async fn run(&self, plan: &MirrorPlan) -> Vec<Result<ImageResult, EngineError>> {
+        self.emit(Event::RunStarted { images: plan.jobs.len() });
+        let mut results: Vec<(usize, Result<ImageResult, EngineError>)> = stream::iter(plan.jobs.iter().enumerate())
+            .map(|(index, job)| async move { (index, self.run_job(index, job).await) })
+            .buffer_unordered(self.options.parallel_images.max(1))
+            .collect()
+            .await;
+        results.sort_by_key(|(index, _)| *index);
+        results.into_iter().map(|(_, result)| result).collect()
+    }
+
+    async fn run_job(&self, index: usize, job: &MirrorJob) -> Result<ImageResult, EngineError> {
+        let name = job.source.to_string();
+        self.emit(Event::ImageStarted { index, name: name.clone() });
+        let counters = ImageCounters::default();
+        let result = self.copy_image(job, &counters).await;
+        self.add_to_totals(&counters);
+        match &result {
+            Ok(done) => self.emit(Event::ImageDone {
+                index,
+                name,
+                platforms: done.platforms.clone(),
+                outcome: done.outcome.clone(),
+                unchanged: done.unchanged,
+            }),
+            Err(error) => self.emit(Event::ImageFailed { index, name, origin: job.origin, error: error.to_string() }),
+        }
+        result
+    }
+
+    fn add_to_totals(&self, counters: &ImageCounters) {
+        let add = |total: &AtomicU64, part: &AtomicU64| total.fetch_add(part.load(Ordering::Relaxed), Ordering::Relaxed);
+        add(&self.totals.blobs_copied, &counters.blobs_copied);
+        add(&self.totals.bytes_copied, &counters.bytes_copied);
+        add(&self.totals.blobs_skipped, &counters.blobs_skipped);
+        add(&self.totals.blobs_mounted, &counters.blobs_mounted);
+        add(&self.totals.manifests_pushed, &counters.manifests_pushed);
+    }
+
+    async fn copy_image(&self, job: &MirrorJob, counters: &ImageCounters) -> Result<ImageResult, EngineError> {
+        let (reader, root) = SourceReader::open(&job.source, &self.source, &self.mirrors).await?;
+        let repository: Arc<str> = Arc::from(job.destination.repository.as_str());
+        let repo = Repo { registry: &self.destination_registry, path: &repository };
+        let current = self.destination.manifest_digest(repo, &job.destination.tag).await?;
+        if current.as_ref() == Some(&root.digest) {
+            return Ok(ImageResult {
+                source_digest: root.digest.clone(),
+                destination_digest: root.digest,
+                platforms: Vec::new(),
+                outcome: IndexOutcome::Complete,
+                unchanged: true,
+            });
+        }
+        let graph = walk::walk(&reader, root, &job.platforms).await?;
+        let target = Target { repository: &repository, tag: Some(&job.destination.tag), pinned: job.source.is_pinned() };
+        let pushed = self.push_node(&reader, &graph, target, counters).await?;
+        Ok(ImageResult {
+            source_digest: graph.manifest.digest.clone(),
+            destination_digest: pushed.digest,
+            platforms: graph.platforms(),
+            outcome: pushed.outcome,
+            unchanged: !counters.changed_anything(),
+        })
+    }
+}

@@ -1,0 +1,108 @@
+//! Reading an image from where it lives (a registry, through its configured mirrors, or an OCI layout).
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::Stream;
+
+use super::EngineError;
+use crate::image::manifest::{Descriptor, RawManifest};
+use crate::image::walk::ManifestSource;
+use crate::image::Digest;
+use crate::plan::ImageSource;
+use crate::reference::ImageReference;
+use crate::registries_conf::RegistriesConf;
+use crate::registry::{RegistryClient, RegistryError, Repo};
+use crate::store::OciLayout;
+
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// An opened image source: one repository (or layout) that serves the root manifest and everything below it.
+pub enum SourceReader {
+    Registry { client: Arc<RegistryClient>, reference: ImageReference },
+    Layout(OciLayout),
+}
+
+impl SourceReader {
+    /// Finds the root manifest, trying the configured source mirrors of a registry image in order.
+    pub async fn open(
+        source: &ImageSource,
+        client: &Arc<RegistryClient>,
+        mirrors: &RegistriesConf,
+    ) -> Result<(SourceReader, RawManifest), EngineError> {
+        match source {
+            ImageSource::Registry(reference) => open_registry(reference, client, mirrors).await,
+            ImageSource::Layout { path, reference } => {
+                let layout = OciLayout::open(path)?;
+                let descriptor = layout.resolve(reference.as_deref())?;
+                let root = layout.read_manifest(&descriptor.digest, Some(&descriptor.media_type)).await?;
+                Ok((SourceReader::Layout(layout), root))
+            }
+        }
+    }
+
+    /// Opens a blob for streaming: its size when known and its chunks.
+    pub async fn open_blob(&self, descriptor: &Descriptor) -> Result<(Option<u64>, ByteStream), EngineError> {
+        match self {
+            SourceReader::Registry { client, reference } => {
+                let repo = Repo { registry: &reference.registry, path: &reference.repository };
+                let download = client.get_blob(repo, &descriptor.digest).await?;
+                Ok((download.size, download.into_stream()))
+            }
+            SourceReader::Layout(layout) => {
+                let (size, stream) = layout.open_blob(&descriptor.digest).await?;
+                Ok((Some(size), Box::pin(stream)))
+            }
+        }
+    }
+
+    /// The repository this reader serves, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            SourceReader::Registry { reference, .. } => reference.name(),
+            SourceReader::Layout(layout) => format!("oci://{}", layout.root().display()),
+        }
+    }
+}
+
+async fn open_registry(
+    reference: &ImageReference,
+    client: &Arc<RegistryClient>,
+    mirrors: &RegistriesConf,
+) -> Result<(SourceReader, RawManifest), EngineError> {
+    let candidates = mirrors.pull_sources(reference);
+    let mut first_error: Option<RegistryError> = None;
+    for candidate in candidates {
+        let candidate_ref = candidate.reference;
+        let repo = Repo { registry: &candidate_ref.registry, path: &candidate_ref.repository };
+        match client.get_manifest(repo, &reference.manifest_selector()).await {
+            Ok(root) => {
+                return Ok((SourceReader::Registry { client: client.clone(), reference: candidate_ref }, root));
+            }
+            Err(error) => {
+                // The original's error is the most useful one; mirrors' errors only when nothing else exists.
+                if !candidate.is_mirror || first_error.is_none() {
+                    first_error = Some(error);
+                }
+            }
+        }
+    }
+    Err(first_error
+        .map(EngineError::from)
+        .unwrap_or_else(|| EngineError::Blocked { image: reference.to_string() }))
+}
+
+impl ManifestSource for SourceReader {
+    type Error = EngineError;
+
+    async fn fetch_manifest(&self, digest: &Digest) -> Result<RawManifest, EngineError> {
+        match self {
+            SourceReader::Registry { client, reference } => {
+                let repo = Repo { registry: &reference.registry, path: &reference.repository };
+                Ok(client.get_manifest(repo, digest.as_str()).await?)
+            }
+            SourceReader::Layout(layout) => Ok(layout.read_manifest(digest, None).await?),
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The mirror plan: what to copy, from where, to where, for which platforms, and why (which config group).
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::image::PlatformFilter;
+use crate::reference::ImageReference;
+
+/// Which part of the ImageSetConfiguration asked for an image; failures are reported per group in the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageOrigin {
+    Release,
+    Operator,
+    Additional,
+    Helm,
+}
+
+impl ImageOrigin {
+    /// The bit this group sets in the exit code when one of its images fails.
+    pub fn exit_bit(self) -> i32 {
+        match self {
+            ImageOrigin::Release => 2,
+            ImageOrigin::Operator => 4,
+            ImageOrigin::Additional => 8,
+            ImageOrigin::Helm => 16,
+        }
+    }
+
+    /// The category name used in cluster resource names (`idms-generic-0`).
+    pub fn category(self) -> &'static str {
+        match self {
+            ImageOrigin::Release => "release",
+            ImageOrigin::Operator => "operator",
+            ImageOrigin::Additional | ImageOrigin::Helm => "generic",
+        }
+    }
+}
+
+/// Where an image is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageSource {
+    Registry(ImageReference),
+    /// An image in an OCI image layout directory, selected by its `org.opencontainers.image.ref.name`
+    /// (or the only image when the layout holds one).
+    Layout { path: PathBuf, reference: Option<String> },
+}
+
+impl ImageSource {
+    /// True when the user pinned the image by digest: that digest must stay pullable at the destination.
+    pub fn is_pinned(&self) -> bool {
+        matches!(self, ImageSource::Registry(r) if r.digest.is_some())
+    }
+
+    pub fn registry_reference(&self) -> Option<&ImageReference> {
+        match self {
+            ImageSource::Registry(r) => Some(r),
+            ImageSource::Layout { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for ImageSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImageSource::Registry(r) => write!(f, "docker://{r}"),
+            ImageSource::Layout { path, reference: Some(r) } => write!(f, "oci://{}:{r}", path.display()),
+            ImageSource::Layout { path, reference: None } => write!(f, "oci://{}", path.display()),
+        }
+    }
+}
+
+/// Where an image goes: a repository and tag in the destination registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageDestination {
+    pub registry: String,
+    pub repository: String,
+    pub tag: String,
+}
+
+impl fmt::Display for ImageDestination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "docker://{}/{}:{}", self.registry, self.repository, self.tag)
+    }
+}
+
+/// One image to mirror.
+#[derive(Debug, Clone)]
+pub struct MirrorJob {
+    pub source: ImageSource,
+    pub destination: ImageDestination,
+    pub platforms: PlatformFilter,
+    pub origin: ImageOrigin,
+}
+
+/// Everything a run will copy.
+#[derive(Debug, Clone, Default)]
+pub struct MirrorPlan {
+    pub jobs: Vec<MirrorJob>,
+}

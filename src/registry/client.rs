@@ -1,0 +1,704 @@
+//! The registry client: the only code that speaks HTTP to registries. Scheme detection, authentication
+//! (anonymous, Basic, Bearer tokens), retries, a concurrency limit per host, and the distribution API calls ferry uses.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
+
+use super::challenge::{self, Challenge, TokenResponse};
+use super::error::RegistryError;
+use super::retry::{self, RetryPolicy};
+use crate::auth::{Credential, CredentialStore};
+use crate::image::manifest::RawManifest;
+use crate::image::media_type::MANIFEST_ACCEPT;
+use crate::image::Digest;
+use crate::reference::registry_api_host;
+
+/// Manifests larger than this are refused (the distribution spec's limit is 4 MiB).
+const MANIFEST_LIMIT: usize = 8 * 1024 * 1024;
+const DOCKER_CONTENT_DIGEST: &str = "docker-content-digest";
+
+/// How to talk to a set of registries (the source side or the destination side of a run).
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// false: accept any certificate and fall back to plain HTTP.
+    pub tls_verify: bool,
+    pub retry: RetryPolicy,
+    /// Requests in flight to one host at a time.
+    pub max_requests_per_host: usize,
+    pub connect_timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            tls_verify: true,
+            retry: RetryPolicy::default(),
+            max_requests_per_host: 32,
+            connect_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// A repository in a registry: `registry` as written by users (`docker.io`, `host:5000`), `path` inside it.
+#[derive(Debug, Clone, Copy)]
+pub struct Repo<'a> {
+    pub registry: &'a str,
+    pub path: &'a str,
+}
+
+impl Repo<'_> {
+    fn name(&self) -> String {
+        format!("{}/{}", self.registry, self.path)
+    }
+}
+
+/// Access a request needs, as a token scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Pull,
+    Push,
+}
+
+#[derive(Debug, Clone)]
+enum AuthScheme {
+    Anonymous,
+    Basic,
+    Bearer { realm: String, service: Option<String> },
+}
+
+struct HostState {
+    api_host: String,
+    base_url: OnceCell<String>,
+    permits: Arc<Semaphore>,
+    scheme: Mutex<Option<AuthScheme>>,
+    tokens: Mutex<HashMap<String, String>>,
+}
+
+/// A streaming blob download; holds its host's concurrency permit until dropped.
+pub struct BlobDownload {
+    pub size: Option<u64>,
+    pub stream: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl BlobDownload {
+    /// The chunks as an I/O stream that keeps the host permit until it ends.
+    pub fn into_stream(self) -> std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>> {
+        let permit = self._permit;
+        Box::pin(self.stream.map(move |chunk| {
+            let _held = &permit;
+            chunk.map_err(std::io::Error::other)
+        }))
+    }
+}
+
+/// Whether a cross-repository mount happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountOutcome {
+    Mounted,
+    Declined,
+}
+
+pub struct RegistryClient {
+    http: reqwest::Client,
+    options: ClientOptions,
+    credentials: Arc<CredentialStore>,
+    hosts: Mutex<HashMap<String, Arc<HostState>>>,
+}
+
+impl RegistryClient {
+    pub fn new(options: ClientOptions, credentials: Arc<CredentialStore>) -> Result<RegistryClient, RegistryError> {
+        let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(!options.tls_verify)
+            .connect_timeout(options.connect_timeout)
+            .read_timeout(Duration::from_secs(120))
+            .pool_max_idle_per_host(options.max_requests_per_host)
+            .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| RegistryError::Protocol { host: "-".into(), detail: format!("cannot build HTTP client: {e}") })?;
+        Ok(RegistryClient { http, options, credentials, hosts: Mutex::new(HashMap::new()) })
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    // ----- the distribution API -----
+
+    /// Contacts a registry once (`GET /v2/`): fails fast with a clear message when it cannot be reached.
+    pub async fn check(&self, registry: &str) -> Result<(), RegistryError> {
+        self.base_url(&self.host(registry)).await.map(|_| ())
+    }
+
+    /// GET a manifest by tag or digest, byte for byte. A digest request is verified against the body.
+    pub async fn get_manifest(&self, repo: Repo<'_>, selector: &str) -> Result<RawManifest, RegistryError> {
+        let path = format!("/v2/{}/manifests/{selector}", repo.path);
+        let operation = format!("GET manifest {}:{selector}", repo.name());
+        let response = self
+            .execute(repo, &[(repo.path, Access::Pull)], &operation, |http, base| {
+                http.get(format!("{base}{path}")).header(ACCEPT, MANIFEST_ACCEPT)
+            })
+            .await?;
+        let response = self.expect_success(repo, &operation, response, &format!("manifest {}:{selector}", repo.name())).await?;
+        let declared = header_str(response.headers(), CONTENT_TYPE.as_str());
+        let bytes = read_limited(repo.registry, &operation, response).await?;
+        let manifest = RawManifest::new(bytes, declared.as_deref())?;
+        if let Ok(expected) = selector.parse::<Digest>() {
+            if manifest.digest != expected {
+                return Err(RegistryError::DigestMismatch {
+                    host: repo.registry.to_string(),
+                    expected,
+                    bytes: manifest.size(),
+                    actual: manifest.digest,
+                });
+            }
+        }
+        Ok(manifest)
+    }
+
+    /// HEAD a manifest: its digest when it exists.
+    pub async fn manifest_digest(&self, repo: Repo<'_>, selector: &str) -> Result<Option<Digest>, RegistryError> {
+        let path = format!("/v2/{}/manifests/{selector}", repo.path);
+        let operation = format!("HEAD manifest {}:{selector}", repo.name());
+        let response = self
+            .execute(repo, &[(repo.path, Access::Pull)], &operation, |http, base| {
+                http.head(format!("{base}{path}")).header(ACCEPT, MANIFEST_ACCEPT)
+            })
+            .await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let response = self.expect_success(repo, &operation, response, "manifest").await?;
+        Ok(header_str(response.headers(), DOCKER_CONTENT_DIGEST).and_then(|d| d.parse().ok()))
+    }
+
+    /// PUT a manifest's exact bytes under a tag or its digest.
+    pub async fn put_manifest(&self, repo: Repo<'_>, selector: &str, manifest: &RawManifest) -> Result<(), RegistryError> {
+        let path = format!("/v2/{}/manifests/{selector}", repo.path);
+        let operation = format!("PUT manifest {}:{selector}", repo.name());
+        let response = self
+            .execute(repo, &[(repo.path, Access::Push)], &operation, |http, base| {
+                http.put(format!("{base}{path}"))
+                    .header(CONTENT_TYPE, manifest.media_type())
+                    .body(manifest.bytes.clone())
+            })
+            .await?;
+        self.expect_success(repo, &operation, response, "manifest").await?;
+        Ok(())
+    }
+
+    /// HEAD a blob.
+    pub async fn blob_exists(&self, repo: Repo<'_>, digest: &Digest) -> Result<bool, RegistryError> {
+        let path = format!("/v2/{}/blobs/{digest}", repo.path);
+        let operation = format!("HEAD blob {digest} in {}", repo.name());
+        let response = self
+            .execute(repo, &[(repo.path, Access::Pull)], &operation, |http, base| http.head(format!("{base}{path}")))
+            .await?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => self.expect_success(repo, &operation, response, "blob").await.map(|_| true),
+        }
+    }
+
+    /// GET a blob as a stream. The caller verifies the digest while consuming it.
+    pub async fn get_blob(&self, repo: Repo<'_>, digest: &Digest) -> Result<BlobDownload, RegistryError> {
+        let path = format!("/v2/{}/blobs/{digest}", repo.path);
+        let operation = format!("GET blob {digest} from {}", repo.name());
+        let state = self.host(repo.registry);
+        let response = self
+            .execute(repo, &[(repo.path, Access::Pull)], &operation, |http, base| http.get(format!("{base}{path}")))
+            .await?;
+        let response = self.expect_success(repo, &operation, response, &format!("blob {digest} in {}", repo.name())).await?;
+        let permit = state.permits.clone().acquire_owned().await.map_err(|_| closed(repo.registry))?;
+        Ok(BlobDownload { size: response.content_length(), stream: Box::pin(response.bytes_stream()), _permit: permit })
+    }
+
+    /// Tries a cross-repository mount of `digest` from `from` into `repo`.
+    pub async fn mount_blob(&self, repo: Repo<'_>, digest: &Digest, from: &str) -> Result<MountOutcome, RegistryError> {
+        let path = format!("/v2/{}/blobs/uploads/?mount={digest}&from={from}", repo.path);
+        let operation = format!("mount blob {digest} into {}", repo.name());
+        let response = self
+            .execute(repo, &[(repo.path, Access::Push), (from, Access::Pull)], &operation, |http, base| {
+                http.post(format!("{base}{path}")).header(CONTENT_LENGTH, 0)
+            })
+            .await?;
+        match response.status() {
+            StatusCode::CREATED => Ok(MountOutcome::Mounted),
+            StatusCode::ACCEPTED => {
+                self.cancel_upload(repo, response.headers()).await;
+                Ok(MountOutcome::Declined)
+            }
+            _ => {
+                self.expect_success(repo, &operation, response, "blob mount").await?;
+                Ok(MountOutcome::Declined)
+            }
+        }
+    }
+
+    /// Uploads a blob from a stream in one PUT. Not retried here: a stream cannot be replayed, so the caller
+    /// retries the whole copy with a fresh source stream.
+    pub async fn upload_blob<S>(&self, repo: Repo<'_>, digest: &Digest, size: u64, body: S) -> Result<(), RegistryError>
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    {
+        let operation = format!("upload blob {digest} to {}", repo.name());
+        let location = self.start_upload(repo, &operation).await?;
+        let mut url = reqwest::Url::parse(&location)
+            .map_err(|e| RegistryError::Protocol { host: repo.registry.into(), detail: format!("bad upload location: {e}") })?;
+        url.query_pairs_mut().append_pair("digest", digest.as_str());
+        let state = self.host(repo.registry);
+        let permit = state.permits.clone().acquire_owned().await.map_err(|_| closed(repo.registry))?;
+        let mut request = self
+            .http
+            .put(url)
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .header(CONTENT_LENGTH, size)
+            .body(reqwest::Body::wrap_stream(body));
+        if let Some(header) = self.authorization(&state, repo, &[(repo.path, Access::Push)]).await? {
+            request = request.header(AUTHORIZATION, header);
+        }
+        let response = request.send().await.map_err(|e| transport_error(repo.registry, &operation, &e))?;
+        drop(permit);
+        self.expect_success(repo, &operation, response, "blob upload").await?;
+        Ok(())
+    }
+
+    async fn start_upload(&self, repo: Repo<'_>, operation: &str) -> Result<String, RegistryError> {
+        let path = format!("/v2/{}/blobs/uploads/", repo.path);
+        let response = self
+            .execute(repo, &[(repo.path, Access::Push)], operation, |http, base| {
+                http.post(format!("{base}{path}")).header(CONTENT_LENGTH, 0)
+            })
+            .await?;
+        let response = self.expect_success(repo, operation, response, "blob upload").await?;
+        let location = header_str(response.headers(), LOCATION.as_str())
+            .ok_or_else(|| RegistryError::Protocol { host: repo.registry.into(), detail: "upload started without a Location".into() })?;
+        self.absolute_url(repo.registry, &location).await
+    }
+
+    async fn cancel_upload(&self, repo: Repo<'_>, headers: &HeaderMap) {
+        if let Some(location) = header_str(headers, LOCATION.as_str()) {
+            if let Ok(url) = self.absolute_url(repo.registry, &location).await {
+                let state = self.host(repo.registry);
+                let mut request = self.http.delete(url);
+                if let Ok(Some(header)) = self.authorization(&state, repo, &[(repo.path, Access::Push)]).await {
+                    request = request.header(AUTHORIZATION, header);
+                }
+                let _ = request.send().await;
+            }
+        }
+    }
+
+    async fn absolute_url(&self, registry: &str, location: &str) -> Result<String, RegistryError> {
+        if location.starts_with("http://") || location.starts_with("https://") {
+            return Ok(location.to_string());
+        }
+        let base = self.base_url(&self.host(registry)).await?;
+        Ok(format!("{base}{location}"))
+    }
+
+    // ----- requests, authentication and retries -----
+
+    fn host(&self, registry: &str) -> Arc<HostState> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        hosts
+            .entry(registry.to_string())
+            .or_insert_with(|| {
+                Arc::new(HostState {
+                    api_host: registry_api_host(registry).to_string(),
+                    base_url: OnceCell::new(),
+                    permits: Arc::new(Semaphore::new(self.options.max_requests_per_host.max(1))),
+                    scheme: Mutex::new(None),
+                    tokens: Mutex::new(HashMap::new()),
+                })
+            })
+            .clone()
+    }
+
+    /// `https://host` or, when TLS verification is off and the host does not speak TLS, `http://host`.
+    /// The first contact (`GET /v2/`) also learns the authentication scheme.
+    async fn base_url(&self, state: &HostState) -> Result<String, RegistryError> {
+        state
+            .base_url
+            .get_or_try_init(|| async {
+                let https = format!("https://{}", state.api_host);
+                match self.ping(state, &https).await {
+                    Ok(()) => Ok(https),
+                    Err(e) if self.options.tls_verify => Err(e),
+                    Err(_) => {
+                        let http = format!("http://{}", state.api_host);
+                        self.ping(state, &http).await.map(|()| http)
+                    }
+                }
+            })
+            .await
+            .cloned()
+    }
+
+    async fn ping(&self, state: &HostState, base: &str) -> Result<(), RegistryError> {
+        let operation = "GET /v2/";
+        let mut attempt = 0;
+        loop {
+            let outcome = self.http.get(format!("{base}/v2/")).send().await;
+            let retry_wait = match outcome {
+                Ok(response) if retry::is_retryable_status(response.status()) => {
+                    retry::retry_after(response.headers()).or(Some(Duration::ZERO))
+                }
+                Ok(response) => {
+                    if response.status() == StatusCode::UNAUTHORIZED {
+                        if let Some(found) = header_str(response.headers(), WWW_AUTHENTICATE.as_str()).and_then(|h| challenge::parse(&h)) {
+                            self.set_scheme(state, found);
+                        }
+                    } else {
+                        self.set_scheme_if_unknown(state, AuthScheme::Anonymous);
+                    }
+                    return Ok(());
+                }
+                Err(e) if e.is_connect() && !is_reset(&e) => {
+                    return Err(RegistryError::Unreachable { host: state.api_host.clone(), detail: error_chain(&e) });
+                }
+                Err(e) if retry::is_retryable_error(&e) => None,
+                Err(e) => return Err(RegistryError::Unreachable { host: state.api_host.clone(), detail: error_chain(&e) }),
+            };
+            attempt += 1;
+            if attempt > self.options.retry.times {
+                return Err(RegistryError::RetriesExhausted {
+                    host: state.api_host.clone(),
+                    operation: operation.into(),
+                    attempts: attempt,
+                    last: "no usable answer".into(),
+                });
+            }
+            tokio::time::sleep(self.options.retry.backoff(attempt, retry_wait.filter(|d| !d.is_zero()))).await;
+        }
+    }
+
+    fn set_scheme(&self, state: &HostState, found: Challenge) {
+        let scheme = match found {
+            Challenge::Basic => AuthScheme::Basic,
+            Challenge::Bearer { realm, service, .. } => AuthScheme::Bearer { realm, service },
+        };
+        *state.scheme.lock().unwrap_or_else(|p| p.into_inner()) = Some(scheme);
+    }
+
+    fn set_scheme_if_unknown(&self, state: &HostState, scheme: AuthScheme) {
+        let mut current = state.scheme.lock().unwrap_or_else(|p| p.into_inner());
+        if current.is_none() {
+            *current = Some(scheme);
+        }
+    }
+
+    /// Sends a request built by `build`, authenticating on a 401 challenge and retrying transient failures.
+    async fn execute<F>(
+        &self,
+        repo: Repo<'_>,
+        scopes: &[(&str, Access)],
+        operation: &str,
+        build: F,
+    ) -> Result<Response, RegistryError>
+    where
+        F: Fn(&reqwest::Client, &str) -> RequestBuilder,
+    {
+        let state = self.host(repo.registry);
+        let base = self.base_url(&state).await?;
+        let mut attempt = 0u32;
+        let mut reauthenticated = false;
+        loop {
+            let mut request = build(&self.http, &base);
+            if let Some(header) = self.authorization(&state, repo, scopes).await? {
+                request = request.header(AUTHORIZATION, header);
+            }
+            let permit = state.permits.acquire().await.map_err(|_| closed(repo.registry))?;
+            let outcome = request.send().await;
+            drop(permit);
+            let (last, wait) = match outcome {
+                Ok(response) if response.status() == StatusCode::UNAUTHORIZED && !reauthenticated => {
+                    reauthenticated = true;
+                    self.handle_challenge(&state, repo, scopes, response.headers())?;
+                    continue;
+                }
+                Ok(response) if retry::is_retryable_status(response.status()) => {
+                    (format!("HTTP {}", response.status()), retry::retry_after(response.headers()))
+                }
+                Ok(response) => return Ok(response),
+                Err(e) if retry::is_retryable_error(&e) || is_reset(&e) => (error_chain(&e), None),
+                Err(e) => return Err(transport_error(repo.registry, operation, &e)),
+            };
+            attempt += 1;
+            if attempt > self.options.retry.times {
+                return Err(RegistryError::RetriesExhausted {
+                    host: repo.registry.to_string(),
+                    operation: operation.to_string(),
+                    attempts: attempt,
+                    last,
+                });
+            }
+            tokio::time::sleep(self.options.retry.backoff(attempt, wait)).await;
+        }
+    }
+
+    /// Learns the scheme from a 401 and drops tokens that no longer work.
+    fn handle_challenge(
+        &self,
+        state: &HostState,
+        repo: Repo<'_>,
+        scopes: &[(&str, Access)],
+        headers: &HeaderMap,
+    ) -> Result<(), RegistryError> {
+        let found = header_str(headers, WWW_AUTHENTICATE.as_str()).and_then(|h| challenge::parse(&h));
+        let Some(found) = found else {
+            return Err(self.unauthorized(repo));
+        };
+        let previous = state.scheme.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if matches!(previous, Some(AuthScheme::Basic)) && found == Challenge::Basic {
+            // Basic credentials were already sent and refused.
+            return Err(self.unauthorized(repo));
+        }
+        state.tokens.lock().unwrap_or_else(|p| p.into_inner()).remove(&scope_key(scopes));
+        self.set_scheme(state, found);
+        Ok(())
+    }
+
+    fn unauthorized(&self, repo: Repo<'_>) -> RegistryError {
+        match self.credentials.lookup(&repo.name()) {
+            Ok(Some(_)) => RegistryError::CredentialsRejected {
+                host: repo.registry.to_string(),
+                repository: repo.path.to_string(),
+                credentials_from: self.credentials.source().map(|p| p.display().to_string()),
+            },
+            _ => RegistryError::CredentialsMissing { host: repo.registry.to_string(), repository: repo.path.to_string() },
+        }
+    }
+
+    /// The `Authorization` header for a request, fetching a bearer token when needed.
+    async fn authorization(
+        &self,
+        state: &HostState,
+        repo: Repo<'_>,
+        scopes: &[(&str, Access)],
+    ) -> Result<Option<String>, RegistryError> {
+        let scheme = state.scheme.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match scheme {
+            None | Some(AuthScheme::Anonymous) => Ok(None),
+            Some(AuthScheme::Basic) => match self.credentials.lookup(&repo.name())? {
+                Some(Credential::Basic { username, password }) => Ok(Some(basic_header(&username, &password))),
+                Some(Credential::IdentityToken(_)) | None => Err(self.unauthorized(repo)),
+            },
+            Some(AuthScheme::Bearer { realm, service }) => {
+                let key = scope_key(scopes);
+                if let Some(token) = state.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+                    return Ok(Some(format!("Bearer {token}")));
+                }
+                let token = self.fetch_token(repo, &realm, service.as_deref(), scopes).await?;
+                state.tokens.lock().unwrap_or_else(|p| p.into_inner()).insert(key, token.clone());
+                Ok(Some(format!("Bearer {token}")))
+            }
+        }
+    }
+
+    async fn fetch_token(
+        &self,
+        repo: Repo<'_>,
+        realm: &str,
+        service: Option<&str>,
+        scopes: &[(&str, Access)],
+    ) -> Result<String, RegistryError> {
+        let mut url = reqwest::Url::parse(realm)
+            .map_err(|e| RegistryError::Protocol { host: repo.registry.into(), detail: format!("bad token realm `{realm}`: {e}") })?;
+        {
+            let mut query = url.query_pairs_mut();
+            if let Some(service) = service {
+                query.append_pair("service", service);
+            }
+            for (path, access) in scopes {
+                let actions = if *access == Access::Push { "pull,push" } else { "pull" };
+                query.append_pair("scope", &format!("repository:{path}:{actions}"));
+            }
+        }
+        let credential = self.credentials.lookup(&repo.name())?;
+        let mut attempt = 0;
+        loop {
+            let mut request = self.http.get(url.clone());
+            match &credential {
+                Some(Credential::Basic { username, password }) => request = request.header(AUTHORIZATION, basic_header(username, password)),
+                Some(Credential::IdentityToken(token)) => {
+                    let mut form = url.clone();
+                    form.query_pairs_mut().append_pair("grant_type", "refresh_token").append_pair("refresh_token", token).append_pair("client_id", "ferry");
+                    request = self.http.post(url.as_str()).header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(form.query().unwrap_or("").to_string());
+                }
+                None => {}
+            }
+            let outcome = request.send().await;
+            match outcome {
+                Ok(response) if response.status().is_success() => {
+                    let bytes = response.bytes().await.map_err(|e| transport_error(repo.registry, "token request", &e))?;
+                    let body: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| RegistryError::Protocol {
+                        host: repo.registry.into(),
+                        detail: format!("token endpoint answered something that is not a token: {e}"),
+                    })?;
+                    return body.into_token().ok_or_else(|| RegistryError::Protocol {
+                        host: repo.registry.into(),
+                        detail: "token endpoint answered without a token".into(),
+                    });
+                }
+                Ok(response) if matches!(response.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
+                    return Err(self.unauthorized(repo));
+                }
+                Ok(response) if retry::is_retryable_status(response.status()) && attempt < self.options.retry.times => {
+                    attempt += 1;
+                    tokio::time::sleep(self.options.retry.backoff(attempt, retry::retry_after(response.headers()))).await;
+                }
+                Ok(response) => {
+                    return Err(RegistryError::Status {
+                        host: repo.registry.into(),
+                        operation: "token request".into(),
+                        status: response.status().as_u16(),
+                        code: None,
+                        message: None,
+                    })
+                }
+                Err(e) if retry::is_retryable_error(&e) && attempt < self.options.retry.times => {
+                    attempt += 1;
+                    tokio::time::sleep(self.options.retry.backoff(attempt, None)).await;
+                }
+                Err(e) => return Err(transport_error(repo.registry, "token request", &e)),
+            }
+        }
+    }
+
+    /// Turns a non-success answer into the matching error.
+    async fn expect_success(
+        &self,
+        repo: Repo<'_>,
+        operation: &str,
+        response: Response,
+        what: &str,
+    ) -> Result<Response, RegistryError> {
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        match status {
+            StatusCode::UNAUTHORIZED => Err(self.unauthorized(repo)),
+            StatusCode::FORBIDDEN => Err(RegistryError::Denied { host: repo.registry.into(), repository: repo.path.into() }),
+            StatusCode::NOT_FOUND if !operation.starts_with("PUT") => {
+                Err(RegistryError::NotFound { host: repo.registry.into(), what: what.to_string() })
+            }
+            _ => {
+                let body = response.bytes().await.unwrap_or_default();
+                let (code, message) = parse_error_body(&body);
+                Err(RegistryError::Status {
+                    host: repo.registry.into(),
+                    operation: operation.into(),
+                    status: status.as_u16(),
+                    code,
+                    message,
+                })
+            }
+        }
+    }
+}
+
+fn scope_key(scopes: &[(&str, Access)]) -> String {
+    scopes.iter().map(|(path, access)| format!("{path}:{access:?}")).collect::<Vec<_>>().join(" ")
+}
+
+fn basic_header(username: &str, password: &str) -> String {
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}")))
+}
+
+fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+async fn read_limited(host: &str, operation: &str, response: Response) -> Result<Bytes, RegistryError> {
+    if response.content_length().is_some_and(|l| l as usize > MANIFEST_LIMIT) {
+        return Err(RegistryError::ManifestTooLarge { host: host.into(), what: operation.into(), limit: MANIFEST_LIMIT });
+    }
+    let mut stream = response.bytes_stream();
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| transport_error(host, operation, &e))?;
+        if body.len() + chunk.len() > MANIFEST_LIMIT {
+            return Err(RegistryError::ManifestTooLarge { host: host.into(), what: operation.into(), limit: MANIFEST_LIMIT });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(body))
+}
+
+/// `{"errors":[{"code":..,"message":..}]}` per the distribution spec.
+fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) {
+    #[derive(serde::Deserialize)]
+    struct Errors {
+        errors: Vec<ErrorEntry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct ErrorEntry {
+        code: Option<String>,
+        message: Option<String>,
+    }
+    match serde_json::from_slice::<Errors>(body) {
+        Ok(parsed) => parsed.errors.into_iter().next().map(|e| (e.code, e.message)).unwrap_or((None, None)),
+        Err(_) => (None, None),
+    }
+}
+
+fn transport_error(host: &str, operation: &str, error: &reqwest::Error) -> RegistryError {
+    if error.is_connect() && !is_reset(error) {
+        RegistryError::Unreachable { host: host.into(), detail: error_chain(error) }
+    } else {
+        RegistryError::Protocol { host: host.into(), detail: format!("{operation}: {}", error_chain(error)) }
+    }
+}
+
+fn closed(host: &str) -> RegistryError {
+    RegistryError::Protocol { host: host.into(), detail: "client is shutting down".into() }
+}
+
+/// A reset or an early close after the request was sent (retryable, unlike a refused connection).
+fn is_reset(error: &reqwest::Error) -> bool {
+    let chain = error_chain(error).to_ascii_lowercase();
+    chain.contains("reset") || chain.contains("connection closed") || chain.contains("incomplete message") || chain.contains("broken pipe")
+}
+
+/// The error with its causes, without the URL's query (which may carry upload state).
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_are_read() {
+        let (code, message) = parse_error_body(br#"{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}"#);
+        assert_eq!(code.as_deref(), Some("MANIFEST_BLOB_UNKNOWN"));
+        assert_eq!(message.as_deref(), Some("blob unknown to registry"));
+        assert_eq!(parse_error_body(b"<html>"), (None, None));
+    }
+
+    #[test]
+    fn basic_header_encodes_user_and_password() {
+        assert_eq!(basic_header("u", "p:w"), "Basic dTpwOnc=");
+    }
+}
