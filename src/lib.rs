@@ -1,18 +1,20 @@
 //! ferry: mirror container images, operator catalogs and OpenShift releases into disconnected registries.
 //!
-//! One pipeline: `config` → `collect` → plan → `engine` → emit (cluster `resources`, reports). Only `registry`
-//! speaks HTTP; the engine emits events and never prints; `report` turns events into progress for people.
+//! One pipeline: `config` → `collect` → `plan` → `engine` → emit (cluster `resources`, reports). Only `registry`
+//! speaks HTTP; the engine emits events and never prints; `report` turns events into progress for people;
+//! `workflow` orchestrates whole runs and `cli` is the command line over all of it.
 
 pub mod auth;
+pub mod cli;
+pub mod collect;
 pub mod config;
+pub mod engine;
 pub mod image;
+pub mod plan;
 pub mod reference;
 pub mod registries_conf;
-pub mod engine;
-pub mod plan;
 pub mod registry;
-pub mod store;
-// pub mod collect;
+pub mod report;
 pub mod resources;
-// pub mod workflow;
-// pub mod report;
+pub mod store;
+pub mod workflow;

@@ -1,1 +1,61 @@
-//! ImageSetConfiguration model, loading and validation (being written).
+//! ImageSetConfiguration and DeleteImageSetConfiguration: the model (`model`), loading with located errors
+//! (`load`, `locate`, `error`), oc-mirror's rules (`validate`) and the `ferry init` template (`template`).
+//!
+//! `mirror.openshift.io/v2alpha1` is the primary format; oc-mirror v1's `v1alpha2` files load too.
+//! `v1alpha1` is refused with a message saying what to change.
+
+mod error;
+mod load;
+mod locate;
+mod model;
+mod template;
+mod validate;
+
+#[cfg(test)]
+mod compat_tests;
+
+pub use error::{ConfigError, Location, Problem};
+pub use load::{load_any, load_delete, load_imageset, parse_any, parse_delete, parse_imageset, AnyConfig};
+pub use locate::{locate, locate_str, FieldPath, Located, Segment};
+pub use model::{
+    AdditionalImage, ApiVersion, BlockedImage, ChannelType, Delete, DeleteImageSetConfiguration,
+    DeleteImageSetConfigurationSpec, Helm, HelmChart, HelmRepository, ImageSetConfiguration, ImageSetConfigurationSpec,
+    LocalStorage, Mirror, Operator, Package, PackageChannel, RegistryStorage, ReleaseChannel, ReleasePlatform,
+    SampleImage, SelectedBundle, StorageConfig, API_GROUP, KIND_DELETE, KIND_IMAGESET,
+};
+pub use template::TEMPLATE;
+pub use validate::{parse_version, Issue, RELEASE_ARCHITECTURES};
+
+/// Compiles blocked-image patterns; validation guarantees they compile (an invalid one is skipped here).
+fn compile_patterns(mirror: &Mirror) -> Vec<regex::Regex> {
+    mirror
+        .blocked_images
+        .iter()
+        .filter_map(|blocked| regex::Regex::new(&blocked.name).ok())
+        .collect()
+}
+
+impl ImageSetConfiguration {
+    /// The configuration as YAML (empty and unset fields left out), loadable again.
+    pub fn to_yaml(&self) -> String {
+        serde_yaml::to_string(self).expect("an ImageSetConfiguration always serializes")
+    }
+
+    /// `mirror.blockedImages`, compiled. An image is blocked when any pattern matches (searching, not anchored)
+    /// its source reference without transport, or its destination reference: see [`BlockedImage`].
+    pub fn blocked_patterns(&self) -> Vec<regex::Regex> {
+        compile_patterns(&self.spec.mirror)
+    }
+}
+
+impl DeleteImageSetConfiguration {
+    /// The configuration as YAML (empty and unset fields left out), loadable again.
+    pub fn to_yaml(&self) -> String {
+        serde_yaml::to_string(self).expect("a DeleteImageSetConfiguration always serializes")
+    }
+
+    /// `delete.blockedImages`, compiled: images these patterns match are kept out of the deletion.
+    pub fn blocked_patterns(&self) -> Vec<regex::Regex> {
+        compile_patterns(&self.spec.delete)
+    }
+}

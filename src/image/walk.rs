@@ -160,8 +160,10 @@ fn select_entries(entries: &[Descriptor], filter: &PlatformFilter) -> (Vec<Descr
     let mut kept = Vec::new();
     let mut skipped = Vec::new();
     for entry in entries {
-        let keep = match entry.attests() {
-            Some(target) => entries.iter().any(|e| e.digest == target && keeps_platform(e)),
+        let keep = match entry.attests().and_then(|target| entries.iter().find(|e| e.digest == target)) {
+            Some(described) => keeps_platform(described),
+            // An attestation of an image elsewhere (e.g. in a nested index) cannot be judged here: keep it.
+            None if entry.attests().is_some() => true,
             None => keeps_platform(entry),
         };
         if keep {

@@ -4,3 +4,4 @@
 mod support;
 
 mod harness;
+mod m2m;
