@@ -43,7 +43,10 @@ pub enum ImageSource {
     Registry(ImageReference),
     /// An image in an OCI image layout directory, selected by its `org.opencontainers.image.ref.name`
     /// (or the only image when the layout holds one).
-    Layout { path: PathBuf, reference: Option<String> },
+    Layout {
+        path: PathBuf,
+        reference: Option<String>,
+    },
 }
 
 impl ImageSource {
@@ -64,7 +67,10 @@ impl fmt::Display for ImageSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ImageSource::Registry(r) => write!(f, "docker://{r}"),
-            ImageSource::Layout { path, reference: Some(r) } => write!(f, "oci://{}:{r}", path.display()),
+            ImageSource::Layout {
+                path,
+                reference: Some(r),
+            } => write!(f, "oci://{}:{r}", path.display()),
             ImageSource::Layout { path, reference: None } => write!(f, "oci://{}", path.display()),
         }
     }

@@ -160,19 +160,28 @@ fn split_registry(name: &str) -> (String, String) {
 fn validate_tag(input: &str, tag: &str) -> Result<(), ReferenceError> {
     let valid = !tag.is_empty()
         && tag.len() <= 128
-        && tag.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-        && tag.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        && tag
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if valid {
         Ok(())
     } else {
-        Err(invalid(input, &format!("tag `{tag}` must be 1-128 of [A-Za-z0-9_.-], not starting with . or -")))
+        Err(invalid(
+            input,
+            &format!("tag `{tag}` must be 1-128 of [A-Za-z0-9_.-], not starting with . or -"),
+        ))
     }
 }
 
 fn validate_repository(input: &str, repository: &str) -> Result<(), ReferenceError> {
     let component_ok = |c: &str| {
         !c.is_empty()
-            && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '_' | '-'))
+            && c.chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '_' | '-'))
             && c.chars().next().is_some_and(|ch| ch.is_ascii_alphanumeric())
             && c.chars().last().is_some_and(|ch| ch.is_ascii_alphanumeric())
     };
@@ -229,7 +238,7 @@ impl FromStr for Location {
             });
         }
         if let Some(rest) = input.strip_prefix("oci://") {
-            return Ok(parse_oci_layout(input, rest)?);
+            return parse_oci_layout(input, rest);
         }
         if let Some(rest) = input.strip_prefix("file://") {
             if rest.is_empty() {
@@ -248,7 +257,10 @@ fn parse_oci_layout(input: &str, rest: &str) -> Result<Location, ReferenceError>
     // `oci://dir:ref`: a `:` after the last `/` separates the reference inside the layout.
     let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
     let (path, reference) = match rest[last_slash..].find(':') {
-        Some(colon) => (&rest[..last_slash + colon], Some(rest[last_slash + colon + 1..].to_string())),
+        Some(colon) => (
+            &rest[..last_slash + colon],
+            Some(rest[last_slash + colon + 1..].to_string()),
+        ),
         None => (rest, None),
     };
     Ok(Location::OciLayout {
@@ -262,7 +274,10 @@ impl fmt::Display for Location {
         match self {
             Location::Registry { registry, namespace } if namespace.is_empty() => write!(f, "docker://{registry}"),
             Location::Registry { registry, namespace } => write!(f, "docker://{registry}/{namespace}"),
-            Location::OciLayout { path, reference: Some(r) } => write!(f, "oci://{}:{r}", path.display()),
+            Location::OciLayout {
+                path,
+                reference: Some(r),
+            } => write!(f, "oci://{}:{r}", path.display()),
             Location::OciLayout { path, reference: None } => write!(f, "oci://{}", path.display()),
             Location::Directory(path) => write!(f, "file://{}", path.display()),
         }
@@ -280,7 +295,10 @@ mod tests {
     #[test]
     fn docker_hub_names_are_normalised() {
         let r = parse("busybox");
-        assert_eq!((r.registry.as_str(), r.repository.as_str()), ("docker.io", "library/busybox"));
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str()),
+            ("docker.io", "library/busybox")
+        );
         assert_eq!(parse("docker.io/busybox:1").repository, "library/busybox");
         assert_eq!(parse("index.docker.io/org/app").name(), "docker.io/org/app");
         assert_eq!(parse("org/app").name(), "docker.io/org/app");
@@ -304,7 +322,13 @@ mod tests {
 
     #[test]
     fn invalid_references_are_rejected() {
-        for bad in ["", "Quay.io/UPPER/app", "quay.io/app:", "quay.io/app@sha256:zz", "quay.io/a b"] {
+        for bad in [
+            "",
+            "Quay.io/UPPER/app",
+            "quay.io/app:",
+            "quay.io/app@sha256:zz",
+            "quay.io/a b",
+        ] {
             assert!(bad.parse::<ImageReference>().is_err(), "{bad} should fail");
         }
     }
@@ -325,7 +349,10 @@ mod tests {
                 reference: Some("app".into())
             }
         );
-        assert_eq!("file://out".parse::<Location>().unwrap(), Location::Directory("out".into()));
+        assert_eq!(
+            "file://out".parse::<Location>().unwrap(),
+            Location::Directory("out".into())
+        );
         assert!("s3://bucket".parse::<Location>().is_err());
     }
 

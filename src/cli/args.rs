@@ -109,9 +109,13 @@ pub struct MirrorArgs {
 /// `1s`, `500ms`, `2m`, `1h`, or a number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration: use e.g. 500ms, 2s, 1m"))?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: use e.g. 500ms, 2s, 1m"))?;
     let seconds = match unit {
         "" | "s" => value,
         "ms" => value / 1000.0,

@@ -1,6 +1,5 @@
 //! `ferry mirror`: picks the workflow from the endpoints, sets up reporting, runs it, prints the summary.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::args::MirrorArgs;
@@ -23,7 +22,11 @@ pub fn run(args: MirrorArgs) -> i32 {
         }
     };
     let display = Display::detect(args.quiet);
-    let log = LogFile::open(&Workspace::new(&request.workspace_dir).log_file(), args.log_level.max(LogLevel::Info)).ok();
+    let log = LogFile::open(
+        &Workspace::new(&request.workspace_dir).log_file(),
+        args.log_level.max(LogLevel::Info),
+    )
+    .ok();
     let reporter = Arc::new(CliReporter::new(display, args.log_level, log));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -68,8 +71,12 @@ fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, String> {
     }
     let (registry, namespace) = match destination {
         Location::Registry { registry, namespace } => (registry, namespace),
-        Location::Directory(_) => return Err("mirror-to-disk (file:// destination) is not available in this version of ferry yet".into()),
-        Location::OciLayout { .. } => return Err("oci:// destinations are not available in this version of ferry yet".into()),
+        Location::Directory(_) => {
+            return Err("mirror-to-disk (file:// destination) is not available in this version of ferry yet".into())
+        }
+        Location::OciLayout { .. } => {
+            return Err("oci:// destinations are not available in this version of ferry yet".into())
+        }
     };
     let workspace = match args.workspace.as_deref().map(str::parse::<Location>) {
         Some(Ok(Location::Directory(dir))) => dir,
@@ -84,7 +91,7 @@ fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, String> {
     }
     Ok(MirrorRequest {
         config_path: args.config.clone(),
-        workspace_dir: PathBuf::from(workspace),
+        workspace_dir: workspace,
         destination_registry: registry,
         destination_namespace: namespace,
         dry_run: args.dry_run,
@@ -92,7 +99,11 @@ fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, String> {
         engine: EngineOptions {
             parallel_images: usize::from(args.parallel_images),
             parallel_layers: usize::from(args.parallel_layers),
-            retry: RetryPolicy { times: args.retry_times, delay: args.retry_delay, ..RetryPolicy::default() },
+            retry: RetryPolicy {
+                times: args.retry_times,
+                delay: args.retry_delay,
+                ..RetryPolicy::default()
+            },
         },
         src_tls_verify: args.src_tls_verify,
         dest_tls_verify: args.dest_tls_verify,

@@ -205,3 +205,22 @@ fn every_testdata_configuration_loads_or_fails_as_expected() {
     );
     assert_eq!(matched_expectations, EXPECTED_FAILURES.len());
 }
+
+#[test]
+fn example_configurations_load_and_validate() {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/imagesetconfigs"));
+    let mut files = Vec::new();
+    yaml_files(dir, &mut files);
+    assert!(files.len() >= 3, "examples missing from {}", dir.display());
+    for file in files {
+        match load_any(&file) {
+            Ok(AnyConfig::ImageSet(isc)) => {
+                assert!(isc.warnings().is_empty(), "{}: {:?}", file.display(), isc.warnings())
+            }
+            Ok(AnyConfig::Delete(dsc)) => {
+                assert!(dsc.warnings().is_empty(), "{}: {:?}", file.display(), dsc.warnings())
+            }
+            Err(error) => panic!("{error}"),
+        }
+    }
+}

@@ -81,7 +81,10 @@ impl Engine {
         home: &str,
         counters: &ImageCounters,
     ) -> Result<(), EngineError> {
-        let repo = Repo { registry: &self.destination_registry, path: repository };
+        let repo = Repo {
+            registry: &self.destination_registry,
+            path: repository,
+        };
         if self.ledger.is_present(repository, &blob.digest) {
             return Ok(());
         }
@@ -103,7 +106,10 @@ impl Engine {
         repository: &Arc<str>,
         counters: &ImageCounters,
     ) -> Result<(), EngineError> {
-        let repo = Repo { registry: &self.destination_registry, path: repository };
+        let repo = Repo {
+            registry: &self.destination_registry,
+            path: repository,
+        };
         if self.destination.blob_exists(repo, &blob.digest).await? {
             counters.blob_skipped();
             self.emit(Event::BlobSkipped);
@@ -115,7 +121,12 @@ impl Engine {
         Ok(())
     }
 
-    async fn upload_with_retries(&self, reader: &SourceReader, blob: &Descriptor, repo: Repo<'_>) -> Result<(), EngineError> {
+    async fn upload_with_retries(
+        &self,
+        reader: &SourceReader,
+        blob: &Descriptor,
+        repo: Repo<'_>,
+    ) -> Result<(), EngineError> {
         let policy = self.options.retry;
         let mut attempt = 0;
         loop {
@@ -140,7 +151,10 @@ impl Engine {
         let (_, stream) = reader.open_blob(blob).await?;
         let verdict = Arc::new(Mutex::new(None));
         let verified = verify_stream(stream, blob.clone(), verdict.clone(), self.reporter.clone());
-        let uploaded = self.destination.upload_blob(repo, &blob.digest, blob.size, verified).await;
+        let uploaded = self
+            .destination
+            .upload_blob(repo, &blob.digest, blob.size, verified)
+            .await;
         let source_problem = verdict.lock().unwrap_or_else(|p| p.into_inner()).take();
         match (source_problem, uploaded) {
             (Some(problem), _) => Err(problem),
@@ -153,7 +167,9 @@ fn is_worth_retrying(error: &EngineError) -> bool {
     match error {
         EngineError::Registry(e) => !matches!(
             e,
-            RegistryError::CredentialsMissing { .. } | RegistryError::CredentialsRejected { .. } | RegistryError::Denied { .. }
+            RegistryError::CredentialsMissing { .. }
+                | RegistryError::CredentialsRejected { .. }
+                | RegistryError::Denied { .. }
         ),
         EngineError::SourceCorrupt { .. } => true,
         _ => false,
@@ -187,7 +203,10 @@ fn verify_stream(
                 Some((Ok(chunk), (stream, Some(hasher), blob, verdict, reporter)))
             }
             Some(Err(e)) => {
-                let error = EngineError::SourceCorrupt { digest: blob.digest.clone(), detail: format!("read failed: {e}") };
+                let error = EngineError::SourceCorrupt {
+                    digest: blob.digest.clone(),
+                    detail: format!("read failed: {e}"),
+                };
                 *verdict.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
                 Some((Err(e), (stream, None, blob, verdict, reporter)))
             }

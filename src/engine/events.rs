@@ -21,21 +21,43 @@ pub enum IndexOutcome {
 #[derive(Debug, Clone)]
 pub enum Event {
     /// The run starts: how many images it will consider.
-    RunStarted { images: usize },
-    ImageStarted { index: usize, name: String },
+    RunStarted {
+        images: usize,
+    },
+    ImageStarted {
+        index: usize,
+        name: String,
+    },
     /// Bytes of blob content moved (called often, with small deltas).
     BytesCopied(u64),
-    BlobCopied { size: u64 },
+    BlobCopied {
+        size: u64,
+    },
     BlobSkipped,
     BlobMounted,
     ManifestPushed,
-    ImageDone { index: usize, name: String, platforms: Vec<Platform>, outcome: IndexOutcome, unchanged: bool },
-    ImageFailed { index: usize, name: String, origin: ImageOrigin, error: String },
+    ImageDone {
+        index: usize,
+        name: String,
+        platforms: Vec<Platform>,
+        outcome: IndexOutcome,
+        unchanged: bool,
+    },
+    ImageFailed {
+        index: usize,
+        name: String,
+        origin: ImageOrigin,
+        error: String,
+    },
     Warning(String),
     /// A step of the workflow worth a line in the log (collected images, files written).
     Info(String),
     /// A transient failure that is being retried.
-    Retrying { what: String, attempt: u32, error: String },
+    Retrying {
+        what: String,
+        attempt: u32,
+        error: String,
+    },
 }
 
 /// Receives engine events. Implementations must be cheap: they are called from the copy path.

@@ -19,7 +19,7 @@ use crate::image::walk::{self, WalkError};
 use crate::image::{Digest, Platform};
 use crate::plan::{MirrorJob, MirrorPlan};
 use crate::registries_conf::RegistriesConf;
-use crate::registry::{RegistryClient, RegistryError, RetryPolicy, Repo};
+use crate::registry::{RegistryClient, RegistryError, Repo, RetryPolicy};
 use crate::store::LayoutError;
 use blobs::BlobLedger;
 use push::Target;
@@ -37,7 +37,11 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { parallel_images: 8, parallel_layers: 6, retry: RetryPolicy::default() }
+        EngineOptions {
+            parallel_images: 8,
+            parallel_layers: 6,
+            retry: RetryPolicy::default(),
+        }
     }
 }
 
@@ -96,7 +100,10 @@ impl ImageCounters {
         self.manifests_pushed.fetch_add(1, Ordering::Relaxed);
     }
     fn changed_anything(&self) -> bool {
-        self.blobs_copied.load(Ordering::Relaxed) + self.blobs_mounted.load(Ordering::Relaxed) + self.manifests_pushed.load(Ordering::Relaxed) > 0
+        self.blobs_copied.load(Ordering::Relaxed)
+            + self.blobs_mounted.load(Ordering::Relaxed)
+            + self.manifests_pushed.load(Ordering::Relaxed)
+            > 0
     }
 }
 
@@ -147,7 +154,9 @@ impl Engine {
 
     /// Copies every job of the plan; one result per job, in plan order. Failures do not stop other images.
     pub async fn run(&self, plan: &MirrorPlan) -> Vec<Result<ImageResult, EngineError>> {
-        self.emit(Event::RunStarted { images: plan.jobs.len() });
+        self.emit(Event::RunStarted {
+            images: plan.jobs.len(),
+        });
         let mut results: Vec<(usize, Result<ImageResult, EngineError>)> = stream::iter(plan.jobs.iter().enumerate())
             .map(|(index, job)| async move { (index, self.run_job(index, job).await) })
             .buffer_unordered(self.options.parallel_images.max(1))
@@ -159,7 +168,10 @@ impl Engine {
 
     async fn run_job(&self, index: usize, job: &MirrorJob) -> Result<ImageResult, EngineError> {
         let name = job.source.to_string();
-        self.emit(Event::ImageStarted { index, name: name.clone() });
+        self.emit(Event::ImageStarted {
+            index,
+            name: name.clone(),
+        });
         let counters = ImageCounters::default();
         let result = self.copy_image(job, &counters).await;
         self.add_to_totals(&counters);
@@ -171,13 +183,19 @@ impl Engine {
                 outcome: done.outcome.clone(),
                 unchanged: done.unchanged,
             }),
-            Err(error) => self.emit(Event::ImageFailed { index, name, origin: job.origin, error: error.to_string() }),
+            Err(error) => self.emit(Event::ImageFailed {
+                index,
+                name,
+                origin: job.origin,
+                error: error.to_string(),
+            }),
         }
         result
     }
 
     fn add_to_totals(&self, counters: &ImageCounters) {
-        let add = |total: &AtomicU64, part: &AtomicU64| total.fetch_add(part.load(Ordering::Relaxed), Ordering::Relaxed);
+        let add =
+            |total: &AtomicU64, part: &AtomicU64| total.fetch_add(part.load(Ordering::Relaxed), Ordering::Relaxed);
         add(&self.totals.blobs_copied, &counters.blobs_copied);
         add(&self.totals.bytes_copied, &counters.bytes_copied);
         add(&self.totals.blobs_skipped, &counters.blobs_skipped);
@@ -188,7 +206,10 @@ impl Engine {
     async fn copy_image(&self, job: &MirrorJob, counters: &ImageCounters) -> Result<ImageResult, EngineError> {
         let (reader, root) = SourceReader::open(&job.source, &self.source, &self.mirrors).await?;
         let repository: Arc<str> = Arc::from(job.destination.repository.as_str());
-        let repo = Repo { registry: &self.destination_registry, path: &repository };
+        let repo = Repo {
+            registry: &self.destination_registry,
+            path: &repository,
+        };
         let current = self.destination.manifest_digest(repo, &job.destination.tag).await?;
         if current.as_ref() == Some(&root.digest) {
             return Ok(ImageResult {
@@ -200,7 +221,11 @@ impl Engine {
             });
         }
         let graph = walk::walk(&reader, root, &job.platforms).await?;
-        let target = Target { repository: &repository, tag: Some(&job.destination.tag), pinned: job.source.is_pinned() };
+        let target = Target {
+            repository: &repository,
+            tag: Some(&job.destination.tag),
+            pinned: job.source.is_pinned(),
+        };
         let pushed = self.push_node(&reader, &graph, target, counters).await?;
         Ok(ImageResult {
             source_digest: graph.manifest.digest.clone(),

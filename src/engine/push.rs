@@ -47,7 +47,11 @@ impl Engine {
                     let blobs: Vec<&Descriptor> = std::iter::once(config).chain(layers.iter()).collect();
                     self.copy_blobs(reader, &blobs, target.repository, counters).await?;
                     self.put_manifest_once(&node.manifest, target, counters).await?;
-                    Ok(Pushed { digest: node.manifest.digest.clone(), size: node.manifest.size(), outcome: IndexOutcome::Complete })
+                    Ok(Pushed {
+                        digest: node.manifest.digest.clone(),
+                        size: node.manifest.size(),
+                        outcome: IndexOutcome::Complete,
+                    })
                 }
                 NodeContent::Index { children, skipped } => {
                     self.push_index(reader, node, children, skipped, target, counters).await
@@ -63,7 +67,10 @@ impl Engine {
         repository: &Arc<str>,
         counters: &ImageCounters,
     ) -> Result<(), EngineError> {
-        let copies: Vec<_> = blobs.iter().map(|blob| self.ensure_blob(reader, blob, repository, counters)).collect();
+        let copies: Vec<_> = blobs
+            .iter()
+            .map(|blob| self.ensure_blob(reader, blob, repository, counters))
+            .collect();
         stream::iter(copies)
             .buffer_unordered(self.options.parallel_layers.max(1))
             .try_collect::<Vec<()>>()
@@ -81,16 +88,26 @@ impl Engine {
         counters: &ImageCounters,
     ) -> Result<Pushed, EngineError> {
         let child_target = Target { tag: None, ..target };
-        let pushes: Vec<_> = children.iter().map(|child| self.push_node(reader, child, child_target, counters)).collect();
+        let pushes: Vec<_> = children
+            .iter()
+            .map(|child| self.push_node(reader, child, child_target, counters))
+            .collect();
         let pushed_children = try_join_all(pushes).await?;
-        let changed = children.iter().zip(&pushed_children).any(|(c, p)| c.manifest.digest != p.digest);
+        let changed = children
+            .iter()
+            .zip(&pushed_children)
+            .any(|(c, p)| c.manifest.digest != p.digest);
         let original = &node.manifest;
         if skipped.is_empty() && !changed {
             self.put_manifest_once(original, target, counters).await?;
             return Ok(pushed(original, IndexOutcome::Complete));
         }
         let rewritten = rewrite_index(original, &|digest| {
-            children.iter().zip(&pushed_children).find(|(c, _)| &c.manifest.digest == digest).map(|(_, p)| (p.digest.clone(), p.size))
+            children
+                .iter()
+                .zip(&pushed_children)
+                .find(|(c, _)| &c.manifest.digest == digest)
+                .map(|(_, p)| (p.digest.clone(), p.size))
         })?;
         if !changed {
             if let Some(outcome) = self.already_there(original, &rewritten, target).await? {
@@ -105,7 +122,9 @@ impl Engine {
                 Err(e) => return Err(e),
             }
             if target.pinned {
-                return self.copy_skipped_then_push(reader, original, skipped, target, counters).await;
+                return self
+                    .copy_skipped_then_push(reader, original, skipped, target, counters)
+                    .await;
             }
         }
         self.put_manifest_once(&rewritten, target, counters).await?;
@@ -122,8 +141,12 @@ impl Engine {
         target: Target<'_>,
         counters: &ImageCounters,
     ) -> Result<Pushed, EngineError> {
-        let extra_platforms: Vec<String> =
-            skipped.iter().filter_map(Descriptor::platform).filter(|p| !p.is_unknown()).map(|p| p.to_string()).collect();
+        let extra_platforms: Vec<String> = skipped
+            .iter()
+            .filter_map(Descriptor::platform)
+            .filter(|p| !p.is_unknown())
+            .map(|p| p.to_string())
+            .collect();
         self.emit(Event::Warning(format!(
             "the destination rejects sparse indexes; {} is referenced by digest, so its other platforms ({}) are copied too",
             original.digest,
@@ -132,7 +155,12 @@ impl Engine {
         let child_target = Target { tag: None, ..target };
         let everything = PlatformFilter::all();
         for entry in skipped {
-            let child = walk::walk(reader, ManifestSource::fetch_manifest(reader, &entry.digest).await?, &everything).await?;
+            let child = walk::walk(
+                reader,
+                ManifestSource::fetch_manifest(reader, &entry.digest).await?,
+                &everything,
+            )
+            .await?;
             self.push_node(reader, &child, child_target, counters).await?;
         }
         self.put_manifest_once(original, target, counters).await?;
@@ -146,8 +174,14 @@ impl Engine {
         rewritten: &RawManifest,
         target: Target<'_>,
     ) -> Result<Option<Pushed>, EngineError> {
-        let repo = Repo { registry: &self.destination_registry, path: target.repository };
-        let selector = target.tag.map(str::to_string).unwrap_or_else(|| original.digest.to_string());
+        let repo = Repo {
+            registry: &self.destination_registry,
+            path: target.repository,
+        };
+        let selector = target
+            .tag
+            .map(str::to_string)
+            .unwrap_or_else(|| original.digest.to_string());
         let current = self.destination.manifest_digest(repo, &selector).await?;
         Ok(match current {
             Some(d) if d == original.digest => Some(pushed(original, IndexOutcome::Sparse)),
@@ -157,9 +191,20 @@ impl Engine {
     }
 
     /// Pushes a manifest unless the target already holds exactly these bytes.
-    async fn put_manifest_once(&self, manifest: &RawManifest, target: Target<'_>, counters: &ImageCounters) -> Result<(), EngineError> {
-        let repo = Repo { registry: &self.destination_registry, path: target.repository };
-        let selector = target.tag.map(str::to_string).unwrap_or_else(|| manifest.digest.to_string());
+    async fn put_manifest_once(
+        &self,
+        manifest: &RawManifest,
+        target: Target<'_>,
+        counters: &ImageCounters,
+    ) -> Result<(), EngineError> {
+        let repo = Repo {
+            registry: &self.destination_registry,
+            path: target.repository,
+        };
+        let selector = target
+            .tag
+            .map(str::to_string)
+            .unwrap_or_else(|| manifest.digest.to_string());
         if self.destination.manifest_digest(repo, &selector).await?.as_ref() == Some(&manifest.digest) {
             return Ok(());
         }
@@ -169,8 +214,14 @@ impl Engine {
     }
 
     async fn put_manifest(&self, manifest: &RawManifest, target: Target<'_>) -> Result<(), EngineError> {
-        let repo = Repo { registry: &self.destination_registry, path: target.repository };
-        let selector = target.tag.map(str::to_string).unwrap_or_else(|| manifest.digest.to_string());
+        let repo = Repo {
+            registry: &self.destination_registry,
+            path: target.repository,
+        };
+        let selector = target
+            .tag
+            .map(str::to_string)
+            .unwrap_or_else(|| manifest.digest.to_string());
         self.destination.put_manifest(repo, &selector, manifest).await?;
         self.emit(Event::ManifestPushed);
         Ok(())
@@ -178,5 +229,9 @@ impl Engine {
 }
 
 fn pushed(manifest: &RawManifest, outcome: IndexOutcome) -> Pushed {
-    Pushed { digest: manifest.digest.clone(), size: manifest.size(), outcome }
+    Pushed {
+        digest: manifest.digest.clone(),
+        size: manifest.size(),
+        outcome,
+    }
 }

@@ -20,7 +20,10 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> +
 
 /// An opened image source: one repository (or layout) that serves the root manifest and everything below it.
 pub enum SourceReader {
-    Registry { client: Arc<RegistryClient>, reference: ImageReference },
+    Registry {
+        client: Arc<RegistryClient>,
+        reference: ImageReference,
+    },
     Layout(OciLayout),
 }
 
@@ -36,7 +39,9 @@ impl SourceReader {
             ImageSource::Layout { path, reference } => {
                 let layout = OciLayout::open(path)?;
                 let descriptor = layout.resolve(reference.as_deref())?;
-                let root = layout.read_manifest(&descriptor.digest, Some(&descriptor.media_type)).await?;
+                let root = layout
+                    .read_manifest(&descriptor.digest, Some(&descriptor.media_type))
+                    .await?;
                 Ok((SourceReader::Layout(layout), root))
             }
         }
@@ -46,7 +51,10 @@ impl SourceReader {
     pub async fn open_blob(&self, descriptor: &Descriptor) -> Result<(Option<u64>, ByteStream), EngineError> {
         match self {
             SourceReader::Registry { client, reference } => {
-                let repo = Repo { registry: &reference.registry, path: &reference.repository };
+                let repo = Repo {
+                    registry: &reference.registry,
+                    path: &reference.repository,
+                };
                 let download = client.get_blob(repo, &descriptor.digest).await?;
                 Ok((download.size, download.into_stream()))
             }
@@ -75,10 +83,19 @@ async fn open_registry(
     let mut first_error: Option<RegistryError> = None;
     for candidate in candidates {
         let candidate_ref = candidate.reference;
-        let repo = Repo { registry: &candidate_ref.registry, path: &candidate_ref.repository };
+        let repo = Repo {
+            registry: &candidate_ref.registry,
+            path: &candidate_ref.repository,
+        };
         match client.get_manifest(repo, &reference.manifest_selector()).await {
             Ok(root) => {
-                return Ok((SourceReader::Registry { client: client.clone(), reference: candidate_ref }, root));
+                return Ok((
+                    SourceReader::Registry {
+                        client: client.clone(),
+                        reference: candidate_ref,
+                    },
+                    root,
+                ));
             }
             Err(error) => {
                 // The original's error is the most useful one; mirrors' errors only when nothing else exists.
@@ -90,7 +107,9 @@ async fn open_registry(
     }
     Err(first_error
         .map(EngineError::from)
-        .unwrap_or_else(|| EngineError::Blocked { image: reference.to_string() }))
+        .unwrap_or_else(|| EngineError::Blocked {
+            image: reference.to_string(),
+        }))
 }
 
 impl ManifestSource for SourceReader {
@@ -99,7 +118,10 @@ impl ManifestSource for SourceReader {
     async fn fetch_manifest(&self, digest: &Digest) -> Result<RawManifest, EngineError> {
         match self {
             SourceReader::Registry { client, reference } => {
-                let repo = Repo { registry: &reference.registry, path: &reference.repository };
+                let repo = Repo {
+                    registry: &reference.registry,
+                    path: &reference.repository,
+                };
                 Ok(client.get_manifest(repo, digest.as_str()).await?)
             }
             SourceReader::Layout(layout) => Ok(layout.read_manifest(digest, None).await?),

@@ -46,9 +46,7 @@ impl FromStr for Digest {
     type Err = DigestError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (algorithm, hex) = s
-            .split_once(':')
-            .ok_or_else(|| DigestError::Malformed(s.to_string()))?;
+        let (algorithm, hex) = s.split_once(':').ok_or_else(|| DigestError::Malformed(s.to_string()))?;
         if algorithm != "sha256" {
             if algorithm.is_empty() || hex.is_empty() {
                 return Err(DigestError::Malformed(s.to_string()));
@@ -134,8 +132,13 @@ mod tests {
     #[test]
     fn parse_rejects_bad_forms() {
         assert!("sha256:abc".parse::<Digest>().is_err());
-        assert!(matches!("sha512:abc".parse::<Digest>(), Err(DigestError::UnsupportedAlgorithm(_))));
-        assert!("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".parse::<Digest>().is_err());
+        assert!(matches!(
+            "sha512:abc".parse::<Digest>(),
+            Err(DigestError::UnsupportedAlgorithm(_))
+        ));
+        assert!("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+            .parse::<Digest>()
+            .is_err());
         let upper = "sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855";
         assert!(upper.parse::<Digest>().is_err());
     }

@@ -36,9 +36,15 @@ impl RawManifest {
             .or_else(|| media_type::sniff(&bytes))
             .ok_or_else(|| match declared_type {
                 Some(t) if !t.contains("json") || !t.starts_with("application/vnd") => {
-                    ManifestError::UnknownMediaType { digest: digest.clone(), media_type: t.to_string() }
+                    ManifestError::UnknownMediaType {
+                        digest: digest.clone(),
+                        media_type: t.to_string(),
+                    }
                 }
-                _ => ManifestError::Malformed { digest: digest.clone(), reason: "no mediaType, manifests or layers".into() },
+                _ => ManifestError::Malformed {
+                    digest: digest.clone(),
+                    reason: "no mediaType, manifests or layers".into(),
+                },
             })?;
         if kind == ManifestKind::Schema1 {
             return Err(ManifestError::Schema1 { digest });
@@ -56,13 +62,19 @@ impl RawManifest {
 
     /// The parsed view: an index with children, or an image with config and layers.
     pub fn parse(&self) -> Result<ManifestView, ManifestError> {
-        let malformed = |e: serde_json::Error| ManifestError::Malformed { digest: self.digest.clone(), reason: e.to_string() };
+        let malformed = |e: serde_json::Error| ManifestError::Malformed {
+            digest: self.digest.clone(),
+            reason: e.to_string(),
+        };
         if self.kind.is_index() {
             let index: IndexJson = serde_json::from_slice(&self.bytes).map_err(malformed)?;
             Ok(ManifestView::Index(index.manifests))
         } else {
             let image: ImageJson = serde_json::from_slice(&self.bytes).map_err(malformed)?;
-            Ok(ManifestView::Image { config: image.config, layers: image.layers })
+            Ok(ManifestView::Image {
+                config: image.config,
+                layers: image.layers,
+            })
         }
     }
 }
@@ -71,7 +83,10 @@ impl RawManifest {
 #[derive(Debug, Clone)]
 pub enum ManifestView {
     Index(Vec<Descriptor>),
-    Image { config: Descriptor, layers: Vec<Descriptor> },
+    Image {
+        config: Descriptor,
+        layers: Vec<Descriptor>,
+    },
 }
 
 /// An OCI content descriptor (the fields ferry reads).
@@ -146,7 +161,10 @@ pub fn rewrite_index(
     original: &RawManifest,
     keep: &dyn Fn(&Digest) -> Option<(Digest, u64)>,
 ) -> Result<RawManifest, ManifestError> {
-    let malformed = |reason: String| ManifestError::Malformed { digest: original.digest.clone(), reason };
+    let malformed = |reason: String| ManifestError::Malformed {
+        digest: original.digest.clone(),
+        reason,
+    };
     let mut value: serde_json::Value = serde_json::from_slice(&original.bytes).map_err(|e| malformed(e.to_string()))?;
     let manifests = value
         .get_mut("manifests")
@@ -190,7 +208,9 @@ mod tests {
     fn parses_index_children_with_platforms() {
         let (bytes, a, _) = index_bytes();
         let raw = RawManifest::new(bytes, None).unwrap();
-        let ManifestView::Index(children) = raw.parse().unwrap() else { panic!("not an index") };
+        let ManifestView::Index(children) = raw.parse().unwrap() else {
+            panic!("not an index")
+        };
         assert_eq!(children.len(), 2);
         assert_eq!(children[0].digest, a);
         assert_eq!(children[1].platform().unwrap().to_string(), "linux/arm64/v8");
@@ -203,7 +223,10 @@ mod tests {
         let rewritten = rewrite_index(&raw, &|d| (d == &b).then(|| (d.clone(), 1))).unwrap();
         let text = std::str::from_utf8(&rewritten.bytes).unwrap();
         assert!(text.contains(b.as_str()) && !text.contains(a.as_str()));
-        assert!(text.find("\"z\"").unwrap() < text.find("\"a\"").unwrap(), "annotation order kept: {text}");
+        assert!(
+            text.find("\"z\"").unwrap() < text.find("\"a\"").unwrap(),
+            "annotation order kept: {text}"
+        );
         assert_ne!(rewritten.digest, raw.digest);
     }
 

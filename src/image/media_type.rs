@@ -8,7 +8,8 @@ pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v
 pub const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 
 /// The `Accept` header for manifest requests: every type ferry can copy (registries answer 404 for an index otherwise).
-pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, \
+pub const MANIFEST_ACCEPT: &str =
+    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, \
 application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
 
 /// What a manifest is, by family.
@@ -88,10 +89,22 @@ mod tests {
 
     #[test]
     fn sniffs_by_field_then_shape() {
-        assert_eq!(sniff(br#"{"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[]}"#), Some(ManifestKind::DockerManifestList));
-        assert_eq!(sniff(br#"{"schemaVersion":2,"manifests":[]}"#), Some(ManifestKind::OciIndex));
-        assert_eq!(sniff(br#"{"schemaVersion":2,"config":{},"layers":[]}"#), Some(ManifestKind::OciManifest));
-        assert_eq!(sniff(br#"{"schemaVersion":1,"fsLayers":[]}"#), Some(ManifestKind::Schema1));
+        assert_eq!(
+            sniff(br#"{"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[]}"#),
+            Some(ManifestKind::DockerManifestList)
+        );
+        assert_eq!(
+            sniff(br#"{"schemaVersion":2,"manifests":[]}"#),
+            Some(ManifestKind::OciIndex)
+        );
+        assert_eq!(
+            sniff(br#"{"schemaVersion":2,"config":{},"layers":[]}"#),
+            Some(ManifestKind::OciManifest)
+        );
+        assert_eq!(
+            sniff(br#"{"schemaVersion":1,"fsLayers":[]}"#),
+            Some(ManifestKind::Schema1)
+        );
         assert_eq!(sniff(b"not json"), None);
     }
 }

@@ -51,7 +51,8 @@ impl FromStr for Platform {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let parts: Vec<&str> = s.trim().split('/').collect();
-        let valid_part = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let valid_part =
+            |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         match parts.as_slice() {
             [os, arch] if valid_part(os) && valid_part(arch) => Ok(Platform::new(os, arch, None)),
             [os, arch, variant] if valid_part(os) && valid_part(arch) && valid_part(variant) => {

@@ -19,9 +19,17 @@ pub trait ManifestSource: Sync {
 #[derive(Debug, thiserror::Error)]
 pub enum WalkError {
     #[error("no platform of index {digest} matches {wanted}; it has {available}")]
-    NoPlatformSelected { digest: Digest, wanted: String, available: String },
+    NoPlatformSelected {
+        digest: Digest,
+        wanted: String,
+        available: String,
+    },
     #[error("manifest {digest} names a child {child} whose content has digest {actual}")]
-    ChildDigestMismatch { digest: Digest, child: Digest, actual: Digest },
+    ChildDigestMismatch {
+        digest: Digest,
+        child: Digest,
+        actual: Digest,
+    },
 }
 
 /// One manifest of an image graph, with what it references.
@@ -35,9 +43,15 @@ pub struct ManifestNode {
 
 #[derive(Debug, Clone)]
 pub enum NodeContent {
-    Image { config: Descriptor, layers: Vec<Descriptor> },
+    Image {
+        config: Descriptor,
+        layers: Vec<Descriptor>,
+    },
     /// `skipped`: entries the platform filter left out (not fetched).
-    Index { children: Vec<ManifestNode>, skipped: Vec<Descriptor> },
+    Index {
+        children: Vec<ManifestNode>,
+        skipped: Vec<Descriptor>,
+    },
 }
 
 impl ManifestNode {
@@ -93,7 +107,12 @@ impl ManifestNode {
 
     fn collect_skipped(&self, out: &mut Vec<Platform>) {
         if let NodeContent::Index { children, skipped } = &self.content {
-            out.extend(skipped.iter().filter_map(Descriptor::platform).filter(|p| !p.is_unknown()));
+            out.extend(
+                skipped
+                    .iter()
+                    .filter_map(Descriptor::platform)
+                    .filter(|p| !p.is_unknown()),
+            );
             children.iter().for_each(|c| c.collect_skipped(out));
         }
     }
@@ -127,11 +146,19 @@ fn walk_node<'a, S: ManifestSource>(
                     }
                     .into());
                 }
-                let children = try_join_all(kept.into_iter().map(|entry| fetch_child(source, &manifest, entry, filter))).await?;
+                let children = try_join_all(
+                    kept.into_iter()
+                        .map(|entry| fetch_child(source, &manifest, entry, filter)),
+                )
+                .await?;
                 NodeContent::Index { children, skipped }
             }
         };
-        Ok(ManifestNode { manifest, platform, content })
+        Ok(ManifestNode {
+            manifest,
+            platform,
+            content,
+        })
     })
 }
 
@@ -160,7 +187,10 @@ fn select_entries(entries: &[Descriptor], filter: &PlatformFilter) -> (Vec<Descr
     let mut kept = Vec::new();
     let mut skipped = Vec::new();
     for entry in entries {
-        let keep = match entry.attests().and_then(|target| entries.iter().find(|e| e.digest == target)) {
+        let keep = match entry
+            .attests()
+            .and_then(|target| entries.iter().find(|e| e.digest == target))
+        {
             Some(described) => keeps_platform(described),
             // An attestation of an image elsewhere (e.g. in a nested index) cannot be judged here: keep it.
             None if entry.attests().is_some() => true,
@@ -176,11 +206,20 @@ fn select_entries(entries: &[Descriptor], filter: &PlatformFilter) -> (Vec<Descr
 }
 
 fn describe_filter(filter: &PlatformFilter) -> String {
-    filter.platforms().iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    filter
+        .platforms()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn describe_platforms(entries: &[Descriptor]) -> String {
-    let names: Vec<String> = entries.iter().filter_map(Descriptor::platform).map(|p| p.to_string()).collect();
+    let names: Vec<String> = entries
+        .iter()
+        .filter_map(Descriptor::platform)
+        .map(|p| p.to_string())
+        .collect();
     if names.is_empty() {
         "no platforms".to_string()
     } else {
@@ -210,7 +249,10 @@ mod tests {
     impl ManifestSource for MapSource {
         type Error = TestError;
         async fn fetch_manifest(&self, digest: &Digest) -> Result<RawManifest, TestError> {
-            self.0.get(digest).cloned().ok_or_else(|| TestError::Missing(digest.clone()))
+            self.0
+                .get(digest)
+                .cloned()
+                .ok_or_else(|| TestError::Missing(digest.clone()))
         }
     }
 
@@ -242,7 +284,11 @@ mod tests {
         let amd = image(&mut source, "amd");
         let arm = image(&mut source, "arm");
         let att = image(&mut source, "att");
-        let att_entry = entry(&att, "unknown/unknown", &format!(r#","annotations":{{"vnd.docker.reference.digest":"{}"}}"#, arm.0));
+        let att_entry = entry(
+            &att,
+            "unknown/unknown",
+            &format!(r#","annotations":{{"vnd.docker.reference.digest":"{}"}}"#, arm.0),
+        );
         let index = format!(
             r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[{},{},{att_entry}]}}"#,
             media_type::OCI_INDEX,
@@ -252,7 +298,9 @@ mod tests {
         let root = RawManifest::new(Bytes::from(index), None).unwrap();
         let filter = PlatformFilter::of(vec!["linux/arm64".parse().unwrap()]);
         let node = walk(&source, root.clone(), &filter).await.unwrap();
-        let NodeContent::Index { children, skipped } = &node.content else { panic!() };
+        let NodeContent::Index { children, skipped } = &node.content else {
+            panic!()
+        };
         assert_eq!(children.len(), 2, "arm64 and its attestation");
         assert_eq!(skipped.len(), 1);
         assert!(node.is_partial());

@@ -55,7 +55,12 @@ fn parse_params(input: &str) -> HashMap<String, String> {
             }
             value
         } else {
-            chars.by_ref().take_while(|c| *c != ',').collect::<String>().trim().to_string()
+            chars
+                .by_ref()
+                .take_while(|c| *c != ',')
+                .collect::<String>()
+                .trim()
+                .to_string()
         };
         params.insert(key.trim().to_ascii_lowercase(), value);
     }

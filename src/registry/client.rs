@@ -123,8 +123,16 @@ impl RegistryClient {
             .pool_max_idle_per_host(options.max_requests_per_host)
             .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| RegistryError::Protocol { host: "-".into(), detail: format!("cannot build HTTP client: {e}") })?;
-        Ok(RegistryClient { http, options, credentials, hosts: Mutex::new(HashMap::new()) })
+            .map_err(|e| RegistryError::Protocol {
+                host: "-".into(),
+                detail: format!("cannot build HTTP client: {e}"),
+            })?;
+        Ok(RegistryClient {
+            http,
+            options,
+            credentials,
+            hosts: Mutex::new(HashMap::new()),
+        })
     }
 
     pub fn options(&self) -> &ClientOptions {
@@ -147,7 +155,14 @@ impl RegistryClient {
                 http.get(format!("{base}{path}")).header(ACCEPT, MANIFEST_ACCEPT)
             })
             .await?;
-        let response = self.expect_success(repo, &operation, response, &format!("manifest {}:{selector}", repo.name())).await?;
+        let response = self
+            .expect_success(
+                repo,
+                &operation,
+                response,
+                &format!("manifest {}:{selector}", repo.name()),
+            )
+            .await?;
         let declared = header_str(response.headers(), CONTENT_TYPE.as_str());
         let bytes = read_limited(repo.registry, &operation, response).await?;
         let manifest = RawManifest::new(bytes, declared.as_deref())?;
@@ -181,7 +196,12 @@ impl RegistryClient {
     }
 
     /// PUT a manifest's exact bytes under a tag or its digest.
-    pub async fn put_manifest(&self, repo: Repo<'_>, selector: &str, manifest: &RawManifest) -> Result<(), RegistryError> {
+    pub async fn put_manifest(
+        &self,
+        repo: Repo<'_>,
+        selector: &str,
+        manifest: &RawManifest,
+    ) -> Result<(), RegistryError> {
         let path = format!("/v2/{}/manifests/{selector}", repo.path);
         let operation = format!("PUT manifest {}:{selector}", repo.name());
         let response = self
@@ -200,11 +220,16 @@ impl RegistryClient {
         let path = format!("/v2/{}/blobs/{digest}", repo.path);
         let operation = format!("HEAD blob {digest} in {}", repo.name());
         let response = self
-            .execute(repo, &[(repo.path, Access::Pull)], &operation, |http, base| http.head(format!("{base}{path}")))
+            .execute(repo, &[(repo.path, Access::Pull)], &operation, |http, base| {
+                http.head(format!("{base}{path}"))
+            })
             .await?;
         match response.status() {
             StatusCode::NOT_FOUND => Ok(false),
-            _ => self.expect_success(repo, &operation, response, "blob").await.map(|_| true),
+            _ => self
+                .expect_success(repo, &operation, response, "blob")
+                .await
+                .map(|_| true),
         }
     }
 
@@ -214,11 +239,24 @@ impl RegistryClient {
         let operation = format!("GET blob {digest} from {}", repo.name());
         let state = self.host(repo.registry);
         let response = self
-            .execute(repo, &[(repo.path, Access::Pull)], &operation, |http, base| http.get(format!("{base}{path}")))
+            .execute(repo, &[(repo.path, Access::Pull)], &operation, |http, base| {
+                http.get(format!("{base}{path}"))
+            })
             .await?;
-        let response = self.expect_success(repo, &operation, response, &format!("blob {digest} in {}", repo.name())).await?;
-        let permit = state.permits.clone().acquire_owned().await.map_err(|_| closed(repo.registry))?;
-        Ok(BlobDownload { size: response.content_length(), stream: Box::pin(response.bytes_stream()), _permit: permit })
+        let response = self
+            .expect_success(repo, &operation, response, &format!("blob {digest} in {}", repo.name()))
+            .await?;
+        let permit = state
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| closed(repo.registry))?;
+        Ok(BlobDownload {
+            size: response.content_length(),
+            stream: Box::pin(response.bytes_stream()),
+            _permit: permit,
+        })
     }
 
     /// Tries a cross-repository mount of `digest` from `from` into `repo`.
@@ -226,9 +264,12 @@ impl RegistryClient {
         let path = format!("/v2/{}/blobs/uploads/?mount={digest}&from={from}", repo.path);
         let operation = format!("mount blob {digest} into {}", repo.name());
         let response = self
-            .execute(repo, &[(repo.path, Access::Push), (from, Access::Pull)], &operation, |http, base| {
-                http.post(format!("{base}{path}")).header(CONTENT_LENGTH, 0)
-            })
+            .execute(
+                repo,
+                &[(repo.path, Access::Push), (from, Access::Pull)],
+                &operation,
+                |http, base| http.post(format!("{base}{path}")).header(CONTENT_LENGTH, 0),
+            )
             .await?;
         match response.status() {
             StatusCode::CREATED => Ok(MountOutcome::Mounted),
@@ -251,11 +292,18 @@ impl RegistryClient {
     {
         let operation = format!("upload blob {digest} to {}", repo.name());
         let location = self.start_upload(repo, &operation).await?;
-        let mut url = reqwest::Url::parse(&location)
-            .map_err(|e| RegistryError::Protocol { host: repo.registry.into(), detail: format!("bad upload location: {e}") })?;
+        let mut url = reqwest::Url::parse(&location).map_err(|e| RegistryError::Protocol {
+            host: repo.registry.into(),
+            detail: format!("bad upload location: {e}"),
+        })?;
         url.query_pairs_mut().append_pair("digest", digest.as_str());
         let state = self.host(repo.registry);
-        let permit = state.permits.clone().acquire_owned().await.map_err(|_| closed(repo.registry))?;
+        let permit = state
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| closed(repo.registry))?;
         let mut request = self
             .http
             .put(url)
@@ -265,7 +313,10 @@ impl RegistryClient {
         if let Some(header) = self.authorization(&state, repo, &[(repo.path, Access::Push)]).await? {
             request = request.header(AUTHORIZATION, header);
         }
-        let response = request.send().await.map_err(|e| transport_error(repo.registry, &operation, &e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport_error(repo.registry, &operation, &e))?;
         drop(permit);
         self.expect_success(repo, &operation, response, "blob upload").await?;
         Ok(())
@@ -279,8 +330,10 @@ impl RegistryClient {
             })
             .await?;
         let response = self.expect_success(repo, operation, response, "blob upload").await?;
-        let location = header_str(response.headers(), LOCATION.as_str())
-            .ok_or_else(|| RegistryError::Protocol { host: repo.registry.into(), detail: "upload started without a Location".into() })?;
+        let location = header_str(response.headers(), LOCATION.as_str()).ok_or_else(|| RegistryError::Protocol {
+            host: repo.registry.into(),
+            detail: "upload started without a Location".into(),
+        })?;
         self.absolute_url(repo.registry, &location).await
     }
 
@@ -354,7 +407,9 @@ impl RegistryClient {
                 }
                 Ok(response) => {
                     if response.status() == StatusCode::UNAUTHORIZED {
-                        if let Some(found) = header_str(response.headers(), WWW_AUTHENTICATE.as_str()).and_then(|h| challenge::parse(&h)) {
+                        if let Some(found) =
+                            header_str(response.headers(), WWW_AUTHENTICATE.as_str()).and_then(|h| challenge::parse(&h))
+                        {
                             self.set_scheme(state, found);
                         }
                     } else {
@@ -363,10 +418,18 @@ impl RegistryClient {
                     return Ok(());
                 }
                 Err(e) if e.is_connect() && !is_reset(&e) => {
-                    return Err(RegistryError::Unreachable { host: state.api_host.clone(), detail: error_chain(&e) });
+                    return Err(RegistryError::Unreachable {
+                        host: state.api_host.clone(),
+                        detail: error_chain(&e),
+                    });
                 }
                 Err(e) if retry::is_retryable_error(&e) => None,
-                Err(e) => return Err(RegistryError::Unreachable { host: state.api_host.clone(), detail: error_chain(&e) }),
+                Err(e) => {
+                    return Err(RegistryError::Unreachable {
+                        host: state.api_host.clone(),
+                        detail: error_chain(&e),
+                    })
+                }
             };
             attempt += 1;
             if attempt > self.options.retry.times {
@@ -425,9 +488,10 @@ impl RegistryClient {
                     self.handle_challenge(&state, repo, scopes, response.headers())?;
                     continue;
                 }
-                Ok(response) if retry::is_retryable_status(response.status()) => {
-                    (format!("HTTP {}", response.status()), retry::retry_after(response.headers()))
-                }
+                Ok(response) if retry::is_retryable_status(response.status()) => (
+                    format!("HTTP {}", response.status()),
+                    retry::retry_after(response.headers()),
+                ),
                 Ok(response) => return Ok(response),
                 Err(e) if retry::is_retryable_error(&e) || is_reset(&e) => (error_chain(&e), None),
                 Err(e) => return Err(transport_error(repo.registry, operation, &e)),
@@ -462,7 +526,11 @@ impl RegistryClient {
             // Basic credentials were already sent and refused.
             return Err(self.unauthorized(repo));
         }
-        state.tokens.lock().unwrap_or_else(|p| p.into_inner()).remove(&scope_key(scopes));
+        state
+            .tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&scope_key(scopes));
         self.set_scheme(state, found);
         Ok(())
     }
@@ -474,7 +542,10 @@ impl RegistryClient {
                 repository: repo.path.to_string(),
                 credentials_from: self.credentials.source().map(|p| p.display().to_string()),
             },
-            _ => RegistryError::CredentialsMissing { host: repo.registry.to_string(), repository: repo.path.to_string() },
+            _ => RegistryError::CredentialsMissing {
+                host: repo.registry.to_string(),
+                repository: repo.path.to_string(),
+            },
         }
     }
 
@@ -498,7 +569,11 @@ impl RegistryClient {
                     return Ok(Some(format!("Bearer {token}")));
                 }
                 let token = self.fetch_token(repo, &realm, service.as_deref(), scopes).await?;
-                state.tokens.lock().unwrap_or_else(|p| p.into_inner()).insert(key, token.clone());
+                state
+                    .tokens
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(key, token.clone());
                 Ok(Some(format!("Bearer {token}")))
             }
         }
@@ -511,8 +586,10 @@ impl RegistryClient {
         service: Option<&str>,
         scopes: &[(&str, Access)],
     ) -> Result<String, RegistryError> {
-        let mut url = reqwest::Url::parse(realm)
-            .map_err(|e| RegistryError::Protocol { host: repo.registry.into(), detail: format!("bad token realm `{realm}`: {e}") })?;
+        let mut url = reqwest::Url::parse(realm).map_err(|e| RegistryError::Protocol {
+            host: repo.registry.into(),
+            detail: format!("bad token realm `{realm}`: {e}"),
+        })?;
         {
             let mut query = url.query_pairs_mut();
             if let Some(service) = service {
@@ -528,18 +605,30 @@ impl RegistryClient {
         loop {
             let mut request = self.http.get(url.clone());
             match &credential {
-                Some(Credential::Basic { username, password }) => request = request.header(AUTHORIZATION, basic_header(username, password)),
+                Some(Credential::Basic { username, password }) => {
+                    request = request.header(AUTHORIZATION, basic_header(username, password))
+                }
                 Some(Credential::IdentityToken(token)) => {
                     let mut form = url.clone();
-                    form.query_pairs_mut().append_pair("grant_type", "refresh_token").append_pair("refresh_token", token).append_pair("client_id", "ferry");
-                    request = self.http.post(url.as_str()).header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(form.query().unwrap_or("").to_string());
+                    form.query_pairs_mut()
+                        .append_pair("grant_type", "refresh_token")
+                        .append_pair("refresh_token", token)
+                        .append_pair("client_id", "ferry");
+                    request = self
+                        .http
+                        .post(url.as_str())
+                        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .body(form.query().unwrap_or("").to_string());
                 }
                 None => {}
             }
             let outcome = request.send().await;
             match outcome {
                 Ok(response) if response.status().is_success() => {
-                    let bytes = response.bytes().await.map_err(|e| transport_error(repo.registry, "token request", &e))?;
+                    let bytes = response
+                        .bytes()
+                        .await
+                        .map_err(|e| transport_error(repo.registry, "token request", &e))?;
                     let body: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| RegistryError::Protocol {
                         host: repo.registry.into(),
                         detail: format!("token endpoint answered something that is not a token: {e}"),
@@ -554,7 +643,12 @@ impl RegistryClient {
                 }
                 Ok(response) if retry::is_retryable_status(response.status()) && attempt < self.options.retry.times => {
                     attempt += 1;
-                    tokio::time::sleep(self.options.retry.backoff(attempt, retry::retry_after(response.headers()))).await;
+                    tokio::time::sleep(
+                        self.options
+                            .retry
+                            .backoff(attempt, retry::retry_after(response.headers())),
+                    )
+                    .await;
                 }
                 Ok(response) => {
                     return Err(RegistryError::Status {
@@ -588,10 +682,14 @@ impl RegistryClient {
         }
         match status {
             StatusCode::UNAUTHORIZED => Err(self.unauthorized(repo)),
-            StatusCode::FORBIDDEN => Err(RegistryError::Denied { host: repo.registry.into(), repository: repo.path.into() }),
-            StatusCode::NOT_FOUND if !operation.starts_with("PUT") => {
-                Err(RegistryError::NotFound { host: repo.registry.into(), what: what.to_string() })
-            }
+            StatusCode::FORBIDDEN => Err(RegistryError::Denied {
+                host: repo.registry.into(),
+                repository: repo.path.into(),
+            }),
+            StatusCode::NOT_FOUND if !operation.starts_with("PUT") => Err(RegistryError::NotFound {
+                host: repo.registry.into(),
+                what: what.to_string(),
+            }),
             _ => {
                 let body = response.bytes().await.unwrap_or_default();
                 let (code, message) = parse_error_body(&body);
@@ -608,11 +706,18 @@ impl RegistryClient {
 }
 
 fn scope_key(scopes: &[(&str, Access)]) -> String {
-    scopes.iter().map(|(path, access)| format!("{path}:{access:?}")).collect::<Vec<_>>().join(" ")
+    scopes
+        .iter()
+        .map(|(path, access)| format!("{path}:{access:?}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn basic_header(username: &str, password: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
+    )
 }
 
 fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -621,14 +726,22 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 
 async fn read_limited(host: &str, operation: &str, response: Response) -> Result<Bytes, RegistryError> {
     if response.content_length().is_some_and(|l| l as usize > MANIFEST_LIMIT) {
-        return Err(RegistryError::ManifestTooLarge { host: host.into(), what: operation.into(), limit: MANIFEST_LIMIT });
+        return Err(RegistryError::ManifestTooLarge {
+            host: host.into(),
+            what: operation.into(),
+            limit: MANIFEST_LIMIT,
+        });
     }
     let mut stream = response.bytes_stream();
     let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| transport_error(host, operation, &e))?;
         if body.len() + chunk.len() > MANIFEST_LIMIT {
-            return Err(RegistryError::ManifestTooLarge { host: host.into(), what: operation.into(), limit: MANIFEST_LIMIT });
+            return Err(RegistryError::ManifestTooLarge {
+                host: host.into(),
+                what: operation.into(),
+                limit: MANIFEST_LIMIT,
+            });
         }
         body.extend_from_slice(&chunk);
     }
@@ -647,27 +760,44 @@ fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) {
         message: Option<String>,
     }
     match serde_json::from_slice::<Errors>(body) {
-        Ok(parsed) => parsed.errors.into_iter().next().map(|e| (e.code, e.message)).unwrap_or((None, None)),
+        Ok(parsed) => parsed
+            .errors
+            .into_iter()
+            .next()
+            .map(|e| (e.code, e.message))
+            .unwrap_or((None, None)),
         Err(_) => (None, None),
     }
 }
 
 fn transport_error(host: &str, operation: &str, error: &reqwest::Error) -> RegistryError {
     if error.is_connect() && !is_reset(error) {
-        RegistryError::Unreachable { host: host.into(), detail: error_chain(error) }
+        RegistryError::Unreachable {
+            host: host.into(),
+            detail: error_chain(error),
+        }
     } else {
-        RegistryError::Protocol { host: host.into(), detail: format!("{operation}: {}", error_chain(error)) }
+        RegistryError::Protocol {
+            host: host.into(),
+            detail: format!("{operation}: {}", error_chain(error)),
+        }
     }
 }
 
 fn closed(host: &str) -> RegistryError {
-    RegistryError::Protocol { host: host.into(), detail: "client is shutting down".into() }
+    RegistryError::Protocol {
+        host: host.into(),
+        detail: "client is shutting down".into(),
+    }
 }
 
 /// A reset or an early close after the request was sent (retryable, unlike a refused connection).
 fn is_reset(error: &reqwest::Error) -> bool {
     let chain = error_chain(error).to_ascii_lowercase();
-    chain.contains("reset") || chain.contains("connection closed") || chain.contains("incomplete message") || chain.contains("broken pipe")
+    chain.contains("reset")
+        || chain.contains("connection closed")
+        || chain.contains("incomplete message")
+        || chain.contains("broken pipe")
 }
 
 /// The error with its causes, without the URL's query (which may carry upload state).
@@ -691,7 +821,8 @@ mod tests {
 
     #[test]
     fn error_bodies_are_read() {
-        let (code, message) = parse_error_body(br#"{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}"#);
+        let (code, message) =
+            parse_error_body(br#"{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}"#);
         assert_eq!(code.as_deref(), Some("MANIFEST_BLOB_UNKNOWN"));
         assert_eq!(message.as_deref(), Some("blob unknown to registry"));
         assert_eq!(parse_error_body(b"<html>"), (None, None));

@@ -11,7 +11,11 @@ pub enum RegistryError {
     Unreachable { host: String, detail: String },
 
     #[error("registry {host} refused the credentials for {repository} (HTTP 401){}\n  help: check the entry for {host} in your auth file or pass another one with --authfile", source_note(.credentials_from))]
-    CredentialsRejected { host: String, repository: String, credentials_from: Option<String> },
+    CredentialsRejected {
+        host: String,
+        repository: String,
+        credentials_from: Option<String>,
+    },
 
     #[error("registry {host} requires authentication for {repository} and no credentials were found for it\n  help: log in (e.g. `podman login {host}`) or pass --authfile with an entry for {host}")]
     CredentialsMissing { host: String, repository: String },
@@ -23,16 +27,32 @@ pub enum RegistryError {
     NotFound { host: String, what: String },
 
     #[error("registry {host} answered {status} to {operation}{}", error_detail(.code, .message))]
-    Status { host: String, operation: String, status: u16, code: Option<String>, message: Option<String> },
+    Status {
+        host: String,
+        operation: String,
+        status: u16,
+        code: Option<String>,
+        message: Option<String>,
+    },
 
     #[error("registry {host} still failed after {attempts} attempts ({operation}): {last}\n  help: the registry is overloaded or unstable; raise --retry-times / --retry-delay or lower --parallel-images")]
-    RetriesExhausted { host: String, operation: String, attempts: u32, last: String },
+    RetriesExhausted {
+        host: String,
+        operation: String,
+        attempts: u32,
+        last: String,
+    },
 
     #[error("registry {host}: {detail}")]
     Protocol { host: String, detail: String },
 
     #[error("content of {expected} from {host} has digest {actual} ({bytes} bytes read): the download was corrupt or truncated")]
-    DigestMismatch { host: String, expected: Digest, actual: Digest, bytes: u64 },
+    DigestMismatch {
+        host: String,
+        expected: Digest,
+        actual: Digest,
+        bytes: u64,
+    },
 
     #[error("manifest {what} from {host} is larger than {limit} bytes; refusing it")]
     ManifestTooLarge { host: String, what: String, limit: usize },
@@ -48,7 +68,9 @@ pub enum RegistryError {
 }
 
 fn source_note(from: &Option<String>) -> String {
-    from.as_ref().map(|f| format!(" (credentials from {f})")).unwrap_or_default()
+    from.as_ref()
+        .map(|f| format!(" (credentials from {f})"))
+        .unwrap_or_default()
 }
 
 fn error_detail(code: &Option<String>, message: &Option<String>) -> String {
@@ -69,7 +91,12 @@ impl RegistryError {
 
     /// Failures that another attempt of the same copy may get past.
     pub fn is_transient(&self) -> bool {
-        matches!(self, RegistryError::RetriesExhausted { .. } | RegistryError::DigestMismatch { .. } | RegistryError::Unreachable { .. })
+        matches!(
+            self,
+            RegistryError::RetriesExhausted { .. }
+                | RegistryError::DigestMismatch { .. }
+                | RegistryError::Unreachable { .. }
+        )
     }
 
     pub fn is_not_found(&self) -> bool {

@@ -33,7 +33,11 @@ impl RetryPolicy {
     pub fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         let exponential = self.delay.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         let jitter_range = exponential.as_millis() as u64 / 4;
-        let jitter = if jitter_range == 0 { 0 } else { random_u64() % jitter_range };
+        let jitter = if jitter_range == 0 {
+            0
+        } else {
+            random_u64() % jitter_range
+        };
         let computed = exponential + Duration::from_millis(jitter);
         let wanted = match retry_after {
             Some(server) if server > computed => server,
@@ -63,7 +67,11 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 
 fn random_u64() -> u64 {
     let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
     hasher.finish()
 }
 

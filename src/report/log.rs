@@ -28,7 +28,9 @@ impl FromStr for LogLevel {
             "info" => Ok(LogLevel::Info),
             "debug" => Ok(LogLevel::Debug),
             "trace" => Ok(LogLevel::Trace),
-            other => Err(format!("`{other}` is not a log level: use error, warn, info, debug or trace")),
+            other => Err(format!(
+                "`{other}` is not a log level: use error, warn, info, debug or trace"
+            )),
         }
     }
 }
@@ -57,7 +59,10 @@ impl LogFile {
             std::fs::create_dir_all(parent)?;
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(LogFile { file: Mutex::new(file), level })
+        Ok(LogFile {
+            file: Mutex::new(file),
+            level,
+        })
     }
 
     pub fn write(&self, level: LogLevel, message: &str) {
@@ -65,6 +70,12 @@ impl LogFile {
             return;
         }
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        let _ = writeln!(file, "{} {:5} {}", utc_stamp(SystemTime::now()), level.label(), message.replace('\n', " "));
+        let _ = writeln!(
+            file,
+            "{} {:5} {}",
+            utc_stamp(SystemTime::now()),
+            level.label(),
+            message.replace('\n', " ")
+        );
     }
 }

@@ -65,8 +65,18 @@ impl CliReporter {
         let started = Instant::now();
         let bars = (display == Display::Terminal).then(new_bars);
         let stop_status = Arc::new(AtomicBool::new(false));
-        let status_thread = (display == Display::Plain).then(|| spawn_status_line(counters.clone(), started, stop_status.clone()));
-        CliReporter { display, level, log, counters, started, bars, stop_status, status_thread: Mutex::new(status_thread) }
+        let status_thread =
+            (display == Display::Plain).then(|| spawn_status_line(counters.clone(), started, stop_status.clone()));
+        CliReporter {
+            display,
+            level,
+            log,
+            counters,
+            started,
+            bars,
+            stop_status,
+            status_thread: Mutex::new(status_thread),
+        }
     }
 
     /// Stops bars and status lines; call before printing the summary.
@@ -138,7 +148,10 @@ impl Reporter for CliReporter {
             Event::ImageStarted { index, name } => {
                 self.say(LogLevel::Debug, &format!("copying {name}"));
                 if let Some(bars) = &self.bars {
-                    bars.current.lock().unwrap_or_else(|p| p.into_inner()).insert(index, name);
+                    bars.current
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(index, name);
                 }
                 self.refresh_current();
             }
@@ -148,7 +161,13 @@ impl Reporter for CliReporter {
                     bars.bytes.inc(bytes);
                 }
             }
-            Event::ImageDone { index, name, platforms, outcome, unchanged } => {
+            Event::ImageDone {
+                index,
+                name,
+                platforms,
+                outcome,
+                unchanged,
+            } => {
                 self.counters.images_done.fetch_add(1, Ordering::Relaxed);
                 let platforms: Vec<String> = platforms.iter().map(ToString::to_string).collect();
                 let state = if unchanged { "unchanged" } else { "mirrored" };
@@ -157,10 +176,16 @@ impl Reporter for CliReporter {
                     IndexOutcome::Sparse => " (sparse index, digest kept)".to_string(),
                     IndexOutcome::Rewritten => " (index rewritten to the selected platforms)".to_string(),
                     IndexOutcome::FullCopyForDigest { extra_platforms } => {
-                        format!(" (all platforms, digest reference: also {})", extra_platforms.join(", "))
+                        format!(
+                            " (all platforms, digest reference: also {})",
+                            extra_platforms.join(", ")
+                        )
                     }
                 };
-                self.say(LogLevel::Info, &format!("{state} {name} [{}]{detail}", platforms.join(", ")));
+                self.say(
+                    LogLevel::Info,
+                    &format!("{state} {name} [{}]{detail}", platforms.join(", ")),
+                );
                 self.finish_image(index);
             }
             Event::ImageFailed { index, name, error, .. } => {
@@ -205,7 +230,12 @@ fn new_bars() -> Bars {
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bytes.enable_steady_tick(Duration::from_millis(200));
-    Bars { multi, images, bytes, current: Mutex::new(BTreeMap::new()) }
+    Bars {
+        multi,
+        images,
+        bytes,
+        current: Mutex::new(BTreeMap::new()),
+    }
 }
 
 fn spawn_status_line(counters: Arc<Counters>, started: Instant, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {

@@ -18,7 +18,11 @@ pub fn render_summary(summary: &RunSummary) -> String {
             summary.failures.len()
         );
     } else {
-        let rate = if seconds > 0.0 { summary.bytes_copied as f64 / seconds } else { 0.0 };
+        let rate = if seconds > 0.0 {
+            summary.bytes_copied as f64 / seconds
+        } else {
+            0.0
+        };
         let _ = writeln!(
             out,
             "mirrored {} of {} images ({} unchanged, {} failed) in {seconds:.1}s",

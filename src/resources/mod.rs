@@ -66,7 +66,10 @@ pub fn write_mirror_sets(dir: &Path, images: &[MirroredImage]) -> Result<Vec<Pat
         }
         let prefix = if kind == "ImageDigestMirrorSet" { "idms" } else { "itms" };
         let text = render(kind, prefix, spec_key, &mirrors);
-        write_atomically(&path, &text).map_err(|source| ResourceError { path: path.clone(), source })?;
+        write_atomically(&path, &text).map_err(|source| ResourceError {
+            path: path.clone(),
+            source,
+        })?;
         written.push(path);
     }
     Ok(written)
@@ -82,10 +85,20 @@ fn scope_mirrors(images: &[MirroredImage]) -> (ScopedMirrors, ScopedMirrors) {
         let digest_only = image.source.tag.is_none() && image.source.digest.is_some();
         let (source, mirror) = scopes(&image.source, &image.destination);
         if digest_only || image.origin == ImageOrigin::Release {
-            by_digest.entry(image.origin.category()).or_default().entry(source.clone()).or_default().insert(mirror.clone());
+            by_digest
+                .entry(image.origin.category())
+                .or_default()
+                .entry(source.clone())
+                .or_default()
+                .insert(mirror.clone());
         }
         if !digest_only {
-            by_tag.entry(image.origin.category()).or_default().entry(source).or_default().insert(mirror);
+            by_tag
+                .entry(image.origin.category())
+                .or_default()
+                .entry(source)
+                .or_default()
+                .insert(mirror);
         }
     }
     (by_digest, by_tag)
@@ -93,9 +106,15 @@ fn scope_mirrors(images: &[MirroredImage]) -> (ScopedMirrors, ScopedMirrors) {
 
 fn scopes(source: &ImageReference, destination: &ImageDestination) -> (String, String) {
     if destination.repository.ends_with(&source.repository) {
-        (parent(&source.registry, &source.repository), parent(&destination.registry, &destination.repository))
+        (
+            parent(&source.registry, &source.repository),
+            parent(&destination.registry, &destination.repository),
+        )
     } else {
-        (source.name(), format!("{}/{}", destination.registry, destination.repository))
+        (
+            source.name(),
+            format!("{}/{}", destination.registry, destination.repository),
+        )
     }
 }
 
@@ -111,12 +130,18 @@ fn render(kind: &'static str, prefix: &str, spec_key: &'static str, mirrors: &Sc
     for (category, sources) in mirrors {
         let entries = sources
             .iter()
-            .map(|(source, mirrors)| MirrorEntry { mirrors: mirrors.iter().cloned().collect(), source: source.clone() })
+            .map(|(source, mirrors)| MirrorEntry {
+                mirrors: mirrors.iter().cloned().collect(),
+                source: source.clone(),
+            })
             .collect();
         let set = MirrorSet {
             api_version: "config.openshift.io/v1",
             kind,
-            metadata: Metadata { name: format!("{prefix}-{category}-0"), annotations: BTreeMap::from([("createdBy", "ferry")]) },
+            metadata: Metadata {
+                name: format!("{prefix}-{category}-0"),
+                annotations: BTreeMap::from([("createdBy", "ferry")]),
+            },
             spec: BTreeMap::from([(spec_key, entries)]),
         };
         out.push_str("---\n");
@@ -142,7 +167,11 @@ mod tests {
     fn mirrored(source: &str, repository: &str, origin: ImageOrigin) -> MirroredImage {
         MirroredImage {
             source: source.parse().unwrap(),
-            destination: ImageDestination { registry: "mirror:5000".into(), repository: repository.into(), tag: "t".into() },
+            destination: ImageDestination {
+                registry: "mirror:5000".into(),
+                repository: repository.into(),
+                tag: "t".into(),
+            },
             origin,
         }
     }
@@ -151,7 +180,11 @@ mod tests {
     fn digest_and_tag_references_are_split_and_scoped() {
         let digest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
         let images = [
-            mirrored(&format!("quay.io/org/app@{digest}"), "ns/org/app", ImageOrigin::Additional),
+            mirrored(
+                &format!("quay.io/org/app@{digest}"),
+                "ns/org/app",
+                ImageOrigin::Additional,
+            ),
             mirrored("quay.io/org/tool:1", "ns/org/tool", ImageOrigin::Additional),
             mirrored("quay.io/org/other:1", "ns/renamed", ImageOrigin::Additional),
         ];
@@ -159,10 +192,19 @@ mod tests {
         let written = write_mirror_sets(dir.path(), &images).unwrap();
         assert_eq!(written.len(), 2);
         let idms = std::fs::read_to_string(dir.path().join(IDMS_FILE)).unwrap();
-        assert!(idms.contains("kind: ImageDigestMirrorSet") && idms.contains("name: idms-generic-0"), "{idms}");
-        assert!(idms.contains("source: quay.io/org") && idms.contains("- mirror:5000/ns/org"), "{idms}");
+        assert!(
+            idms.contains("kind: ImageDigestMirrorSet") && idms.contains("name: idms-generic-0"),
+            "{idms}"
+        );
+        assert!(
+            idms.contains("source: quay.io/org") && idms.contains("- mirror:5000/ns/org"),
+            "{idms}"
+        );
         let itms = std::fs::read_to_string(dir.path().join(ITMS_FILE)).unwrap();
-        assert!(itms.contains("source: quay.io/org/other") && itms.contains("- mirror:5000/ns/renamed"), "{itms}");
+        assert!(
+            itms.contains("source: quay.io/org/other") && itms.contains("- mirror:5000/ns/renamed"),
+            "{itms}"
+        );
         assert!(!itms.contains(digest));
     }
 }

@@ -18,9 +18,17 @@ pub enum LayoutError {
     #[error("{path} is not an OCI image layout: {reason}\n  help: point oci:// at a directory holding `oci-layout` and `index.json`")]
     NotALayout { path: PathBuf, reason: String },
     #[error("OCI layout {path} has no image named `{name}`; it has: {available}")]
-    UnknownReference { path: PathBuf, name: String, available: String },
+    UnknownReference {
+        path: PathBuf,
+        name: String,
+        available: String,
+    },
     #[error("OCI layout {path} holds {count} images; name one with oci://{path}:NAME (available: {available})")]
-    Ambiguous { path: PathBuf, count: usize, available: String },
+    Ambiguous {
+        path: PathBuf,
+        count: usize,
+        available: String,
+    },
     #[error("blob {digest} is missing from OCI layout {path}")]
     MissingBlob { path: PathBuf, digest: Digest },
     #[error("cannot read {path}: {source}")]
@@ -45,9 +53,14 @@ impl OciLayout {
     pub fn open(root: &Path) -> Result<OciLayout, LayoutError> {
         let marker = root.join("oci-layout");
         if !marker.is_file() {
-            return Err(LayoutError::NotALayout { path: root.to_path_buf(), reason: "no `oci-layout` file".into() });
+            return Err(LayoutError::NotALayout {
+                path: root.to_path_buf(),
+                reason: "no `oci-layout` file".into(),
+            });
         }
-        Ok(OciLayout { root: root.to_path_buf() })
+        Ok(OciLayout {
+            root: root.to_path_buf(),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -56,9 +69,14 @@ impl OciLayout {
 
     fn entries(&self) -> Result<Vec<Descriptor>, LayoutError> {
         let path = self.root.join("index.json");
-        let text = std::fs::read(&path).map_err(|source| LayoutError::Io { path: path.clone(), source })?;
-        let index: IndexFile = serde_json::from_slice(&text)
-            .map_err(|e| LayoutError::NotALayout { path: self.root.clone(), reason: format!("index.json: {e}") })?;
+        let text = std::fs::read(&path).map_err(|source| LayoutError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let index: IndexFile = serde_json::from_slice(&text).map_err(|e| LayoutError::NotALayout {
+            path: self.root.clone(),
+            reason: format!("index.json: {e}"),
+        })?;
         Ok(index.manifests)
     }
 
@@ -66,17 +84,32 @@ impl OciLayout {
     pub fn resolve(&self, name: Option<&str>) -> Result<Descriptor, LayoutError> {
         let entries = self.entries()?;
         let available = || {
-            let names: Vec<&str> = entries.iter().filter_map(|d| d.annotations.get(REF_NAME).map(String::as_str)).collect();
-            if names.is_empty() { "no named images".to_string() } else { names.join(", ") }
+            let names: Vec<&str> = entries
+                .iter()
+                .filter_map(|d| d.annotations.get(REF_NAME).map(String::as_str))
+                .collect();
+            if names.is_empty() {
+                "no named images".to_string()
+            } else {
+                names.join(", ")
+            }
         };
         match name {
             Some(name) => entries
                 .iter()
                 .find(|d| d.annotations.get(REF_NAME).map(String::as_str) == Some(name))
                 .cloned()
-                .ok_or_else(|| LayoutError::UnknownReference { path: self.root.clone(), name: name.into(), available: available() }),
+                .ok_or_else(|| LayoutError::UnknownReference {
+                    path: self.root.clone(),
+                    name: name.into(),
+                    available: available(),
+                }),
             None if entries.len() == 1 => Ok(entries[0].clone()),
-            None => Err(LayoutError::Ambiguous { path: self.root.clone(), count: entries.len(), available: available() }),
+            None => Err(LayoutError::Ambiguous {
+                path: self.root.clone(),
+                count: entries.len(),
+                available: available(),
+            }),
         }
     }
 
@@ -88,8 +121,14 @@ impl OciLayout {
     pub async fn read_manifest(&self, digest: &Digest, media_type: Option<&str>) -> Result<RawManifest, LayoutError> {
         let path = self.blob_path(digest);
         let bytes = tokio::fs::read(&path).await.map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => LayoutError::MissingBlob { path: self.root.clone(), digest: digest.clone() },
-            _ => LayoutError::Io { path: path.clone(), source },
+            std::io::ErrorKind::NotFound => LayoutError::MissingBlob {
+                path: self.root.clone(),
+                digest: digest.clone(),
+            },
+            _ => LayoutError::Io {
+                path: path.clone(),
+                source,
+            },
         })?;
         let manifest = RawManifest::new(Bytes::from(bytes), media_type.filter(|m| !m.is_empty()))?;
         if &manifest.digest != digest {
@@ -107,11 +146,23 @@ impl OciLayout {
         digest: &Digest,
     ) -> Result<(u64, impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static), LayoutError> {
         let path = self.blob_path(digest);
-        let file = tokio::fs::File::open(&path).await.map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => LayoutError::MissingBlob { path: self.root.clone(), digest: digest.clone() },
-            _ => LayoutError::Io { path: path.clone(), source },
-        })?;
-        let size = file.metadata().await.map_err(|source| LayoutError::Io { path, source })?.len();
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|source| match source.kind() {
+                std::io::ErrorKind::NotFound => LayoutError::MissingBlob {
+                    path: self.root.clone(),
+                    digest: digest.clone(),
+                },
+                _ => LayoutError::Io {
+                    path: path.clone(),
+                    source,
+                },
+            })?;
+        let size = file
+            .metadata()
+            .await
+            .map_err(|source| LayoutError::Io { path, source })?
+            .len();
         Ok((size, read_chunks(file)))
     }
 }

@@ -26,20 +26,43 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
 
     let (plan, excluded) = collect_plan(&config, request)?;
     for skipped in &excluded {
-        reporter.event(Event::Warning(format!("{} is not mirrored: {}", skipped.image, skipped.reason)));
+        reporter.event(Event::Warning(format!(
+            "{} is not mirrored: {}",
+            skipped.image, skipped.reason
+        )));
     }
-    reporter.event(Event::Info(format!("{} images to mirror to {}", plan.jobs.len(), request.destination_registry)));
+    reporter.event(Event::Info(format!(
+        "{} images to mirror to {}",
+        plan.jobs.len(),
+        request.destination_registry
+    )));
 
     let credentials = Arc::new(CredentialStore::discover(request.authfile.as_deref())?);
     let mirrors = Arc::new(RegistriesConf::load(request.registries_conf.as_deref())?);
-    let source = Arc::new(RegistryClient::new(client_options(request, request.src_tls_verify), credentials.clone())?);
-    let destination = Arc::new(RegistryClient::new(client_options(request, request.dest_tls_verify), credentials)?);
-    destination.check(&request.destination_registry).await.map_err(WorkflowError::Destination)?;
+    let source = Arc::new(RegistryClient::new(
+        client_options(request, request.src_tls_verify),
+        credentials.clone(),
+    )?);
+    let destination = Arc::new(RegistryClient::new(
+        client_options(request, request.dest_tls_verify),
+        credentials,
+    )?);
+    destination
+        .check(&request.destination_registry)
+        .await
+        .map_err(WorkflowError::Destination)?;
 
     let mut summary = if request.dry_run {
         dry_run(&plan, &workspace, &source, &destination, &mirrors, &reporter).await?
     } else {
-        let engine = Engine::new(source, destination, &request.destination_registry, mirrors, request.engine, reporter.clone());
+        let engine = Engine::new(
+            source,
+            destination,
+            &request.destination_registry,
+            mirrors,
+            request.engine,
+            reporter.clone(),
+        );
         let results = engine.run(&plan).await;
         let mut summary = summarize(&plan, &results, &engine);
         summary.files_written = write_outputs(&plan, &results, &workspace)?;
@@ -66,10 +89,18 @@ fn collect_plan(
 }
 
 fn client_options(request: &MirrorRequest, tls_verify: bool) -> ClientOptions {
-    ClientOptions { tls_verify, retry: request.engine.retry, ..ClientOptions::default() }
+    ClientOptions {
+        tls_verify,
+        retry: request.engine.retry,
+        ..ClientOptions::default()
+    }
 }
 
-fn summarize(plan: &MirrorPlan, results: &[Result<ImageResult, crate::engine::EngineError>], engine: &Engine) -> RunSummary {
+fn summarize(
+    plan: &MirrorPlan,
+    results: &[Result<ImageResult, crate::engine::EngineError>],
+    engine: &Engine,
+) -> RunSummary {
     use std::sync::atomic::Ordering::Relaxed;
     let totals = engine.totals();
     let mut summary = RunSummary {
@@ -84,7 +115,11 @@ fn summarize(plan: &MirrorPlan, results: &[Result<ImageResult, crate::engine::En
         match result {
             Ok(done) if done.unchanged => summary.images_unchanged += 1,
             Ok(_) => summary.images_mirrored += 1,
-            Err(error) => summary.failures.push(Failure { image: job.source.to_string(), origin: job.origin, error: error.to_string() }),
+            Err(error) => summary.failures.push(Failure {
+                image: job.source.to_string(),
+                origin: job.origin,
+                error: error.to_string(),
+            }),
         }
     }
     summary
@@ -109,17 +144,23 @@ fn write_outputs(
             done.destination_digest
         );
         if let ImageSource::Registry(reference) = &job.source {
-            mirrored.push(MirroredImage { source: reference.clone(), destination: job.destination.clone(), origin: job.origin });
+            mirrored.push(MirroredImage {
+                source: reference.clone(),
+                destination: job.destination.clone(),
+                origin: job.origin,
+            });
         }
     }
     let mapping_path = workspace.mapping_file();
     write_atomically(&mapping_path, &mapping).map_err(WorkflowError::io(&mapping_path))?;
     let mut written = vec![mapping_path];
     let resources_dir = workspace.cluster_resources();
-    written.extend(resources::write_mirror_sets(&resources_dir, &mirrored).map_err(|e| WorkflowError::Io {
-        path: resources_dir.clone(),
-        source: std::io::Error::other(e.to_string()),
-    })?);
+    written.extend(
+        resources::write_mirror_sets(&resources_dir, &mirrored).map_err(|e| WorkflowError::Io {
+            path: resources_dir.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?,
+    );
     Ok(written)
 }
 
@@ -132,7 +173,10 @@ async fn dry_run(
     mirrors: &RegistriesConf,
     reporter: &Arc<dyn Reporter>,
 ) -> Result<RunSummary, WorkflowError> {
-    let mut summary = RunSummary { dry_run: true, ..RunSummary::default() };
+    let mut summary = RunSummary {
+        dry_run: true,
+        ..RunSummary::default()
+    };
     let mut mapping = String::new();
     let mut missing = String::new();
     for job in &plan.jobs {
@@ -141,11 +185,18 @@ async fn dry_run(
             Ok((_, root)) => root,
             Err(error) => {
                 reporter.event(Event::Warning(format!("{}: {error}", job.source)));
-                summary.failures.push(Failure { image: job.source.to_string(), origin: job.origin, error: error.to_string() });
+                summary.failures.push(Failure {
+                    image: job.source.to_string(),
+                    origin: job.origin,
+                    error: error.to_string(),
+                });
                 continue;
             }
         };
-        let repo = Repo { registry: &job.destination.registry, path: &job.destination.repository };
+        let repo = Repo {
+            registry: &job.destination.registry,
+            path: &job.destination.repository,
+        };
         let present = destination.manifest_digest(repo, &job.destination.tag).await?;
         if present.as_ref() == Some(&root.digest) {
             summary.images_unchanged += 1;
@@ -163,13 +214,23 @@ async fn dry_run(
     Ok(summary)
 }
 
-fn write_errors_file(workspace: &Workspace, started: SystemTime, failures: &[Failure]) -> Result<Option<std::path::PathBuf>, WorkflowError> {
+fn write_errors_file(
+    workspace: &Workspace,
+    started: SystemTime,
+    failures: &[Failure],
+) -> Result<Option<std::path::PathBuf>, WorkflowError> {
     if failures.is_empty() {
         return Ok(None);
     }
     let mut text = String::new();
     for failure in failures {
-        let _ = writeln!(text, "{} ({:?}): {}", failure.image, failure.origin, failure.error.replace('\n', " "));
+        let _ = writeln!(
+            text,
+            "{} ({:?}): {}",
+            failure.image,
+            failure.origin,
+            failure.error.replace('\n', " ")
+        );
     }
     let path = workspace.errors_file(started);
     write_atomically(&path, &text).map_err(WorkflowError::io(&path))?;

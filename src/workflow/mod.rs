@@ -90,7 +90,9 @@ pub struct RunSummary {
 impl RunSummary {
     /// 0 on success, else the bitmask of groups with failed images (release 2, operator 4, additional 8, helm 16).
     pub fn exit_code(&self) -> i32 {
-        self.failures.iter().fold(0, |code, failure| code | failure.origin.exit_bit())
+        self.failures
+            .iter()
+            .fold(0, |code, failure| code | failure.origin.exit_bit())
     }
 }
 
@@ -100,10 +102,18 @@ mod tests {
 
     #[test]
     fn exit_code_is_a_bitmask_of_failed_groups() {
-        let failure = |origin| Failure { image: "x".into(), origin, error: "e".into() };
+        let failure = |origin| Failure {
+            image: "x".into(),
+            origin,
+            error: "e".into(),
+        };
         let mut summary = RunSummary::default();
         assert_eq!(summary.exit_code(), 0);
-        summary.failures = vec![failure(ImageOrigin::Additional), failure(ImageOrigin::Additional), failure(ImageOrigin::Release)];
+        summary.failures = vec![
+            failure(ImageOrigin::Additional),
+            failure(ImageOrigin::Additional),
+            failure(ImageOrigin::Release),
+        ];
         assert_eq!(summary.exit_code(), 10);
     }
 }

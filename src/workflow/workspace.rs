@@ -12,7 +12,9 @@ pub struct Workspace {
 impl Workspace {
     /// `dir` is the user's `file://DIR`; state lives in `DIR/working-dir`.
     pub fn new(dir: &Path) -> Workspace {
-        Workspace { root: dir.join("working-dir") }
+        Workspace {
+            root: dir.join("working-dir"),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -55,7 +57,12 @@ pub fn utc_stamp(time: SystemTime) -> String {
     let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, rest) = (seconds / 86_400, seconds % 86_400);
     let (year, month, day) = civil_from_days(days as i64);
-    format!("{year:04}{month:02}{day:02}_{:02}{:02}{:02}", rest / 3600, rest % 3600 / 60, rest % 60)
+    format!(
+        "{year:04}{month:02}{day:02}_{:02}{:02}{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -80,7 +87,13 @@ mod tests {
     #[test]
     fn stamps_are_utc_calendar_times() {
         assert_eq!(utc_stamp(UNIX_EPOCH), "19700101_000000");
-        assert_eq!(utc_stamp(UNIX_EPOCH + Duration::from_secs(1_795_225_425)), "20261121_014345");
-        assert_eq!(utc_stamp(UNIX_EPOCH + Duration::from_secs(951_782_400)), "20000229_000000");
+        assert_eq!(
+            utc_stamp(UNIX_EPOCH + Duration::from_secs(1_795_225_425)),
+            "20261121_014345"
+        );
+        assert_eq!(
+            utc_stamp(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "20000229_000000"
+        );
     }
 }

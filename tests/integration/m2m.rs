@@ -21,7 +21,12 @@ impl Run {
     }
 
     fn assert_success(&self) {
-        assert!(self.output.status.success(), "ferry failed ({}):\n{}", self.code(), self.stderr());
+        assert!(
+            self.output.status.success(),
+            "ferry failed ({}):\n{}",
+            self.code(),
+            self.stderr()
+        );
     }
 
     fn working_file(&self, rel: &str) -> String {
@@ -49,7 +54,12 @@ fn mirror(dir: &TestDir, mirror_yaml: &str, destination: &str, extra: &[&str]) -
         .arg("--workspace")
         .arg(format!("file://{}", workspace.display()))
         .arg(format!("docker://{destination}"))
-        .args(["--src-tls-verify=false", "--dest-tls-verify=false", "--retry-delay", "50ms"])
+        .args([
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--retry-delay",
+            "50ms",
+        ])
         .args(extra);
     let output = command.output().expect("run ferry");
     Run { dir: workspace, output }
@@ -78,18 +88,36 @@ fn assert_graph_copied(source_repo: &str, dest_repo: &str, digest: &str) {
 fn three_platform_oci_index_is_copied_byte_for_byte() {
     let dir = TestDir::new("m2m_oci_index");
     let (src, dst) = (TestRegistry::start(), TestRegistry::start());
-    let image = multi_arch_image(dir.join("img"), 11, &["linux/amd64", "linux/arm64/v8", "linux/s390x"], false);
+    let image = multi_arch_image(
+        dir.join("img"),
+        11,
+        &["linux/amd64", "linux/arm64/v8", "linux/s390x"],
+        false,
+    );
     image.push(&src.host(), "team/app:v1");
 
-    let run = mirror(&dir, &format!("  additionalImages:\n  - name: {}/team/app:v1\n", src.host()), &format!("{}/mirror", dst.host()), &[]);
+    let run = mirror(
+        &dir,
+        &format!("  additionalImages:\n  - name: {}/team/app:v1\n", src.host()),
+        &format!("{}/mirror", dst.host()),
+        &[],
+    );
     run.assert_success();
 
     let copied = raw(&dst.docker_ref("mirror/team/app:v1"));
     assert_eq!(manifest_digest(&copied), image.index.digest);
     assert_eq!(children(&copied).len(), 3);
-    assert_graph_copied(&src.docker_ref("team/app"), &dst.docker_ref("mirror/team/app"), &image.index.digest);
+    assert_graph_copied(
+        &src.docker_ref("team/app"),
+        &dst.docker_ref("mirror/team/app"),
+        &image.index.digest,
+    );
     let itms = run.working_file("cluster-resources/itms-oc-mirror.yaml");
-    assert!(itms.contains(&format!("source: {}/team", src.host())) && itms.contains(&format!("- {}/mirror/team", dst.host())), "{itms}");
+    assert!(
+        itms.contains(&format!("source: {}/team", src.host()))
+            && itms.contains(&format!("- {}/mirror/team", dst.host())),
+        "{itms}"
+    );
     assert!(run.working_file("mapping.txt").contains(&image.index.digest));
 }
 
@@ -110,16 +138,45 @@ fn docker_manifest_list_and_nested_index_keep_their_digests() {
     layout.tag(&outer, "nested");
     push_layout(layout.dir(), "nested", &src.host(), "nested/app:2");
 
-    let yaml = format!("  additionalImages:\n  - name: {0}/docker/list:1\n  - name: {0}/nested/app:2\n", src.host());
+    let yaml = format!(
+        "  additionalImages:\n  - name: {0}/docker/list:1\n  - name: {0}/nested/app:2\n",
+        src.host()
+    );
     let run = mirror(&dir, &yaml, &dst.host(), &[]);
     run.assert_success();
 
-    assert_eq!(manifest_digest(&raw(&src.docker_ref("docker/list:1"))), list.index.digest, "fixture pushed as built");
-    assert_eq!(manifest_digest(&raw(&dst.docker_ref("docker/list:1"))), list.index.digest, "{}", run.stderr());
-    assert_graph_copied(&src.docker_ref("docker/list"), &dst.docker_ref("docker/list"), &list.index.digest);
-    assert_eq!(manifest_digest(&raw(&src.docker_ref("nested/app:2"))), outer.digest, "nested fixture pushed as built");
-    assert_eq!(manifest_digest(&raw(&dst.docker_ref("nested/app:2"))), outer.digest, "{}", run.stderr());
-    assert_graph_copied(&src.docker_ref("nested/app"), &dst.docker_ref("nested/app"), &outer.digest);
+    assert_eq!(
+        manifest_digest(&raw(&src.docker_ref("docker/list:1"))),
+        list.index.digest,
+        "fixture pushed as built"
+    );
+    assert_eq!(
+        manifest_digest(&raw(&dst.docker_ref("docker/list:1"))),
+        list.index.digest,
+        "{}",
+        run.stderr()
+    );
+    assert_graph_copied(
+        &src.docker_ref("docker/list"),
+        &dst.docker_ref("docker/list"),
+        &list.index.digest,
+    );
+    assert_eq!(
+        manifest_digest(&raw(&src.docker_ref("nested/app:2"))),
+        outer.digest,
+        "nested fixture pushed as built"
+    );
+    assert_eq!(
+        manifest_digest(&raw(&dst.docker_ref("nested/app:2"))),
+        outer.digest,
+        "{}",
+        run.stderr()
+    );
+    assert_graph_copied(
+        &src.docker_ref("nested/app"),
+        &dst.docker_ref("nested/app"),
+        &outer.digest,
+    );
 }
 
 #[test]
@@ -129,39 +186,75 @@ fn digest_reference_is_tagged_by_digest_and_listed_in_the_idms() {
     let image = multi_arch_image(dir.join("img"), 41, &["linux/amd64", "linux/arm64"], false);
     image.push(&src.host(), "ns/pinned:v1");
 
-    let yaml = format!("  additionalImages:\n  - name: {}/ns/pinned@{}\n", src.host(), image.index.digest);
+    let yaml = format!(
+        "  additionalImages:\n  - name: {}/ns/pinned@{}\n",
+        src.host(),
+        image.index.digest
+    );
     let run = mirror(&dir, &yaml, &format!("{}/m", dst.host()), &[]);
     run.assert_success();
 
     let tag = format!("sha256-{}", image.index.hex());
-    assert_eq!(manifest_digest(&raw(&dst.docker_ref(&format!("m/ns/pinned:{tag}")))), image.index.digest);
-    assert_graph_copied(&src.docker_ref("ns/pinned"), &dst.docker_ref("m/ns/pinned"), &image.index.digest);
+    assert_eq!(
+        manifest_digest(&raw(&dst.docker_ref(&format!("m/ns/pinned:{tag}")))),
+        image.index.digest
+    );
+    assert_graph_copied(
+        &src.docker_ref("ns/pinned"),
+        &dst.docker_ref("m/ns/pinned"),
+        &image.index.digest,
+    );
     let idms = run.working_file("cluster-resources/idms-oc-mirror.yaml");
-    assert!(idms.contains("kind: ImageDigestMirrorSet") && idms.contains(&format!("source: {}/ns", src.host())), "{idms}");
-    assert!(!run.dir.join("working-dir/cluster-resources/itms-oc-mirror.yaml").exists());
+    assert!(
+        idms.contains("kind: ImageDigestMirrorSet") && idms.contains(&format!("source: {}/ns", src.host())),
+        "{idms}"
+    );
+    assert!(!run
+        .dir
+        .join("working-dir/cluster-resources/itms-oc-mirror.yaml")
+        .exists());
 }
 
 #[test]
 fn platform_filter_on_a_tag_rewrites_the_index_when_sparse_indexes_are_rejected() {
     let dir = TestDir::new("m2m_filter_tag");
     let (src, dst) = (TestRegistry::start(), TestRegistry::start());
-    let image = multi_arch_image(dir.join("img"), 51, &["linux/amd64", "linux/arm64/v8", "linux/s390x"], false);
+    let image = multi_arch_image(
+        dir.join("img"),
+        51,
+        &["linux/amd64", "linux/arm64/v8", "linux/s390x"],
+        false,
+    );
     image.push(&src.host(), "ns/app:v1");
 
-    let yaml = format!("  additionalImages:\n  - name: {}/ns/app:v1\n    platforms:\n    - linux/arm64\n", src.host());
+    let yaml = format!(
+        "  additionalImages:\n  - name: {}/ns/app:v1\n    platforms:\n    - linux/arm64\n",
+        src.host()
+    );
     let run = mirror(&dir, &yaml, &dst.host(), &[]);
     run.assert_success();
 
     let copied = raw(&dst.docker_ref("ns/app:v1"));
     let entries = children(&copied);
-    assert_eq!(entries.len(), 1, "only arm64 remains: {}", String::from_utf8_lossy(&copied));
+    assert_eq!(
+        entries.len(),
+        1,
+        "only arm64 remains: {}",
+        String::from_utf8_lossy(&copied)
+    );
     assert_eq!(entries[0]["platform"]["architecture"], "arm64");
     assert_eq!(entries[0]["digest"].as_str(), Some(image.manifests[1].digest.as_str()));
     let new_digest = manifest_digest(&copied);
     assert_ne!(new_digest, image.index.digest);
-    assert!(skopeo_inspect_raw(&dst.docker_ref(&format!("ns/app@{}", image.manifests[0].digest))).is_err(), "amd64 must not be copied");
+    assert!(
+        skopeo_inspect_raw(&dst.docker_ref(&format!("ns/app@{}", image.manifests[0].digest))).is_err(),
+        "amd64 must not be copied"
+    );
     let mapping = run.working_file("mapping.txt");
-    assert!(mapping.contains(&new_digest) && mapping.contains(&image.index.digest), "{mapping}");
+    assert!(
+        mapping.contains(&new_digest) && mapping.contains(&image.index.digest),
+        "{mapping}"
+    );
     assert!(run.stderr().contains("rewritten"), "{}", run.stderr());
 }
 
@@ -172,27 +265,55 @@ fn platform_filter_on_a_digest_copies_everything_when_sparse_indexes_are_rejecte
     let image = multi_arch_image(dir.join("img"), 61, &["linux/amd64", "linux/arm64/v8"], false);
     image.push(&src.host(), "ns/app:v1");
 
-    let yaml = format!("  additionalImages:\n  - name: {}/ns/app@{}\n    platforms:\n    - linux/amd64\n", src.host(), image.index.digest);
+    let yaml = format!(
+        "  additionalImages:\n  - name: {}/ns/app@{}\n    platforms:\n    - linux/amd64\n",
+        src.host(),
+        image.index.digest
+    );
     let run = mirror(&dir, &yaml, &dst.host(), &[]);
     run.assert_success();
 
-    assert_graph_copied(&src.docker_ref("ns/app"), &dst.docker_ref("ns/app"), &image.index.digest);
-    assert!(run.stderr().contains("rejects sparse indexes") && run.stderr().contains("linux/arm64/v8"), "{}", run.stderr());
+    assert_graph_copied(
+        &src.docker_ref("ns/app"),
+        &dst.docker_ref("ns/app"),
+        &image.index.digest,
+    );
+    assert!(
+        run.stderr().contains("rejects sparse indexes") && run.stderr().contains("linux/arm64/v8"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
 fn command_line_platform_intersects_the_entry_platforms() {
     let dir = TestDir::new("m2m_cli_platform");
     let (src, dst) = (TestRegistry::start(), TestRegistry::start());
-    let image = multi_arch_image(dir.join("img"), 71, &["linux/amd64", "linux/arm64", "linux/s390x"], false);
+    let image = multi_arch_image(
+        dir.join("img"),
+        71,
+        &["linux/amd64", "linux/arm64", "linux/s390x"],
+        false,
+    );
     image.push(&src.host(), "ns/app:v1");
 
-    let yaml = format!("  additionalImages:\n  - name: {}/ns/app:v1\n    platforms: [linux/amd64, linux/s390x]\n", src.host());
-    let run = mirror(&dir, &yaml, &dst.host(), &["--platform", "linux/s390x", "--platform", "linux/arm64"]);
+    let yaml = format!(
+        "  additionalImages:\n  - name: {}/ns/app:v1\n    platforms: [linux/amd64, linux/s390x]\n",
+        src.host()
+    );
+    let run = mirror(
+        &dir,
+        &yaml,
+        &dst.host(),
+        &["--platform", "linux/s390x", "--platform", "linux/arm64"],
+    );
     run.assert_success();
 
     let entries = children(&raw(&dst.docker_ref("ns/app:v1")));
-    let arches: Vec<&str> = entries.iter().filter_map(|e| e["platform"]["architecture"].as_str()).collect();
+    let arches: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["platform"]["architecture"].as_str())
+        .collect();
     assert_eq!(arches, ["s390x"]);
 }
 
@@ -210,7 +331,10 @@ fn blocked_images_are_not_mirrored() {
     let run = mirror(&dir, &yaml, &dst.host(), &[]);
     run.assert_success();
     assert!(skopeo_inspect_raw(&dst.docker_ref("keep/app:1")).is_ok());
-    assert!(skopeo_inspect_raw(&dst.docker_ref("drop/app:1")).is_err(), "blocked image reached the destination");
+    assert!(
+        skopeo_inspect_raw(&dst.docker_ref("drop/app:1")).is_err(),
+        "blocked image reached the destination"
+    );
     assert!(run.stderr().contains("blocked"), "{}", run.stderr());
 }
 
@@ -224,17 +348,38 @@ fn basic_auth_destination_with_right_and_wrong_credentials() {
     let yaml = format!("  additionalImages:\n  - name: {}/ns/app:v1\n", src.host());
 
     let wrong = dir.join("wrong.json");
-    std::fs::write(&wrong, format!(r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#, dst.host(), basic_b64("mirror-user", "not-the-password"))).unwrap();
+    std::fs::write(
+        &wrong,
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#,
+            dst.host(),
+            basic_b64("mirror-user", "not-the-password")
+        ),
+    )
+    .unwrap();
     let run = mirror(&dir, &yaml, &dst.host(), &["--authfile", wrong.to_str().unwrap()]);
     assert_ne!(run.code(), 0);
     assert!(run.stderr().contains("refused the credentials"), "{}", run.stderr());
-    assert!(!run.stderr().contains("not-the-password"), "a password leaked: {}", run.stderr());
+    assert!(
+        !run.stderr().contains("not-the-password"),
+        "a password leaked: {}",
+        run.stderr()
+    );
 
     let right = dir.join("right.json");
-    std::fs::write(&right, format!(r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#, dst.host(), basic_b64("mirror-user", "s3cret-Passw0rd"))).unwrap();
+    std::fs::write(
+        &right,
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#,
+            dst.host(),
+            basic_b64("mirror-user", "s3cret-Passw0rd")
+        ),
+    )
+    .unwrap();
     let run = mirror(&dir, &yaml, &dst.host(), &["--authfile", right.to_str().unwrap()]);
     run.assert_success();
-    let copied = skopeo_inspect_raw_with_creds(&dst.docker_ref("ns/app:v1"), Some(("mirror-user", "s3cret-Passw0rd"))).unwrap();
+    let copied =
+        skopeo_inspect_raw_with_creds(&dst.docker_ref("ns/app:v1"), Some(("mirror-user", "s3cret-Passw0rd"))).unwrap();
     assert_eq!(manifest_digest(&copied), image.index.digest);
     let log = run.working_file("logs/ferry.log");
     assert!(!log.contains("s3cret-Passw0rd"), "a password leaked into the log");
@@ -254,8 +399,14 @@ fn second_run_transfers_nothing_and_shared_layers_are_uploaded_once() {
     let base = random_bytes(101, 64 * 1024);
     let mut indexes = Vec::new();
     for (i, name) in ["one", "two"].iter().enumerate() {
-        let amd = layout.image(("linux", "amd64", None), &[base.clone(), random_bytes(110 + i as u64, 4096)]);
-        let arm = layout.image(("linux", "arm64", None), &[base.clone(), random_bytes(120 + i as u64, 4096)]);
+        let amd = layout.image(
+            ("linux", "amd64", None),
+            &[base.clone(), random_bytes(110 + i as u64, 4096)],
+        );
+        let arm = layout.image(
+            ("linux", "arm64", None),
+            &[base.clone(), random_bytes(120 + i as u64, 4096)],
+        );
         let index = layout.index(&[amd, arm], false);
         layout.tag(&index, name);
         indexes.push(index);
@@ -263,15 +414,33 @@ fn second_run_transfers_nothing_and_shared_layers_are_uploaded_once() {
     push_layout(layout.dir(), "one", &src.host(), "ns/one:1");
     push_layout(layout.dir(), "two", &src.host(), "ns/two:1");
     let proxy = FaultProxy::start(&dst.host(), FaultPlan::default());
-    let yaml = format!("  additionalImages:\n  - name: {0}/ns/one:1\n  - name: {0}/ns/two:1\n", src.host());
+    let yaml = format!(
+        "  additionalImages:\n  - name: {0}/ns/one:1\n  - name: {0}/ns/two:1\n",
+        src.host()
+    );
 
     let first = mirror(&dir, &yaml, &proxy.host(), &[]);
     first.assert_success();
     let base_digest = sha256_digest(&gzip_stored(&base));
     let base_hex = base_digest.trim_start_matches("sha256:");
-    let uploads_of_base = proxy.requests().iter().filter(|r| r.starts_with("PUT") && r.contains(base_hex)).count();
-    assert_eq!(uploads_of_base, 1, "the shared layer is uploaded once:\n{}", proxy.requests().join("\n"));
-    assert!(proxy.requests().iter().any(|r| r.starts_with("POST") && r.contains("mount=")), "the second repository mounts it");
+    let uploads_of_base = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("PUT") && r.contains(base_hex))
+        .count();
+    assert_eq!(
+        uploads_of_base,
+        1,
+        "the shared layer is uploaded once:\n{}",
+        proxy.requests().join("\n")
+    );
+    assert!(
+        proxy
+            .requests()
+            .iter()
+            .any(|r| r.starts_with("POST") && r.contains("mount=")),
+        "the second repository mounts it"
+    );
     for (name, index) in ["ns/one:1", "ns/two:1"].iter().zip(&indexes) {
         assert_eq!(manifest_digest(&raw(&dst.docker_ref(name))), index.digest);
     }
@@ -292,7 +461,12 @@ fn second_run_transfers_nothing_and_shared_layers_are_uploaded_once() {
 fn malformed_config_names_file_line_and_field() {
     let dir = TestDir::new("m2m_bad_config");
     let dst = TestRegistry::start();
-    let run = mirror(&dir, "  additionalImages:\n  - name: quay.io/a/b:1\n    tagret: x\n", &dst.host(), &[]);
+    let run = mirror(
+        &dir,
+        "  additionalImages:\n  - name: quay.io/a/b:1\n    tagret: x\n",
+        &dst.host(),
+        &[],
+    );
     assert_eq!(run.code(), 1, "{}", run.stderr());
     let stderr = run.stderr();
     assert!(stderr.contains("isc.yaml:6:") && stderr.contains("tagret"), "{stderr}");
@@ -303,22 +477,38 @@ fn unreachable_destination_is_a_clear_error() {
     let dir = TestDir::new("m2m_unreachable");
     let src = TestRegistry::start();
     multi_arch_image(dir.join("img"), 131, &["linux/amd64"], false).push(&src.host(), "ns/app:1");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let yaml = format!("  additionalImages:\n  - name: {}/ns/app:1\n", src.host());
     let run = mirror(&dir, &yaml, &format!("127.0.0.1:{port}"), &["--retry-times", "1"]);
     assert_ne!(run.code(), 0);
-    assert!(run.stderr().contains("cannot reach registry") && run.stderr().contains("help:"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("cannot reach registry") && run.stderr().contains("help:"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
 fn unreachable_source_fails_the_image_with_the_additional_images_exit_bit() {
     let dir = TestDir::new("m2m_unreachable_src");
     let dst = TestRegistry::start();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let yaml = format!("  additionalImages:\n  - name: 127.0.0.1:{port}/ns/app:1\n");
     let run = mirror(&dir, &yaml, &dst.host(), &["--retry-times", "1"]);
     assert_eq!(run.code(), 8, "{}", run.stderr());
-    let errors: Vec<_> = std::fs::read_dir(run.dir.join("working-dir/logs")).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("mirroring_errors")).collect();
+    let errors: Vec<_> = std::fs::read_dir(run.dir.join("working-dir/logs"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("mirroring_errors"))
+        .collect();
     assert_eq!(errors.len(), 1);
 }
 
@@ -326,23 +516,47 @@ fn unreachable_source_fails_the_image_with_the_additional_images_exit_bit() {
 fn injected_429_5xx_and_resets_are_survived_with_content_verified() {
     let dir = TestDir::new("m2m_faults");
     let (src, dst) = (TestRegistry::start(), TestRegistry::start());
-    let image = multi_arch_image(dir.join("img"), 141, &["linux/amd64", "linux/arm64", "linux/s390x"], false);
+    let image = multi_arch_image(
+        dir.join("img"),
+        141,
+        &["linux/amd64", "linux/arm64", "linux/s390x"],
+        false,
+    );
     image.push(&src.host(), "ns/app:v1");
     let source_proxy = FaultProxy::start(
         &src.host(),
-        FaultPlan { status_burst: vec![(429, 3), (503, 2)], retry_after: Some(0), reset_every_nth: Some(4), truncate_body_of_nth_blob_get: Some(2), ..FaultPlan::default() },
+        FaultPlan {
+            status_burst: vec![(429, 3), (503, 2)],
+            retry_after: Some(0),
+            reset_every_nth: Some(4),
+            truncate_body_of_nth_blob_get: Some(2),
+            ..FaultPlan::default()
+        },
     );
     let dest_proxy = FaultProxy::start(
         &dst.host(),
-        FaultPlan { only_method: Some("PUT".into()), status_burst: vec![(500, 1), (502, 1)], reset_first: 1, ..FaultPlan::default() },
+        FaultPlan {
+            only_method: Some("PUT".into()),
+            status_burst: vec![(500, 1), (502, 1)],
+            reset_first: 1,
+            ..FaultPlan::default()
+        },
     );
     let yaml = format!("  additionalImages:\n  - name: {}/ns/app:v1\n", source_proxy.host());
     let run = mirror(&dir, &yaml, &dest_proxy.host(), &["--retry-times", "8"]);
     run.assert_success();
-    assert!(source_proxy.injected().statuses == 5 && source_proxy.injected().resets > 0, "{:?}", source_proxy.injected());
+    assert!(
+        source_proxy.injected().statuses == 5 && source_proxy.injected().resets > 0,
+        "{:?}",
+        source_proxy.injected()
+    );
     assert_eq!(source_proxy.injected().truncations, 1);
     assert!(dest_proxy.injected().total() >= 3, "{:?}", dest_proxy.injected());
-    assert_graph_copied(&src.docker_ref("ns/app"), &dst.docker_ref("ns/app"), &image.index.digest);
+    assert_graph_copied(
+        &src.docker_ref("ns/app"),
+        &dst.docker_ref("ns/app"),
+        &image.index.digest,
+    );
 }
 
 #[test]
@@ -353,10 +567,17 @@ fn dry_run_writes_mapping_and_missing_and_copies_nothing() {
     let yaml = format!("  additionalImages:\n  - name: {}/ns/app:1\n", src.host());
     let run = mirror(&dir, &yaml, &format!("{}/mirror", dst.host()), &["--dry-run"]);
     run.assert_success();
-    let expected = format!("docker://{0}/ns/app:1=docker://{1}/mirror/ns/app:1", src.host(), dst.host());
+    let expected = format!(
+        "docker://{0}/ns/app:1=docker://{1}/mirror/ns/app:1",
+        src.host(),
+        dst.host()
+    );
     assert_eq!(run.working_file("dry-run/mapping.txt").trim(), expected);
     assert_eq!(run.working_file("dry-run/missing.txt").trim(), expected);
-    assert!(skopeo_inspect_raw(&dst.docker_ref("mirror/ns/app:1")).is_err(), "dry run copied something");
+    assert!(
+        skopeo_inspect_raw(&dst.docker_ref("mirror/ns/app:1")).is_err(),
+        "dry run copied something"
+    );
 }
 
 #[test]
@@ -364,11 +585,13 @@ fn oci_layout_source_from_the_examples_mirrors() {
     let dir = TestDir::new("m2m_oci_source");
     let dst = TestRegistry::start();
     let layout = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo/layout");
-    let yaml = format!("  additionalImages:\n  - name: oci://{}:hello\n    targetRepo: demo/hello\n", layout.display());
+    let yaml = format!(
+        "  additionalImages:\n  - name: oci://{}:hello\n    targetRepo: demo/hello\n",
+        layout.display()
+    );
     let run = mirror(&dir, &yaml, &dst.host(), &[]);
     run.assert_success();
     let index: serde_json::Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
     let expected = index["manifests"][0]["digest"].as_str().unwrap();
     assert_eq!(manifest_digest(&raw(&dst.docker_ref("demo/hello:hello"))), expected);
 }
-
