@@ -196,6 +196,20 @@ impl Source<'_> {
             )));
         }
         if !map.contains_key(section) {
+            let misspelt = map
+                .keys()
+                .filter_map(|k| k.as_str())
+                .find(|k| did_you_mean(k, &[section.to_string()]).is_some());
+            if let Some(key) = misspelt {
+                return Err(ConfigError::Schema(self.problem_at_path(
+                    key,
+                    format!("unknown field `{key}`"),
+                    format!(
+                        "did you mean `{section}`? a {} lists its content under `{section}`",
+                        kind.name()
+                    ),
+                )));
+            }
             return Err(ConfigError::Schema(self.problem_at_path(
                 "",
                 format!("the configuration has no `{section}` section"),
@@ -436,6 +450,18 @@ fn explain(path: &str, message: &str, version: ApiVersion) -> (String, String, S
             join(duplicate),
             format!("`{duplicate}` is given more than once in this mapping"),
             "keep a single one".to_string(),
+        );
+    }
+    if message.starts_with("unknown channel type") {
+        let field = if path.ends_with(".type") {
+            path.to_string()
+        } else {
+            join("type")
+        };
+        return (
+            field,
+            message.to_string(),
+            "write `type: ocp` (the default) or `type: okd`".to_string(),
         );
     }
     let last_key = path
@@ -719,6 +745,16 @@ mod tests {
     }
 
     #[test]
+    fn channel_types_are_explained() {
+        let (_, p) = err(&format!(
+            "{HEAD}mirror:\n  platform:\n    channels:\n    - name: a\n      type: rhel\n"
+        ));
+        assert_eq!(p.field, "mirror.platform.channels[0].type");
+        assert_eq!((p.at.line, p.at.column), (7, 7));
+        assert!(p.help.contains("`type: okd`"), "{}", p.help);
+    }
+
+    #[test]
     fn missing_fields_are_named() {
         let (_, p) = err(&format!("{HEAD}mirror:\n  operators:\n  - full: true\n"));
         assert_eq!(p.field, "mirror.operators[0].catalog");
@@ -763,6 +799,9 @@ mod tests {
         assert!(p.message.contains("not allowed"), "{}", p.message);
         let (_, p) = err(HEAD);
         assert!(p.message.contains("no `mirror` section"), "{}", p.message);
+        let (_, p) = err(&format!("{HEAD}mirrors: {{}}\n"));
+        assert_eq!((p.field.as_str(), p.at.line), ("mirrors", 3));
+        assert!(p.help.starts_with("did you mean `mirror`?"), "{}", p.help);
     }
 
     #[test]

@@ -199,7 +199,9 @@ impl Checker {
                     "give a regular expression matching the references to block, such as `^quay\\.io/ns/name`",
                 );
             } else if let Err(error) = Regex::new(&blocked.name) {
-                let detail = error.to_string().lines().last().unwrap_or_default().trim().to_string();
+                let text = error.to_string();
+                let last = text.lines().last().unwrap_or_default().trim();
+                let detail = last.strip_prefix("error: ").unwrap_or(last).to_string();
                 self.issue(
                     field,
                     format!("`{}` is not a valid regular expression: {detail}", blocked.name),
