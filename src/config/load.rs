@@ -372,7 +372,11 @@ impl Source<'_> {
     fn schema_error(&self, error: &serde_yaml::Error, version: ApiVersion) -> ConfigError {
         let raw = strip_positions(&error.to_string());
         let (path, message) = split_path(&raw);
-        let location = error.location().map(|l| (l.line(), l.column()));
+        // serde places errors raised inside a value's own deserializer at the enclosing mapping: locate those.
+        let location = error
+            .location()
+            .filter(|_| !message.starts_with("unknown channel type"))
+            .map(|l| (l.line(), l.column()));
         let (field, message, help) = explain(path, message, version);
         let (line, column) = location.unwrap_or_else(|| {
             let found = locate(self.text, &FieldPath::parse(&field));

@@ -182,10 +182,12 @@ impl Reporter for CliReporter {
                         )
                     }
                 };
-                self.say(
-                    LogLevel::Info,
-                    &format!("{state} {name} [{}]{detail}", platforms.join(", ")),
-                );
+                let platforms = if platforms.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", platforms.join(", "))
+                };
+                self.say(LogLevel::Info, &format!("{state} {name}{platforms}{detail}"));
                 self.finish_image(index);
             }
             Event::ImageFailed { index, name, error, .. } => {
