@@ -30,7 +30,8 @@ pub fn collect(
     let mut excluded = Vec::new();
     for (index, image) in config.spec.mirror.additional_images.iter().enumerate() {
         let source = parse_source(index, &image.name)?;
-        if let Some(pattern) = blocking_pattern(&blocked, &image.name, &source) {
+        let destination = destination(image, &source, context);
+        if let Some(pattern) = blocking_pattern(&blocked, &image.name, &source, &destination) {
             excluded.push(Excluded {
                 image: image.name.clone(),
                 reason: format!("blocked by blockedImages pattern `{pattern}`"),
@@ -46,7 +47,7 @@ pub fn collect(
             continue;
         };
         jobs.push(MirrorJob {
-            destination: destination(image, &source, context),
+            destination,
             source,
             platforms,
             origin: ImageOrigin::Additional,
@@ -77,15 +78,25 @@ fn parse_source(index: usize, name: &str) -> Result<ImageSource, CollectError> {
         .map_err(|source| CollectError::BadReference { index, source })
 }
 
-/// A blockedImages entry is a regular expression matched against the name as written and as normalised.
-fn blocking_pattern<'a>(patterns: &'a [Regex], written: &str, source: &ImageSource) -> Option<&'a str> {
+/// A blockedImages entry is a regular expression searched in the name as written, as normalised, and in the
+/// destination reference (all without transport).
+fn blocking_pattern<'a>(
+    patterns: &'a [Regex],
+    written: &str,
+    source: &ImageSource,
+    destination: &ImageDestination,
+) -> Option<&'a str> {
     let normalised = match source {
         ImageSource::Registry(reference) => reference.to_string(),
         ImageSource::Layout { .. } => written.to_string(),
     };
+    let destination = format!(
+        "{}/{}:{}",
+        destination.registry, destination.repository, destination.tag
+    );
     patterns
         .iter()
-        .find(|p| p.is_match(written) || p.is_match(&normalised))
+        .find(|p| p.is_match(written) || p.is_match(&normalised) || p.is_match(&destination))
         .map(Regex::as_str)
 }
 

@@ -1,7 +1,7 @@
 //! The commented ImageSetConfiguration that `ferry init` prints. It must itself load and validate (tested).
 
 /// A commented v2alpha1 ImageSetConfiguration showing every content type. Valid as printed.
-pub const TEMPLATE: &str = r#"# ImageSetConfiguration: what ferry mirrors (oc-mirror's format, mirror.openshift.io/v2alpha1).
+pub const TEMPLATE: &str = r#"# What ferry mirrors, in oc-mirror's ImageSetConfiguration format (v2alpha1).
 # Check it with `ferry validate -c FILE`; remove the sections you do not need.
 kind: ImageSetConfiguration
 apiVersion: mirror.openshift.io/v2alpha1

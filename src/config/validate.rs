@@ -686,7 +686,46 @@ mod tests {
 
     #[test]
     fn a_full_configuration_is_valid() {
-        let body = "archiveSize: 4\nmirror:\n  platform:\n    channels:\n    - name: stable-4.16\n      minVersion: 4.16.1\n      maxVersion: 4.16.9\n    architectures: [amd64, multi]\n  operators:\n  - catalog: registry.redhat.io/redhat/redhat-operator-index:v4.16\n    targetCatalog: my-org/redhat-index\n    targetTag: v4.16\n    packages:\n    - name: a\n      defaultChannel: stable\n      channels:\n      - name: stable\n        minVersion: 1.0.0\n    - name: b\n      minVersion: '2.1'\n  - catalog: oci:///tmp/layout\n  additionalImages:\n  - name: quay.io/a/b@sha256:0000000000000000000000000000000000000000000000000000000000000000\n    targetRepo: mirrored/b\n    targetTag: pinned\n    platforms: [linux/arm64]\n  blockedImages:\n  - name: ^docker\\.io/library/alpine\n  helm:\n    repositories:\n    - name: podinfo\n      url: https://stefanprodan.github.io/podinfo\n      charts:\n      - name: podinfo\n        version: 5.0.0\n    local:\n    - name: mine\n      path: /charts/mine.tgz\n";
+        let body = r#"
+archiveSize: 4
+mirror:
+  platform:
+    channels:
+    - name: stable-4.16
+      minVersion: 4.16.1
+      maxVersion: 4.16.9
+    architectures: [amd64, multi]
+  operators:
+  - catalog: registry.redhat.io/redhat/redhat-operator-index:v4.16
+    targetCatalog: my-org/redhat-index
+    targetTag: v4.16
+    packages:
+    - name: a
+      defaultChannel: stable
+      channels:
+      - name: stable
+        minVersion: 1.0.0
+    - name: b
+      minVersion: '2.1'
+  - catalog: oci:///tmp/layout
+  additionalImages:
+  - name: quay.io/a/b@sha256:0000000000000000000000000000000000000000000000000000000000000000
+    targetRepo: mirrored/b
+    targetTag: pinned
+    platforms: [linux/arm64]
+  blockedImages:
+  - name: ^docker\.io/library/alpine
+  helm:
+    repositories:
+    - name: podinfo
+      url: https://stefanprodan.github.io/podinfo
+      charts:
+      - name: podinfo
+        version: 5.0.0
+    local:
+    - name: mine
+      path: /charts/mine.tgz
+"#;
         assert_eq!(issues(body), vec![]);
     }
 

@@ -13,6 +13,7 @@
 
 #![allow(dead_code, unused_imports)]
 
+pub mod bench_data;
 pub mod fixtures;
 pub mod http;
 pub mod proxy;
