@@ -26,6 +26,12 @@ pub fn main() -> ExitCode {
 fn validate(path: &std::path::Path) -> i32 {
     match crate::config::load_any(path) {
         Ok(crate::config::AnyConfig::ImageSet(config)) => {
+            for warning in config.warnings() {
+                eprintln!(
+                    "warning: `{}`: {}\n  help: {}",
+                    warning.field, warning.message, warning.help
+                );
+            }
             let mirror = &config.spec.mirror;
             println!(
                 "{}: valid ImageSetConfiguration: {} release channels, {} catalogs, {} additional images, {} helm charts, {} blocked images",

@@ -11,7 +11,7 @@ use crate::collect::{additional, CollectContext};
 use crate::config::{self, ImageSetConfiguration};
 use crate::engine::source::SourceReader;
 use crate::engine::{Engine, Event, ImageResult, Reporter};
-use crate::plan::{ImageSource, MirrorPlan};
+use crate::plan::{ImageOrigin, ImageSource, MirrorPlan};
 use crate::registries_conf::RegistriesConf;
 use crate::registry::{ClientOptions, RegistryClient, Repo};
 use crate::resources::{self, write_atomically, MirroredImage};
@@ -24,6 +24,13 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
     let workspace = Workspace::new(&request.workspace_dir);
     workspace.create().map_err(WorkflowError::io(workspace.root()))?;
 
+    for warning in config.warnings() {
+        reporter.event(Event::Warning(format!("`{}`: {}", warning.field, warning.message)));
+    }
+    let not_yet = unsupported_groups(&config);
+    for failure in &not_yet {
+        reporter.event(Event::Warning(format!("{}: {}", failure.image, failure.error)));
+    }
     let (plan, excluded) = collect_plan(&config, request)?;
     for skipped in &excluded {
         reporter.event(Event::Warning(format!(
@@ -68,6 +75,7 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
         summary.files_written = write_outputs(&plan, &results, &workspace)?;
         summary
     };
+    summary.failures.extend(not_yet);
     summary.images_planned = plan.jobs.len();
     summary.excluded = excluded;
     summary.elapsed = started.elapsed();
@@ -86,6 +94,36 @@ fn collect_plan(
     };
     let (jobs, excluded) = additional::collect(config, &context)?;
     Ok((MirrorPlan { jobs }, excluded))
+}
+
+/// Content types this version does not mirror yet: reported as failures of their group, never silently skipped.
+fn unsupported_groups(config: &ImageSetConfiguration) -> Vec<Failure> {
+    let mirror = &config.spec.mirror;
+    let charts = mirror.helm.local.len() + mirror.helm.repositories.iter().map(|r| r.charts.len()).sum::<usize>();
+    let groups = [
+        (
+            ImageOrigin::Release,
+            "mirror.platform",
+            usize::from(!mirror.platform.is_empty()),
+            "release platform",
+        ),
+        (
+            ImageOrigin::Operator,
+            "mirror.operators",
+            mirror.operators.len(),
+            "catalogs",
+        ),
+        (ImageOrigin::Helm, "mirror.helm", charts, "charts"),
+    ];
+    groups
+        .into_iter()
+        .filter(|(_, _, count, _)| *count > 0)
+        .map(|(origin, field, count, what)| Failure {
+            image: format!("{field} ({count} {what})"),
+            origin,
+            error: "not mirrored: this version of ferry mirrors additionalImages only".to_string(),
+        })
+        .collect()
 }
 
 fn client_options(request: &MirrorRequest, tls_verify: bool) -> ClientOptions {

@@ -595,3 +595,25 @@ fn oci_layout_source_from_the_examples_mirrors() {
     let expected = index["manifests"][0]["digest"].as_str().unwrap();
     assert_eq!(manifest_digest(&raw(&dst.docker_ref("demo/hello:hello"))), expected);
 }
+
+#[test]
+fn content_this_version_cannot_mirror_fails_its_group_instead_of_being_skipped_silently() {
+    let dir = TestDir::new("m2m_unsupported_group");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    multi_arch_image(dir.join("img"), 161, &["linux/amd64"], false).push(&src.host(), "ns/app:1");
+    let yaml = format!(
+        "  operators:\n  - catalog: registry.example.com/redhat/redhat-operator-index:v4.16\n  additionalImages:\n  - name: {}/ns/app:1\n",
+        src.host()
+    );
+    let run = mirror(&dir, &yaml, &dst.host(), &[]);
+    assert_eq!(run.code(), 4, "operator group bit: {}", run.stderr());
+    assert!(
+        run.stderr().contains("mirror.operators (1 catalogs)"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        skopeo_inspect_raw(&dst.docker_ref("ns/app:1")).is_ok(),
+        "the additional image is still mirrored"
+    );
+}
