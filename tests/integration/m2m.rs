@@ -617,3 +617,26 @@ fn content_this_version_cannot_mirror_fails_its_group_instead_of_being_skipped_s
         "the additional image is still mirrored"
     );
 }
+
+#[test]
+fn registries_conf_mirrors_serve_sources_that_cannot_be_reached() {
+    let dir = TestDir::new("m2m_registries_conf");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let image = multi_arch_image(dir.join("img"), 171, &["linux/amd64", "linux/arm64"], false);
+    image.push(&src.host(), "enclave/ns/app:1");
+    let conf = dir.join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!("[[registry]]\nprefix = \"quay.example.invalid/ns\"\nlocation = \"quay.example.invalid/ns\"\n\n[[registry.mirror]]\nlocation = \"{}/enclave/ns\"\n", src.host()),
+    )
+    .unwrap();
+    let yaml = "  additionalImages:\n  - name: quay.example.invalid/ns/app:1\n";
+    let run = mirror(&dir, yaml, &dst.host(), &["--registries-conf", conf.to_str().unwrap()]);
+    run.assert_success();
+    assert_eq!(manifest_digest(&raw(&dst.docker_ref("ns/app:1"))), image.index.digest);
+    let itms = run.working_file("cluster-resources/itms-oc-mirror.yaml");
+    assert!(
+        itms.contains("source: quay.example.invalid/ns"),
+        "resources name the configured source: {itms}"
+    );
+}
