@@ -72,11 +72,16 @@ fn parse_params(input: &str) -> HashMap<String, String> {
 pub struct TokenResponse {
     token: Option<String>,
     access_token: Option<String>,
+    /// Seconds the token is valid; the spec's default is 60.
+    expires_in: Option<u64>,
 }
 
 impl TokenResponse {
-    pub fn into_token(self) -> Option<String> {
-        self.token.or(self.access_token).filter(|t| !t.is_empty())
+    /// The token and how long to use it: 80% of its lifetime, so a request never starts with an expiring token.
+    pub fn into_token(self) -> Option<(String, std::time::Duration)> {
+        let lifetime = self.expires_in.unwrap_or(60).max(10);
+        let token = self.token.or(self.access_token).filter(|t| !t.is_empty())?;
+        Some((token, std::time::Duration::from_secs(lifetime * 4 / 5)))
     }
 }
 
@@ -98,5 +103,18 @@ mod tests {
         assert_eq!(parse(r#"Basic realm="Registry Realm""#), Some(Challenge::Basic));
         assert_eq!(parse("Negotiate"), None);
         assert_eq!(parse("Bearer service=x"), None, "a bearer challenge needs a realm");
+    }
+
+    #[test]
+    fn token_lifetime_defaults_to_the_spec_and_is_used_for_80_percent() {
+        let parsed: TokenResponse = serde_json::from_str(r#"{"access_token":"abc","expires_in":300}"#).unwrap();
+        assert_eq!(
+            parsed.into_token(),
+            Some(("abc".to_string(), std::time::Duration::from_secs(240)))
+        );
+        let parsed: TokenResponse = serde_json::from_str(r#"{"token":"t"}"#).unwrap();
+        assert_eq!(parsed.into_token().map(|(_, d)| d.as_secs()), Some(48));
+        let empty: TokenResponse = serde_json::from_str(r#"{"token":""}"#).unwrap();
+        assert_eq!(empty.into_token(), None);
     }
 }

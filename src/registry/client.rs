@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -79,7 +79,8 @@ struct HostState {
     base_url: OnceCell<String>,
     permits: Arc<Semaphore>,
     scheme: Mutex<Option<AuthScheme>>,
-    tokens: Mutex<HashMap<String, String>>,
+    /// Bearer tokens per scope set, with the instant after which they are fetched anew.
+    tokens: Mutex<HashMap<String, (String, Instant)>>,
 }
 
 /// A streaming blob download; holds its host's concurrency permit until dropped.
@@ -565,15 +566,24 @@ impl RegistryClient {
             },
             Some(AuthScheme::Bearer { realm, service }) => {
                 let key = scope_key(scopes);
-                if let Some(token) = state.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-                    return Ok(Some(format!("Bearer {token}")));
+                let cached = state
+                    .tokens
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&key)
+                    .cloned();
+                if let Some((token, refresh_at)) = cached {
+                    if Instant::now() < refresh_at {
+                        return Ok(Some(format!("Bearer {token}")));
+                    }
                 }
-                let token = self.fetch_token(repo, &realm, service.as_deref(), scopes).await?;
+                let (token, usable_for) = self.fetch_token(repo, &realm, service.as_deref(), scopes).await?;
+                let refresh_at = Instant::now() + usable_for;
                 state
                     .tokens
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(key, token.clone());
+                    .insert(key, (token.clone(), refresh_at));
                 Ok(Some(format!("Bearer {token}")))
             }
         }
@@ -585,7 +595,7 @@ impl RegistryClient {
         realm: &str,
         service: Option<&str>,
         scopes: &[(&str, Access)],
-    ) -> Result<String, RegistryError> {
+    ) -> Result<(String, Duration), RegistryError> {
         let mut url = reqwest::Url::parse(realm).map_err(|e| RegistryError::Protocol {
             host: repo.registry.into(),
             detail: format!("bad token realm `{realm}`: {e}"),
