@@ -33,7 +33,23 @@ pub(super) struct Target<'a> {
     pub pinned: bool,
 }
 
+impl Target<'_> {
+    /// The tag for the root, the digest for children.
+    fn selector(&self, manifest: &RawManifest) -> String {
+        self.tag
+            .map(str::to_string)
+            .unwrap_or_else(|| manifest.digest.to_string())
+    }
+}
+
 impl Engine {
+    fn target_repo<'a>(&'a self, target: &Target<'a>) -> Repo<'a> {
+        Repo {
+            registry: &self.destination_registry,
+            path: target.repository,
+        }
+    }
+
     pub(super) fn push_node<'a>(
         &'a self,
         reader: &'a SourceReader,
@@ -174,14 +190,8 @@ impl Engine {
         rewritten: &RawManifest,
         target: Target<'_>,
     ) -> Result<Option<Pushed>, EngineError> {
-        let repo = Repo {
-            registry: &self.destination_registry,
-            path: target.repository,
-        };
-        let selector = target
-            .tag
-            .map(str::to_string)
-            .unwrap_or_else(|| original.digest.to_string());
+        let repo = self.target_repo(&target);
+        let selector = target.selector(original);
         let current = self.destination.manifest_digest(repo, &selector).await?;
         Ok(match current {
             Some(d) if d == original.digest => Some(pushed(original, IndexOutcome::Sparse)),
@@ -197,14 +207,8 @@ impl Engine {
         target: Target<'_>,
         counters: &ImageCounters,
     ) -> Result<(), EngineError> {
-        let repo = Repo {
-            registry: &self.destination_registry,
-            path: target.repository,
-        };
-        let selector = target
-            .tag
-            .map(str::to_string)
-            .unwrap_or_else(|| manifest.digest.to_string());
+        let repo = self.target_repo(&target);
+        let selector = target.selector(manifest);
         if self.destination.manifest_digest(repo, &selector).await?.as_ref() == Some(&manifest.digest) {
             return Ok(());
         }
@@ -214,14 +218,8 @@ impl Engine {
     }
 
     async fn put_manifest(&self, manifest: &RawManifest, target: Target<'_>) -> Result<(), EngineError> {
-        let repo = Repo {
-            registry: &self.destination_registry,
-            path: target.repository,
-        };
-        let selector = target
-            .tag
-            .map(str::to_string)
-            .unwrap_or_else(|| manifest.digest.to_string());
+        let repo = self.target_repo(&target);
+        let selector = target.selector(manifest);
         self.destination.put_manifest(repo, &selector, manifest).await?;
         self.emit(Event::ManifestPushed);
         Ok(())

@@ -117,19 +117,25 @@ impl OciLayout {
         self.root.join("blobs").join("sha256").join(digest.hex())
     }
 
-    /// Reads a manifest blob, verifying its digest.
-    pub async fn read_manifest(&self, digest: &Digest, media_type: Option<&str>) -> Result<RawManifest, LayoutError> {
-        let path = self.blob_path(digest);
-        let bytes = tokio::fs::read(&path).await.map_err(|source| match source.kind() {
+    fn blob_error(&self, digest: &Digest, path: &Path, source: std::io::Error) -> LayoutError {
+        match source.kind() {
             std::io::ErrorKind::NotFound => LayoutError::MissingBlob {
                 path: self.root.clone(),
                 digest: digest.clone(),
             },
             _ => LayoutError::Io {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 source,
             },
-        })?;
+        }
+    }
+
+    /// Reads a manifest blob, verifying its digest.
+    pub async fn read_manifest(&self, digest: &Digest, media_type: Option<&str>) -> Result<RawManifest, LayoutError> {
+        let path = self.blob_path(digest);
+        let bytes = tokio::fs::read(&path)
+            .await
+            .map_err(|source| self.blob_error(digest, &path, source))?;
         let manifest = RawManifest::new(Bytes::from(bytes), media_type.filter(|m| !m.is_empty()))?;
         if &manifest.digest != digest {
             return Err(LayoutError::NotALayout {
@@ -148,16 +154,7 @@ impl OciLayout {
         let path = self.blob_path(digest);
         let file = tokio::fs::File::open(&path)
             .await
-            .map_err(|source| match source.kind() {
-                std::io::ErrorKind::NotFound => LayoutError::MissingBlob {
-                    path: self.root.clone(),
-                    digest: digest.clone(),
-                },
-                _ => LayoutError::Io {
-                    path: path.clone(),
-                    source,
-                },
-            })?;
+            .map_err(|source| self.blob_error(digest, &path, source))?;
         let size = file
             .metadata()
             .await
