@@ -11,7 +11,15 @@ pub use args::{Cli, Command};
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1: 2 and above are the failed-group bitmask of DESIGN's exit codes.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() { 1 } else { 0 };
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
     let code = match cli.command {
         Command::Mirror(args) => mirror::run(args),
         Command::Validate(args) => validate(&args.config),

@@ -324,7 +324,11 @@ impl UploadPlan {
             });
         }
         // Big blobs first, so the last ones to finish are small.
-        let sizes: HashMap<&str, u64> = images.iter().flat_map(|i| i.blobs()).map(|b| (b.digest.as_str(), b.size)).collect();
+        let sizes: HashMap<&str, u64> = images
+            .iter()
+            .flat_map(|i| i.blobs())
+            .map(|b| (b.digest.as_str(), b.size))
+            .collect();
         uploads.sort_by_key(|s| match s {
             Step::Upload { digest, .. } => std::cmp::Reverse(sizes.get(digest.as_str()).copied().unwrap_or(0)),
             _ => std::cmp::Reverse(0),
@@ -366,7 +370,9 @@ pub fn run_plan(layout_dir: &Path, host: &str, plan: &UploadPlan, threads: usize
 }
 
 fn blob_file(layout_dir: &Path, digest: &str) -> PathBuf {
-    layout_dir.join("blobs/sha256").join(digest.trim_start_matches("sha256:"))
+    layout_dir
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"))
 }
 
 fn run_step(layout_dir: &Path, host: &str, step: &Step) -> Result<(), String> {
@@ -387,7 +393,11 @@ fn run_step(layout_dir: &Path, host: &str, step: &Step) -> Result<(), String> {
             let sep = if location.contains('?') { '&' } else { '?' };
             let target = format!("{location}{sep}digest={digest}");
             let headers = [("Content-Type", "application/octet-stream")];
-            check(&what, send_file(host, "PUT", &target, &headers, &blob_file(layout_dir, digest)), 201)?;
+            check(
+                &what,
+                send_file(host, "PUT", &target, &headers, &blob_file(layout_dir, digest)),
+                201,
+            )?;
         }
         Step::Mount { repo, from, digest } => {
             let target = format!("/v2/{repo}/blobs/uploads/?mount={digest}&from={from}");
@@ -403,7 +413,11 @@ fn run_step(layout_dir: &Path, host: &str, step: &Step) -> Result<(), String> {
             let what = format!("put manifest {digest} as {repo}:{reference}");
             let target = format!("/v2/{repo}/manifests/{reference}");
             let headers = [("Content-Type", media_type.as_str())];
-            check(&what, send_file(host, "PUT", &target, &headers, &blob_file(layout_dir, digest)), 201)?;
+            check(
+                &what,
+                send_file(host, "PUT", &target, &headers, &blob_file(layout_dir, digest)),
+                201,
+            )?;
         }
     }
     Ok(())
@@ -436,7 +450,10 @@ pub fn send_file(
     w.write_all(&head.to_bytes())?;
     let sent = io::copy(&mut body, &mut w)?;
     if sent != len {
-        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("{file:?} changed while sent")));
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("{file:?} changed while sent"),
+        ));
     }
     w.flush()?;
     let mut r = BufReader::new(&stream);
@@ -455,7 +472,9 @@ pub fn count_requests(log: &str) -> BTreeMap<String, u64> {
         let Some(start) = line.find("] \"") else { continue };
         let rest = &line[start + 3..];
         let mut words = rest.split(' ');
-        let (Some(method), Some(uri)) = (words.next(), words.next()) else { continue };
+        let (Some(method), Some(uri)) = (words.next(), words.next()) else {
+            continue;
+        };
         if !uri.starts_with("/v2/") {
             continue;
         }

@@ -50,6 +50,12 @@ impl TestRegistry {
     }
 
     pub fn start_with(options: RegistryOptions) -> Self {
+        Self::start_with_config_yaml(options, "")
+    }
+
+    /// Like `start_with`, with `extra_yaml` appended to the generated config: top-level sections the options do not
+    /// cover, e.g. `auth:\n  token:\n    ...` (then `options.htpasswd` must be `None`: one `auth` section only).
+    pub fn start_with_config_yaml(options: RegistryOptions, extra_yaml: &str) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("ferry-registry-")
             .tempdir()
@@ -91,6 +97,7 @@ impl TestRegistry {
                 file.display()
             ));
         }
+        config.push_str(extra_yaml);
         let config_path = dir.path().join("config.yml");
         fs::write(&config_path, &config).unwrap();
 

@@ -1,0 +1,101 @@
+//! The command line itself: `init`, `validate`, help texts and usage errors (no registry needed).
+
+use crate::support::*;
+
+fn ferry(args: &[&str]) -> std::process::Output {
+    ferry_bin().args(args).output().expect("run ferry")
+}
+
+#[test]
+fn init_prints_a_template_that_validates() {
+    let dir = TestDir::new("cli_init");
+    let init = ferry(&["init"]);
+    assert!(init.status.success());
+    let path = dir.join("isc.yaml");
+    std::fs::write(&path, &init.stdout).unwrap();
+    let validate = ferry(&["validate", "-c", path.to_str().unwrap()]);
+    assert!(
+        validate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&validate.stderr)
+    );
+    assert!(String::from_utf8_lossy(&validate.stdout).contains("valid ImageSetConfiguration"));
+}
+
+#[test]
+fn validate_accepts_the_shipped_examples_and_rejects_errors_with_their_location() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/imagesetconfigs");
+    for entry in std::fs::read_dir(&examples).unwrap().flatten() {
+        let output = ferry(&["validate", "-c", entry.path().to_str().unwrap()]);
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            entry.path().display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let dir = TestDir::new("cli_validate");
+    let bad = dir.join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  blockedImages:\n  - name: \"(x\"\n",
+    )
+    .unwrap();
+    let output = ferry(&["validate", "-c", bad.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("bad.yaml:5:") && stderr.contains("mirror.blockedImages[0].name"),
+        "{stderr}"
+    );
+    let missing = ferry(&["validate", "-c", dir.join("nope.yaml").to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(1));
+}
+
+#[test]
+fn mirror_help_explains_every_option_of_the_contract() {
+    let help = String::from_utf8_lossy(&ferry(&["mirror", "--help"]).stdout).into_owned();
+    for option in [
+        "--workspace",
+        "--from",
+        "--dry-run",
+        "--since",
+        "--parallel-images",
+        "--parallel-layers",
+        "--retry-times",
+        "--retry-delay",
+        "--src-tls-verify",
+        "--dest-tls-verify",
+        "--authfile",
+        "--registries-conf",
+        "--platform",
+        "--log-level",
+        "--quiet",
+    ] {
+        assert!(help.contains(option), "--help lacks {option}");
+    }
+}
+
+#[test]
+fn usage_errors_say_what_to_do() {
+    let dir = TestDir::new("cli_usage");
+    let isc = dir.join("isc.yaml");
+    std::fs::write(
+        &isc,
+        "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror: {}\n",
+    )
+    .unwrap();
+    let no_workspace = ferry(&["mirror", "-c", isc.to_str().unwrap(), "docker://127.0.0.1:5000"]);
+    assert_eq!(no_workspace.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&no_workspace.stderr).contains("--workspace file://DIR"));
+    let bad_platform = ferry(&[
+        "mirror",
+        "-c",
+        isc.to_str().unwrap(),
+        "--platform",
+        "linux",
+        "docker://h",
+    ]);
+    assert_eq!(bad_platform.status.code(), Some(1), "usage errors are 1, not a failed-group bit");
+    assert!(String::from_utf8_lossy(&bad_platform.stderr).contains("OS/ARCH"));
+}
