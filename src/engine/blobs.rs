@@ -14,7 +14,7 @@ use super::source::{ByteStream, SourceReader};
 use super::{Engine, EngineError, ImageCounters};
 use crate::image::manifest::Descriptor;
 use crate::image::{Digest, DigestHasher};
-use crate::registry::{MountOutcome, RegistryError, Repo};
+use crate::registry::{MountOutcome, RegistryError};
 
 /// Which blobs this run has placed in which destination repositories.
 #[derive(Default)]
@@ -81,14 +81,10 @@ impl Engine {
         home: &str,
         counters: &ImageCounters,
     ) -> Result<(), EngineError> {
-        let repo = Repo {
-            registry: &self.destination_registry,
-            path: repository,
-        };
         if self.ledger.is_present(repository, &blob.digest) {
             return Ok(());
         }
-        match self.destination.mount_blob(repo, &blob.digest, home).await {
+        match self.destination.mount_blob(repository, &blob.digest, home).await {
             Ok(MountOutcome::Mounted) => {
                 counters.blob_mounted();
                 self.emit(Event::BlobMounted);
@@ -106,16 +102,12 @@ impl Engine {
         repository: &Arc<str>,
         counters: &ImageCounters,
     ) -> Result<(), EngineError> {
-        let repo = Repo {
-            registry: &self.destination_registry,
-            path: repository,
-        };
-        if self.destination.blob_exists(repo, &blob.digest).await? {
+        if self.destination.blob_exists(repository, &blob.digest).await? {
             counters.blob_skipped();
             self.emit(Event::BlobSkipped);
             return Ok(());
         }
-        self.upload_with_retries(reader, blob, repo).await?;
+        self.upload_with_retries(reader, blob, repository).await?;
         counters.blob_copied(blob.size);
         self.emit(Event::BlobCopied { size: blob.size });
         Ok(())
@@ -125,18 +117,18 @@ impl Engine {
         &self,
         reader: &SourceReader,
         blob: &Descriptor,
-        repo: Repo<'_>,
+        repository: &str,
     ) -> Result<(), EngineError> {
         let policy = self.options.retry;
         let mut attempt = 0;
         loop {
-            let outcome = self.upload_once(reader, blob, repo).await;
+            let outcome = self.upload_once(reader, blob, repository).await;
             match outcome {
                 Ok(()) => return Ok(()),
                 Err(error) if attempt < policy.times && is_worth_retrying(&error) => {
                     attempt += 1;
                     self.emit(Event::Retrying {
-                        what: format!("blob {} to {}", blob.digest, repo.path),
+                        what: format!("blob {} to {repository}", blob.digest),
                         attempt,
                         error: error.to_string(),
                     });
@@ -147,13 +139,13 @@ impl Engine {
         }
     }
 
-    async fn upload_once(&self, reader: &SourceReader, blob: &Descriptor, repo: Repo<'_>) -> Result<(), EngineError> {
+    async fn upload_once(&self, reader: &SourceReader, blob: &Descriptor, repository: &str) -> Result<(), EngineError> {
         let (_, stream) = reader.open_blob(blob).await?;
         let verdict = Arc::new(Mutex::new(None));
         let verified = verify_stream(stream, blob.clone(), verdict.clone(), self.reporter.clone());
         let uploaded = self
             .destination
-            .upload_blob(repo, &blob.digest, blob.size, verified)
+            .upload_blob(repository, &blob.digest, blob.size, verified)
             .await;
         let source_problem = verdict.lock().unwrap_or_else(|p| p.into_inner()).take();
         match (source_problem, uploaded) {

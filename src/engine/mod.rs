@@ -1,7 +1,8 @@
-//! The copy engine: mirrors a plan's images into a destination registry, each blob once per run, with bounded
+//! The copy engine: mirrors a plan's images into a destination (registry or archive), each blob once per run, with bounded
 //! concurrency. It emits events and never prints.
 
 mod blobs;
+pub mod destination;
 pub mod events;
 mod push;
 pub mod source;
@@ -18,12 +19,14 @@ use crate::image::manifest::ManifestError;
 use crate::image::walk::{self, WalkError};
 use crate::image::{Digest, Platform};
 use crate::plan::{MirrorJob, MirrorPlan};
-use crate::registries_conf::RegistriesConf;
-use crate::registry::{RegistryClient, RegistryError, Repo, RetryPolicy};
+use crate::registry::{RegistryError, RetryPolicy};
 use crate::store::LayoutError;
 use blobs::BlobLedger;
 use push::Target;
 use source::SourceReader;
+
+pub use destination::Destination;
+pub use source::Sources;
 
 /// Concurrency and retry settings.
 #[derive(Debug, Clone, Copy)]
@@ -107,12 +110,10 @@ impl ImageCounters {
     }
 }
 
-/// The engine for one run against one destination registry.
+/// The engine for one run against one destination.
 pub struct Engine {
-    source: Arc<RegistryClient>,
-    destination: Arc<RegistryClient>,
-    destination_registry: String,
-    mirrors: Arc<RegistriesConf>,
+    sources: Sources,
+    destination: Destination,
     options: EngineOptions,
     reporter: Arc<dyn Reporter>,
     ledger: BlobLedger,
@@ -122,19 +123,15 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(
-        source: Arc<RegistryClient>,
-        destination: Arc<RegistryClient>,
-        destination_registry: &str,
-        mirrors: Arc<RegistriesConf>,
+        sources: Sources,
+        destination: Destination,
         options: EngineOptions,
         reporter: Arc<dyn Reporter>,
     ) -> Engine {
         let permits = options.parallel_images.max(1) * options.parallel_layers.max(1);
         Engine {
-            source,
+            sources,
             destination,
-            destination_registry: destination_registry.to_string(),
-            mirrors,
             options,
             reporter,
             ledger: BlobLedger::default(),
@@ -204,13 +201,12 @@ impl Engine {
     }
 
     async fn copy_image(&self, job: &MirrorJob, counters: &ImageCounters) -> Result<ImageResult, EngineError> {
-        let (reader, root) = SourceReader::open(&job.source, &self.source, &self.mirrors).await?;
+        let (reader, root) = SourceReader::open(&job.source, &self.sources).await?;
         let repository: Arc<str> = Arc::from(job.destination.repository.as_str());
-        let repo = Repo {
-            registry: &self.destination_registry,
-            path: &repository,
-        };
-        let current = self.destination.manifest_digest(repo, &job.destination.tag).await?;
+        let current = self
+            .destination
+            .manifest_digest(&repository, &job.destination.tag)
+            .await?;
         if current.as_ref() == Some(&root.digest) {
             return Ok(ImageResult {
                 source_digest: root.digest.clone(),

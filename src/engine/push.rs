@@ -14,7 +14,6 @@ use super::{Engine, EngineError, ImageCounters};
 use crate::image::manifest::{rewrite_index, Descriptor, RawManifest};
 use crate::image::walk::{self, ManifestNode, ManifestSource, NodeContent};
 use crate::image::{Digest, PlatformFilter};
-use crate::registry::Repo;
 
 /// What ended up at the destination for one manifest.
 #[derive(Debug, Clone)]
@@ -43,13 +42,6 @@ impl Target<'_> {
 }
 
 impl Engine {
-    fn target_repo<'a>(&'a self, target: &Target<'a>) -> Repo<'a> {
-        Repo {
-            registry: &self.destination_registry,
-            path: target.repository,
-        }
-    }
-
     pub(super) fn push_node<'a>(
         &'a self,
         reader: &'a SourceReader,
@@ -173,7 +165,7 @@ impl Engine {
         for entry in skipped {
             let child = walk::walk(
                 reader,
-                ManifestSource::fetch_manifest(reader, &entry.digest).await?,
+                ManifestSource::fetch_manifest(reader, entry).await?,
                 &everything,
             )
             .await?;
@@ -190,9 +182,8 @@ impl Engine {
         rewritten: &RawManifest,
         target: Target<'_>,
     ) -> Result<Option<Pushed>, EngineError> {
-        let repo = self.target_repo(&target);
         let selector = target.selector(original);
-        let current = self.destination.manifest_digest(repo, &selector).await?;
+        let current = self.destination.manifest_digest(target.repository, &selector).await?;
         Ok(match current {
             Some(d) if d == original.digest => Some(pushed(original, IndexOutcome::Sparse)),
             Some(d) if d == rewritten.digest && !target.pinned => Some(pushed(rewritten, IndexOutcome::Rewritten)),
@@ -207,9 +198,14 @@ impl Engine {
         target: Target<'_>,
         counters: &ImageCounters,
     ) -> Result<(), EngineError> {
-        let repo = self.target_repo(&target);
         let selector = target.selector(manifest);
-        if self.destination.manifest_digest(repo, &selector).await?.as_ref() == Some(&manifest.digest) {
+        if self
+            .destination
+            .manifest_digest(target.repository, &selector)
+            .await?
+            .as_ref()
+            == Some(&manifest.digest)
+        {
             return Ok(());
         }
         self.put_manifest(manifest, target).await?;
@@ -218,9 +214,10 @@ impl Engine {
     }
 
     async fn put_manifest(&self, manifest: &RawManifest, target: Target<'_>) -> Result<(), EngineError> {
-        let repo = self.target_repo(&target);
         let selector = target.selector(manifest);
-        self.destination.put_manifest(repo, &selector, manifest).await?;
+        self.destination
+            .put_manifest(target.repository, &selector, manifest)
+            .await?;
         self.emit(Event::ManifestPushed);
         Ok(())
     }

@@ -9,7 +9,6 @@ use futures_util::Stream;
 use super::EngineError;
 use crate::image::manifest::{Descriptor, RawManifest};
 use crate::image::walk::ManifestSource;
-use crate::image::Digest;
 use crate::plan::ImageSource;
 use crate::reference::ImageReference;
 use crate::registries_conf::RegistriesConf;
@@ -17,6 +16,14 @@ use crate::registry::{RegistryClient, RegistryError, Repo};
 use crate::store::OciLayout;
 
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// Everything images can be read from in a run.
+pub struct Sources {
+    /// The client for source registries.
+    pub registry: Arc<RegistryClient>,
+    /// Source mirrors from containers-registries.conf.
+    pub mirrors: Arc<RegistriesConf>,
+}
 
 /// An opened image source: one repository (or layout) that serves the root manifest and everything below it.
 pub enum SourceReader {
@@ -29,13 +36,9 @@ pub enum SourceReader {
 
 impl SourceReader {
     /// Finds the root manifest, trying the configured source mirrors of a registry image in order.
-    pub async fn open(
-        source: &ImageSource,
-        client: &Arc<RegistryClient>,
-        mirrors: &RegistriesConf,
-    ) -> Result<(SourceReader, RawManifest), EngineError> {
+    pub async fn open(source: &ImageSource, sources: &Sources) -> Result<(SourceReader, RawManifest), EngineError> {
         match source {
-            ImageSource::Registry(reference) => open_registry(reference, client, mirrors).await,
+            ImageSource::Registry(reference) => open_registry(reference, &sources.registry, &sources.mirrors).await,
             ImageSource::Layout { path, reference } => {
                 let layout = OciLayout::open(path)?;
                 let descriptor = layout.resolve(reference.as_deref())?;
@@ -115,7 +118,8 @@ async fn open_registry(
 impl ManifestSource for SourceReader {
     type Error = EngineError;
 
-    async fn fetch_manifest(&self, digest: &Digest) -> Result<RawManifest, EngineError> {
+    async fn fetch_manifest(&self, entry: &Descriptor) -> Result<RawManifest, EngineError> {
+        let digest = &entry.digest;
         match self {
             SourceReader::Registry { client, reference } => {
                 let repo = Repo {
@@ -124,7 +128,7 @@ impl ManifestSource for SourceReader {
                 };
                 Ok(client.get_manifest(repo, digest.as_str()).await?)
             }
-            SourceReader::Layout(layout) => Ok(layout.read_manifest(digest, None).await?),
+            SourceReader::Layout(layout) => Ok(layout.read_manifest(digest, Some(&entry.media_type)).await?),
         }
     }
 }

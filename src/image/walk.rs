@@ -13,7 +13,8 @@ use super::{Digest, Platform, PlatformFilter};
 pub trait ManifestSource: Sync {
     type Error: From<ManifestError> + From<WalkError> + Send;
 
-    fn fetch_manifest(&self, digest: &Digest) -> impl Future<Output = Result<RawManifest, Self::Error>> + Send;
+    /// The manifest an index entry points at (its media type helps sources without content types).
+    fn fetch_manifest(&self, entry: &Descriptor) -> impl Future<Output = Result<RawManifest, Self::Error>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -168,7 +169,7 @@ async fn fetch_child<S: ManifestSource>(
     entry: Descriptor,
     filter: &PlatformFilter,
 ) -> Result<ManifestNode, S::Error> {
-    let child = source.fetch_manifest(&entry.digest).await?;
+    let child = source.fetch_manifest(&entry).await?;
     if child.digest != entry.digest {
         return Err(WalkError::ChildDigestMismatch {
             digest: parent.digest.clone(),

@@ -10,10 +10,10 @@ use crate::auth::CredentialStore;
 use crate::collect::{additional, CollectContext};
 use crate::config::{self, ImageSetConfiguration};
 use crate::engine::source::SourceReader;
-use crate::engine::{Engine, Event, ImageResult, Reporter};
+use crate::engine::{Destination, Engine, Event, ImageResult, Reporter, Sources};
 use crate::plan::{ImageOrigin, ImageSource, MirrorPlan};
 use crate::registries_conf::RegistriesConf;
-use crate::registry::{ClientOptions, RegistryClient, Repo};
+use crate::registry::{ClientOptions, RegistryClient};
 use crate::resources::{self, write_atomically, MirroredImage};
 
 /// Runs a whole mirror-to-mirror (or its dry run).
@@ -45,31 +45,27 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
     )));
 
     let credentials = Arc::new(CredentialStore::discover(request.authfile.as_deref())?);
-    let mirrors = Arc::new(RegistriesConf::load(request.registries_conf.as_deref())?);
-    let source = Arc::new(RegistryClient::new(
-        client_options(request, request.src_tls_verify),
-        credentials.clone(),
-    )?);
-    let destination = Arc::new(RegistryClient::new(
+    let sources = Sources {
+        registry: Arc::new(RegistryClient::new(
+            client_options(request, request.src_tls_verify),
+            credentials.clone(),
+        )?),
+        mirrors: Arc::new(RegistriesConf::load(request.registries_conf.as_deref())?),
+    };
+    let client = Arc::new(RegistryClient::new(
         client_options(request, request.dest_tls_verify),
         credentials,
     )?);
-    destination
+    client
         .check(&request.destination_registry)
         .await
         .map_err(WorkflowError::Destination)?;
+    let destination = Destination::registry(client, &request.destination_registry);
 
     let mut summary = if request.dry_run {
-        dry_run(&plan, &workspace, &source, &destination, &mirrors, &reporter).await?
+        dry_run(&plan, &workspace, &sources, &destination, &reporter).await?
     } else {
-        let engine = Engine::new(
-            source,
-            destination,
-            &request.destination_registry,
-            mirrors,
-            request.engine,
-            reporter.clone(),
-        );
+        let engine = Engine::new(sources, destination, request.engine, reporter.clone());
         let results = engine.run(&plan).await;
         let mut summary = summarize(&plan, &results, &engine);
         summary.files_written = write_outputs(&plan, &results, &workspace)?;
@@ -206,9 +202,8 @@ fn write_outputs(
 async fn dry_run(
     plan: &MirrorPlan,
     workspace: &Workspace,
-    source: &Arc<RegistryClient>,
-    destination: &Arc<RegistryClient>,
-    mirrors: &RegistriesConf,
+    sources: &Sources,
+    destination: &Destination,
     reporter: &Arc<dyn Reporter>,
 ) -> Result<RunSummary, WorkflowError> {
     let mut summary = RunSummary {
@@ -219,7 +214,7 @@ async fn dry_run(
     let mut missing = String::new();
     for job in &plan.jobs {
         let _ = writeln!(mapping, "{}={}", job.source, job.destination);
-        let root = match SourceReader::open(&job.source, source, mirrors).await {
+        let root = match SourceReader::open(&job.source, sources).await {
             Ok((_, root)) => root,
             Err(error) => {
                 reporter.event(Event::Warning(format!("{}: {error}", job.source)));
@@ -231,11 +226,9 @@ async fn dry_run(
                 continue;
             }
         };
-        let repo = Repo {
-            registry: &job.destination.registry,
-            path: &job.destination.repository,
-        };
-        let present = destination.manifest_digest(repo, &job.destination.tag).await?;
+        let present = destination
+            .manifest_digest(&job.destination.repository, &job.destination.tag)
+            .await?;
         if present.as_ref() == Some(&root.digest) {
             summary.images_unchanged += 1;
         } else {

@@ -49,6 +49,8 @@ pub enum WorkflowError {
     Destination(RegistryError),
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
     #[error("cannot write {path}: {source}\n  help: check that the directory is writable and the disk is not full")]
     Io { path: PathBuf, source: std::io::Error },
 }
