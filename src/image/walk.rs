@@ -249,11 +249,11 @@ mod tests {
 
     impl ManifestSource for MapSource {
         type Error = TestError;
-        async fn fetch_manifest(&self, digest: &Digest) -> Result<RawManifest, TestError> {
+        async fn fetch_manifest(&self, entry: &Descriptor) -> Result<RawManifest, TestError> {
             self.0
-                .get(digest)
+                .get(&entry.digest)
                 .cloned()
-                .ok_or_else(|| TestError::Missing(digest.clone()))
+                .ok_or_else(|| TestError::Missing(entry.digest.clone()))
         }
     }
 

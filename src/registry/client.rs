@@ -81,6 +81,18 @@ struct HostState {
     scheme: Mutex<Option<AuthScheme>>,
     /// Bearer tokens per scope set, with the instant after which they are fetched anew.
     tokens: Mutex<HashMap<String, (String, Instant)>>,
+    token_fetch: tokio::sync::Mutex<()>,
+}
+
+impl HostState {
+    /// A cached bearer token for these scopes that is not about to expire.
+    fn usable_token(&self, key: &str) -> Option<String> {
+        let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        tokens
+            .get(key)
+            .filter(|(_, refresh_at)| Instant::now() < *refresh_at)
+            .map(|(token, _)| token.clone())
+    }
 }
 
 /// A streaming blob download; holds its host's concurrency permit until dropped.
@@ -372,6 +384,7 @@ impl RegistryClient {
                     permits: Arc::new(Semaphore::new(self.options.max_requests_per_host.max(1))),
                     scheme: Mutex::new(None),
                     tokens: Mutex::new(HashMap::new()),
+                    token_fetch: tokio::sync::Mutex::new(()),
                 })
             })
             .clone()
@@ -566,16 +579,13 @@ impl RegistryClient {
             },
             Some(AuthScheme::Bearer { realm, service }) => {
                 let key = scope_key(scopes);
-                let cached = state
-                    .tokens
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get(&key)
-                    .cloned();
-                if let Some((token, refresh_at)) = cached {
-                    if Instant::now() < refresh_at {
-                        return Ok(Some(format!("Bearer {token}")));
-                    }
+                if let Some(token) = state.usable_token(&key) {
+                    return Ok(Some(format!("Bearer {token}")));
+                }
+                // One token request per host at a time: concurrent requests wait and reuse its answer.
+                let _fetching = state.token_fetch.lock().await;
+                if let Some(token) = state.usable_token(&key) {
+                    return Ok(Some(format!("Bearer {token}")));
                 }
                 let (token, usable_for) = self.fetch_token(repo, &realm, service.as_deref(), scopes).await?;
                 let refresh_at = Instant::now() + usable_for;
@@ -691,7 +701,16 @@ impl RegistryClient {
             return Ok(response);
         }
         match status {
-            StatusCode::UNAUTHORIZED => Err(self.unauthorized(repo)),
+            StatusCode::UNAUTHORIZED => Err(match self.unauthorized(repo) {
+                // A token was issued for these credentials but grants less than asked (e.g. no push):
+                // the account lacks rights, its credentials are fine.
+                RegistryError::CredentialsRejected { host, repository, .. }
+                    if is_insufficient_scope(response.headers()) =>
+                {
+                    RegistryError::Denied { host, repository }
+                }
+                other => other,
+            }),
             StatusCode::FORBIDDEN => Err(RegistryError::Denied {
                 host: repo.registry.into(),
                 repository: repo.path.into(),
@@ -721,6 +740,11 @@ fn scope_key(scopes: &[(&str, Access)]) -> String {
         .map(|(path, access)| format!("{path}:{access:?}"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A Bearer challenge saying the token was valid but lacked the access asked for (RFC 6750 `insufficient_scope`).
+fn is_insufficient_scope(headers: &HeaderMap) -> bool {
+    header_str(headers, WWW_AUTHENTICATE.as_str()).is_some_and(|h| h.contains("insufficient_scope"))
 }
 
 fn basic_header(username: &str, password: &str) -> String {

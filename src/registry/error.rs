@@ -20,7 +20,7 @@ pub enum RegistryError {
     #[error("registry {host} requires authentication for {repository} and no credentials were found for it\n  help: log in (e.g. `podman login {host}`) or pass --authfile with an entry for {host}")]
     CredentialsMissing { host: String, repository: String },
 
-    #[error("registry {host} denied access to {repository} (HTTP 403)\n  help: the account needs pull rights on the source and push rights on the destination")]
+    #[error("registry {host} denied access to {repository}\n  help: the account needs pull rights on the source and push rights on the destination")]
     Denied { host: String, repository: String },
 
     #[error("{what} was not found on {host} (HTTP 404)")]

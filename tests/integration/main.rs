@@ -5,4 +5,5 @@ mod support;
 
 mod harness;
 mod m2m;
+mod token_auth;
 mod cli;

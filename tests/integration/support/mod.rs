@@ -19,11 +19,13 @@ pub mod http;
 pub mod proxy;
 pub mod registry;
 pub mod skopeo;
+pub mod token_auth;
 
 pub use fixtures::*;
 pub use proxy::{FaultPlan, FaultProxy, Injected};
 pub use registry::{RegistryOptions, TestRegistry};
 pub use skopeo::*;
+pub use token_auth::{TokenAuthOptions, TokenRegistry, TokenRequest, TokenServer};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
