@@ -666,10 +666,11 @@ fn report(r: &WorkloadResult) -> String {
     .unwrap();
     writeln!(
         s,
-        "| run | seconds | MiB/s | peak RSS | requests to destination | requests to source |"
+        "| run | seconds | MiB/s | peak RSS | CPU s: copier / source reg. / dest. reg. | requests to dest. / source \
+         | load avg before |"
     )
     .unwrap();
-    writeln!(s, "|---|---:|---:|---:|---:|---:|").unwrap();
+    writeln!(s, "|---|---:|---:|---:|---:|---:|---:|").unwrap();
     let mib = r.unique_blob_bytes as f64 / MIB as f64;
     let rows = [
         ("ferry", &r.ferry, true),

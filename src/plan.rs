@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::image::PlatformFilter;
+use crate::image::{Digest, PlatformFilter};
 use crate::reference::ImageReference;
 
 /// Which part of the ImageSetConfiguration asked for an image; failures are reported per group in the exit code.
@@ -27,6 +27,22 @@ impl ImageOrigin {
         }
     }
 
+    /// The group's name in archives and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageOrigin::Release => "release",
+            ImageOrigin::Operator => "operator",
+            ImageOrigin::Additional => "additional",
+            ImageOrigin::Helm => "helm",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ImageOrigin> {
+        [ImageOrigin::Release, ImageOrigin::Operator, ImageOrigin::Additional, ImageOrigin::Helm]
+            .into_iter()
+            .find(|origin| origin.name() == name)
+    }
+
     /// The category name used in cluster resource names (`idms-generic-0`).
     pub fn category(self) -> &'static str {
         match self {
@@ -47,18 +63,27 @@ pub enum ImageSource {
         path: PathBuf,
         reference: Option<String>,
     },
+    /// An image carried by a ferry archive (disk-to-mirror): its root manifest digest and where it came from.
+    Archive {
+        digest: Digest,
+        original: String,
+    },
 }
 
 impl ImageSource {
     /// True when the user pinned the image by digest: that digest must stay pullable at the destination.
     pub fn is_pinned(&self) -> bool {
-        matches!(self, ImageSource::Registry(r) if r.digest.is_some())
+        match self {
+            ImageSource::Registry(r) => r.digest.is_some(),
+            ImageSource::Archive { original, .. } => original.contains('@'),
+            ImageSource::Layout { .. } => false,
+        }
     }
 
     pub fn registry_reference(&self) -> Option<&ImageReference> {
         match self {
             ImageSource::Registry(r) => Some(r),
-            ImageSource::Layout { .. } => None,
+            ImageSource::Layout { .. } | ImageSource::Archive { .. } => None,
         }
     }
 }
@@ -72,6 +97,7 @@ impl fmt::Display for ImageSource {
                 reference: Some(r),
             } => write!(f, "oci://{}:{r}", path.display()),
             ImageSource::Layout { path, reference: None } => write!(f, "oci://{}", path.display()),
+            ImageSource::Archive { original, .. } => f.write_str(original),
         }
     }
 }

@@ -20,7 +20,7 @@ pub enum Command {
     ///
     /// Mirror-to-mirror:  ferry mirror -c isc.yaml --workspace file://DIR docker://HOST[:PORT][/NS]
     #[command(verbatim_doc_comment)]
-    Mirror(MirrorArgs),
+    Mirror(Box<MirrorArgs>),
     /// Parse and validate an ImageSetConfiguration; exit 0 when valid, 1 with precise errors otherwise.
     Validate(ValidateArgs),
     /// Print a commented ImageSetConfiguration template to start from.
@@ -59,6 +59,15 @@ pub struct MirrorArgs {
     /// Mirror-to-disk: pack everything not shipped before this date (YYYY-MM-DD).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub since: Option<String>,
+
+    /// Mirror-to-disk: the largest segment (`mirror_NNNNNN.tar`) in bytes, with an optional unit (K, M, G, Ki, Mi,
+    /// Gi...); overrides the configuration's `archiveSize` (GiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, hide = true)]
+    pub archive_size: Option<u64>,
+
+    /// Mirror-to-disk: a blob larger than a segment is an error instead of a warning.
+    #[arg(long)]
+    pub strict_archive: bool,
 
     /// Images copied at the same time.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -106,6 +115,25 @@ pub struct MirrorArgs {
     pub quiet: bool,
 }
 
+/// A byte count with an optional decimal (K, M, G) or binary (Ki, Mi, Gi) unit.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: u64 = number.parse().map_err(|_| format!("`{text}` is not a size: use e.g. 1048576, 512Mi, 2G"))?;
+    let factor: u64 = match unit.trim_end_matches(['B', 'b']) {
+        "" => 1,
+        "K" | "k" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        other => return Err(format!("`{text}` has an unknown unit `{other}`: use K, M, G, Ki, Mi or Gi")),
+    };
+    value.checked_mul(factor).filter(|v| *v > 0).ok_or_else(|| format!("`{text}` is not a usable size"))
+}
+
 /// `1s`, `500ms`, `2m`, `1h`, or a number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -134,6 +162,15 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1024").unwrap(), 1024);
+        assert_eq!(parse_size("2Mi").unwrap(), 2 << 20);
+        assert_eq!(parse_size("1G").unwrap(), 1_000_000_000);
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("3X").is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::image::PlatformFilter;
 use crate::reference::Location;
 use crate::registry::RetryPolicy;
 use crate::report::{render_summary, CliReporter, Display, LogFile, LogLevel};
-use crate::workflow::{mirror_to_mirror, MirrorRequest, Workspace};
+use crate::workflow::{self, DiskOptions, MirrorRequest, Mode, RegistryTarget, Workspace};
 
 /// Exit code when the user interrupts the run.
 const INTERRUPTED: i32 = 130;
@@ -23,7 +23,7 @@ pub fn run(args: MirrorArgs) -> i32 {
     };
     let display = Display::detect(args.quiet);
     let log = LogFile::open(
-        &Workspace::new(&request.workspace_dir).log_file(),
+        &Workspace::new(request.mode.workspace_dir()).log_file(),
         args.log_level.max(LogLevel::Info),
     )
     .ok();
@@ -37,7 +37,7 @@ pub fn run(args: MirrorArgs) -> i32 {
     };
     let outcome = runtime.block_on(async {
         tokio::select! {
-            result = mirror_to_mirror::run(&request, reporter.clone()) => Some(result),
+            result = workflow::run(&request, reporter.clone()) => Some(result),
             _ = tokio::signal::ctrl_c() => None,
         }
     });
@@ -66,48 +66,80 @@ pub fn run(args: MirrorArgs) -> i32 {
 /// Decides the workflow from the endpoints, per the CLI contract.
 fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, String> {
     let destination: Location = args.destination.parse().map_err(|e| format!("{e}"))?;
-    if args.from.is_some() {
-        return Err("disk-to-mirror (--from) is not available in this version of ferry yet".into());
-    }
-    let (registry, namespace) = match destination {
-        Location::Registry { registry, namespace } => (registry, namespace),
-        Location::Directory(_) => {
-            return Err("mirror-to-disk (file:// destination) is not available in this version of ferry yet".into())
+    let mode = match (destination, args.from.as_deref(), args.workspace.as_deref()) {
+        (Location::Directory(archive_dir), None, None) => {
+            if let Some(since) = &args.since {
+                validate_date(since)?;
+            }
+            Mode::MirrorToDisk(DiskOptions {
+                archive_dir,
+                since: args.since.clone(),
+                archive_size: args.archive_size,
+                strict_archive: args.strict_archive,
+            })
         }
-        Location::OciLayout { .. } => {
+        (Location::Directory(_), _, _) => {
+            return Err("mirror-to-disk writes its state next to its archives: drop --from/--workspace".into())
+        }
+        (Location::Registry { registry, namespace }, Some(from), None) => Mode::DiskToMirror {
+            archive_dir: directory_option("--from", from)?,
+            destination: RegistryTarget { registry, namespace },
+        },
+        (Location::Registry { registry, namespace }, None, Some(workspace)) => Mode::MirrorToMirror {
+            workspace: directory_option("--workspace", workspace)?,
+            destination: RegistryTarget { registry, namespace },
+        },
+        (Location::Registry { .. }, Some(_), Some(_)) => {
+            return Err("use --from (disk-to-mirror) or --workspace (mirror-to-mirror), not both".into())
+        }
+        (Location::Registry { .. }, None, None) => {
+            return Err("mirror-to-mirror needs --workspace file://DIR for its state, logs and cluster resources\n  \
+                 help: ferry mirror -c ISC --workspace file://DIR docker://HOST[/NS]; to push archives use --from file://DIR"
+                .into())
+        }
+        (Location::OciLayout { .. }, _, _) => {
             return Err("oci:// destinations are not available in this version of ferry yet".into())
         }
     };
-    let workspace = match args.workspace.as_deref().map(str::parse::<Location>) {
-        Some(Ok(Location::Directory(dir))) => dir,
-        Some(Ok(_)) => return Err("--workspace must be file://DIR".into()),
-        Some(Err(e)) => return Err(format!("--workspace: {e}")),
-        None => {
-            return Err("mirror-to-mirror needs --workspace file://DIR for its state, logs and cluster resources\n  help: ferry mirror -c ISC --workspace file://DIR docker://HOST[/NS]".into())
-        }
-    };
-    if args.since.is_some() {
+    if args.since.is_some() && !matches!(mode, Mode::MirrorToDisk(_)) {
         return Err("--since applies to mirror-to-disk only".into());
     }
     Ok(MirrorRequest {
         config_path: args.config.clone(),
-        workspace_dir: workspace,
-        destination_registry: registry,
-        destination_namespace: namespace,
+        mode,
         dry_run: args.dry_run,
         cli_platforms: PlatformFilter::of(args.platforms.clone()),
         engine: EngineOptions {
             parallel_images: usize::from(args.parallel_images),
             parallel_layers: usize::from(args.parallel_layers),
-            retry: RetryPolicy {
-                times: args.retry_times,
-                delay: args.retry_delay,
-                ..RetryPolicy::default()
-            },
+            retry: RetryPolicy { times: args.retry_times, delay: args.retry_delay, ..RetryPolicy::default() },
         },
         src_tls_verify: args.src_tls_verify,
         dest_tls_verify: args.dest_tls_verify,
         authfile: args.authfile.clone(),
         registries_conf: args.registries_conf.clone(),
     })
+}
+
+fn directory_option(option: &str, value: &str) -> Result<std::path::PathBuf, String> {
+    match value.parse::<Location>() {
+        Ok(Location::Directory(dir)) => Ok(dir),
+        Ok(_) => Err(format!("{option} must be file://DIR")),
+        Err(e) => Err(format!("{option}: {e}")),
+    }
+}
+
+/// `YYYY-MM-DD` with a plausible month and day.
+fn validate_date(text: &str) -> Result<(), String> {
+    let parts: Vec<&str> = text.split('-').collect();
+    let valid = matches!(parts.as_slice(), [y, m, d]
+        if y.len() == 4 && m.len() == 2 && d.len() == 2
+            && y.parse::<u32>().is_ok()
+            && m.parse::<u32>().is_ok_and(|m| (1..=12).contains(&m))
+            && d.parse::<u32>().is_ok_and(|d| (1..=31).contains(&d)));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("--since `{text}` is not a date: use YYYY-MM-DD"))
+    }
 }

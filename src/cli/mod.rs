@@ -21,7 +21,7 @@ pub fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
-        Command::Mirror(args) => mirror::run(args),
+        Command::Mirror(args) => mirror::run(*args),
         Command::Validate(args) => validate(&args.config),
         Command::Init => {
             print!("{}", crate::config::TEMPLATE);

@@ -88,7 +88,7 @@ fn blocking_pattern<'a>(
 ) -> Option<&'a str> {
     let normalised = match source {
         ImageSource::Registry(reference) => reference.to_string(),
-        ImageSource::Layout { .. } => written.to_string(),
+        ImageSource::Layout { .. } | ImageSource::Archive { .. } => written.to_string(),
     };
     let destination = format!(
         "{}/{}:{}",
@@ -115,6 +115,8 @@ fn destination(image: &AdditionalImage, source: &ImageSource, context: &CollectC
             layout_repository(path),
             reference.clone().unwrap_or_else(|| "latest".into()),
         ),
+        // Collectors read configurations, never archives.
+        ImageSource::Archive { digest, .. } => ("image".to_string(), digest.as_tag()),
     };
     let path = image.target_repo.clone().unwrap_or(path);
     let tag = image.target_tag.clone().unwrap_or(tag);

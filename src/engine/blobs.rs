@@ -182,6 +182,20 @@ fn verify_stream(
         match stream.next().await {
             Some(Ok(chunk)) => {
                 hasher.update(&chunk);
+                // Judge the content with its last byte, before handing that byte on: a wrong blob then never
+                // reaches the end of its upload, whatever the receiver checks itself.
+                if hasher.length() == blob.size {
+                    let actual = hasher.clone().finish();
+                    if actual != blob.digest {
+                        let error = EngineError::SourceCorrupt {
+                            digest: blob.digest.clone(),
+                            detail: format!("its content has digest {actual}"),
+                        };
+                        let io = std::io::Error::other(error.to_string());
+                        *verdict.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+                        return Some((Err(io), (stream, None, blob, verdict, reporter)));
+                    }
+                }
                 if hasher.length() > blob.size {
                     let error = EngineError::SourceCorrupt {
                         digest: blob.digest.clone(),

@@ -2,7 +2,8 @@
 //! Every destination answers the same questions: is this blob there, can it be mounted, store it, is this
 //! manifest there, store it.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -11,6 +12,7 @@ use super::EngineError;
 use crate::image::manifest::RawManifest;
 use crate::image::Digest;
 use crate::registry::{MountOutcome, RegistryClient, Repo};
+use crate::store::archive::{ArchiveWriter, History};
 
 /// A registry and the client that writes to it.
 pub struct RegistryDestination {
@@ -19,8 +21,40 @@ pub struct RegistryDestination {
     pub registry: String,
 }
 
+/// An archive being written (mirror-to-disk), with the history of what earlier archives shipped.
+pub struct ArchiveDestination {
+    pub writer: Arc<ArchiveWriter>,
+    history: History,
+    /// `--since`: only runs before this date count as shipped.
+    since: Option<String>,
+    /// Blobs left out because an earlier run shipped them → that run.
+    depends_on: Mutex<BTreeMap<Digest, String>>,
+}
+
+impl ArchiveDestination {
+    /// Blobs this archive relies on from earlier runs, and the run that carried each.
+    pub fn dependencies(&self) -> BTreeMap<Digest, String> {
+        self.depends_on.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn has(&self, digest: &Digest) -> bool {
+        if self.writer.has_blob(digest) {
+            return true;
+        }
+        match self.history.shipped_by(digest, self.since.as_deref()) {
+            Some(run) => {
+                let mut depends_on = self.depends_on.lock().unwrap_or_else(|p| p.into_inner());
+                depends_on.insert(digest.clone(), run.to_string());
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 pub enum Destination {
     Registry(RegistryDestination),
+    Archive(ArchiveDestination),
 }
 
 impl Destination {
@@ -31,16 +65,22 @@ impl Destination {
         })
     }
 
-    /// For messages: `docker://host` or the archive directory.
+    pub fn archive(writer: Arc<ArchiveWriter>, history: History, since: Option<String>) -> Destination {
+        Destination::Archive(ArchiveDestination { writer, history, since, depends_on: Mutex::default() })
+    }
+
+    /// For messages: `docker://host` or `the archive`.
     pub fn describe(&self) -> String {
         match self {
             Destination::Registry(r) => format!("docker://{}", r.registry),
+            Destination::Archive(_) => "the archive".to_string(),
         }
     }
 
     pub async fn blob_exists(&self, repository: &str, digest: &Digest) -> Result<bool, EngineError> {
         match self {
             Destination::Registry(r) => Ok(r.client.blob_exists(r.repo(repository), digest).await?),
+            Destination::Archive(a) => Ok(a.has(digest)),
         }
     }
 
@@ -48,6 +88,9 @@ impl Destination {
     pub async fn mount_blob(&self, repository: &str, digest: &Digest, from: &str) -> Result<MountOutcome, EngineError> {
         match self {
             Destination::Registry(r) => Ok(r.client.mount_blob(r.repo(repository), digest, from).await?),
+            // Archives hold each blob once for every repository.
+            Destination::Archive(a) if a.has(digest) => Ok(MountOutcome::Mounted),
+            Destination::Archive(_) => Ok(MountOutcome::Declined),
         }
     }
 
@@ -57,6 +100,7 @@ impl Destination {
     {
         match self {
             Destination::Registry(r) => Ok(r.client.upload_blob(r.repo(repository), digest, size, body).await?),
+            Destination::Archive(a) => Ok(a.writer.write_blob(digest, size, Box::pin(body)).await?),
         }
     }
 
@@ -64,6 +108,8 @@ impl Destination {
     pub async fn manifest_digest(&self, repository: &str, selector: &str) -> Result<Option<Digest>, EngineError> {
         match self {
             Destination::Registry(r) => Ok(r.client.manifest_digest(r.repo(repository), selector).await?),
+            // Every archive carries all manifests, so none is ever "already there".
+            Destination::Archive(_) => Ok(None),
         }
     }
 
@@ -75,6 +121,7 @@ impl Destination {
     ) -> Result<(), EngineError> {
         match self {
             Destination::Registry(r) => Ok(r.client.put_manifest(r.repo(repository), selector, manifest).await?),
+            Destination::Archive(a) => Ok(a.writer.write_bytes(&manifest.digest, manifest.bytes.clone()).await?),
         }
     }
 }

@@ -64,6 +64,22 @@ pub enum EngineError {
     Blocked { image: String },
     #[error("cancelled")]
     Cancelled,
+    #[error("an image refers to an archive but no archive was opened")]
+    NoArchive,
+    #[error("blob {digest} is neither in the archive nor at the destination{}", carried_note(.carried_by))]
+    MissingFromArchive { digest: Digest, carried_by: Option<String> },
+    #[error(transparent)]
+    Archive(#[from] crate::store::archive::ArchiveError),
+}
+
+fn carried_note(carried_by: &Option<String>) -> String {
+    match carried_by {
+        Some(run) => format!(
+            "\n  help: it was shipped by the earlier archive run {run}; push that archive first (ferry mirror --from) or \
+             re-create a complete archive with --since"
+        ),
+        None => "\n  help: the archive is incomplete; re-create it with ferry mirror to file://".to_string(),
+    }
 }
 
 /// What happened to one image.
@@ -142,6 +158,11 @@ impl Engine {
 
     fn emit(&self, event: Event) {
         self.reporter.event(event);
+    }
+
+    /// The destination, for what a workflow reads back after a run (e.g. an archive's dependencies).
+    pub fn destination(&self) -> &Destination {
+        &self.destination
     }
 
     /// Totals of the run so far.

@@ -9,10 +9,12 @@ use futures_util::Stream;
 use super::EngineError;
 use crate::image::manifest::{Descriptor, RawManifest};
 use crate::image::walk::ManifestSource;
+use crate::image::Digest;
 use crate::plan::ImageSource;
 use crate::reference::ImageReference;
 use crate::registries_conf::RegistriesConf;
 use crate::registry::{RegistryClient, RegistryError, Repo};
+use crate::store::archive::ArchiveReader;
 use crate::store::OciLayout;
 
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
@@ -23,6 +25,8 @@ pub struct Sources {
     pub registry: Arc<RegistryClient>,
     /// Source mirrors from containers-registries.conf.
     pub mirrors: Arc<RegistriesConf>,
+    /// The archives of a disk-to-mirror run.
+    pub archive: Option<Arc<ArchiveReader>>,
 }
 
 /// An opened image source: one repository (or layout) that serves the root manifest and everything below it.
@@ -32,6 +36,7 @@ pub enum SourceReader {
         reference: ImageReference,
     },
     Layout(OciLayout),
+    Archive(Arc<ArchiveReader>),
 }
 
 impl SourceReader {
@@ -46,6 +51,11 @@ impl SourceReader {
                     .read_manifest(&descriptor.digest, Some(&descriptor.media_type))
                     .await?;
                 Ok((SourceReader::Layout(layout), root))
+            }
+            ImageSource::Archive { digest, .. } => {
+                let archive = sources.archive.clone().ok_or(EngineError::NoArchive)?;
+                let root = RawManifest::new(archive.read_bytes(digest).await?, None)?;
+                Ok((SourceReader::Archive(archive), root))
             }
         }
     }
@@ -65,6 +75,13 @@ impl SourceReader {
                 let (size, stream) = layout.open_blob(&descriptor.digest).await?;
                 Ok((Some(size), Box::pin(stream)))
             }
+            SourceReader::Archive(archive) => {
+                if !archive.contains(&descriptor.digest) {
+                    return Err(missing_from_archive(archive, &descriptor.digest));
+                }
+                let (size, stream) = archive.open_blob(&descriptor.digest).await?;
+                Ok((Some(size), Box::pin(stream)))
+            }
         }
     }
 
@@ -73,6 +90,7 @@ impl SourceReader {
         match self {
             SourceReader::Registry { reference, .. } => reference.name(),
             SourceReader::Layout(layout) => format!("oci://{}", layout.root().display()),
+            SourceReader::Archive(_) => "the archive".to_string(),
         }
     }
 }
@@ -115,6 +133,21 @@ async fn open_registry(
         }))
 }
 
+/// A blob the archive lacks: name the earlier archive run that carried it, when the archive says so.
+fn missing_from_archive(archive: &ArchiveReader, digest: &Digest) -> EngineError {
+    let carried_by = archive.metadata().iter().rev().find_map(|run| {
+        let earlier = run.depends_on.get(digest)?;
+        Some(match run.earlier_runs.get(earlier) {
+            Some(segments) if !segments.is_empty() => format!("{earlier} ({})", segments.join(", ")),
+            _ => earlier.clone(),
+        })
+    });
+    EngineError::MissingFromArchive {
+        digest: digest.clone(),
+        carried_by,
+    }
+}
+
 impl ManifestSource for SourceReader {
     type Error = EngineError;
 
@@ -129,6 +162,13 @@ impl ManifestSource for SourceReader {
                 Ok(client.get_manifest(repo, digest.as_str()).await?)
             }
             SourceReader::Layout(layout) => Ok(layout.read_manifest(digest, Some(&entry.media_type)).await?),
+            SourceReader::Archive(archive) => {
+                if !archive.contains(digest) {
+                    return Err(missing_from_archive(archive, digest));
+                }
+                let declared = Some(entry.media_type.as_str()).filter(|m| !m.is_empty());
+                Ok(RawManifest::new(archive.read_bytes(digest).await?, declared)?)
+            }
         }
     }
 }

@@ -81,7 +81,7 @@ impl<'de> serde::Deserialize<'de> for Digest {
 }
 
 /// Incremental sha256 over streamed content.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct DigestHasher {
     inner: Sha256,
     length: u64,

@@ -1,5 +1,6 @@
-//! Local content: OCI image layouts (and, later, the archive format).
+//! Local content: OCI image layouts and the archive format (tar segments) of mirror-to-disk.
 
+pub mod archive;
 pub mod layout;
 
 pub use layout::{LayoutError, OciLayout};

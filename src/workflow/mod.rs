@@ -1,6 +1,11 @@
-//! Orchestration of whole runs: mirror-to-mirror today (mirror-to-disk and disk-to-mirror share the engine).
+//! Orchestration of whole runs: mirror-to-mirror, mirror-to-disk and disk-to-mirror, which share the engine and
+//! differ only in their endpoints.
 
+pub mod disk_to_mirror;
+pub mod mirror_to_disk;
 pub mod mirror_to_mirror;
+mod outputs;
+mod prepare;
 pub mod workspace;
 
 use std::path::PathBuf;
@@ -22,10 +27,7 @@ pub use workspace::Workspace;
 #[derive(Debug, Clone)]
 pub struct MirrorRequest {
     pub config_path: PathBuf,
-    /// The `file://DIR` holding `working-dir`.
-    pub workspace_dir: PathBuf,
-    pub destination_registry: String,
-    pub destination_namespace: String,
+    pub mode: Mode,
     pub dry_run: bool,
     pub cli_platforms: PlatformFilter,
     pub engine: EngineOptions,
@@ -33,6 +35,59 @@ pub struct MirrorRequest {
     pub dest_tls_verify: bool,
     pub authfile: Option<PathBuf>,
     pub registries_conf: Option<PathBuf>,
+}
+
+/// A registry and the namespace under it that receives the images.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryTarget {
+    pub registry: String,
+    pub namespace: String,
+}
+
+/// Which workflow, with its endpoints.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// Registry to registry; state in `workspace/working-dir`.
+    MirrorToMirror { workspace: PathBuf, destination: RegistryTarget },
+    /// Registry to archives in `archive_dir` (state in its `working-dir`).
+    MirrorToDisk(DiskOptions),
+    /// Archives in `archive_dir` to a registry.
+    DiskToMirror { archive_dir: PathBuf, destination: RegistryTarget },
+}
+
+/// Mirror-to-disk settings.
+#[derive(Debug, Clone)]
+pub struct DiskOptions {
+    pub archive_dir: PathBuf,
+    /// `--since YYYY-MM-DD`: pack everything not shipped before that date.
+    pub since: Option<String>,
+    /// Segment limit in bytes (the config's `archiveSize` GiB, or `--archive-size`).
+    pub archive_size: Option<u64>,
+    /// A blob larger than a segment is an error instead of a warning.
+    pub strict_archive: bool,
+}
+
+impl Mode {
+    /// The directory holding `working-dir`.
+    pub fn workspace_dir(&self) -> &std::path::Path {
+        match self {
+            Mode::MirrorToMirror { workspace, .. } => workspace,
+            Mode::MirrorToDisk(disk) => &disk.archive_dir,
+            Mode::DiskToMirror { archive_dir, .. } => archive_dir,
+        }
+    }
+}
+
+/// Runs the workflow the request names.
+pub async fn run(
+    request: &MirrorRequest,
+    reporter: std::sync::Arc<dyn crate::engine::Reporter>,
+) -> Result<RunSummary, WorkflowError> {
+    match &request.mode {
+        Mode::MirrorToMirror { .. } => mirror_to_mirror::run(request, reporter).await,
+        Mode::MirrorToDisk(_) => mirror_to_disk::run(request, reporter).await,
+        Mode::DiskToMirror { .. } => disk_to_mirror::run(request, reporter).await,
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +106,10 @@ pub enum WorkflowError {
     Registry(#[from] RegistryError),
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
+    #[error(transparent)]
+    Archive(#[from] crate::store::archive::ArchiveError),
+    #[error("{0}")]
+    Usage(String),
     #[error("cannot write {path}: {source}\n  help: check that the directory is writable and the disk is not full")]
     Io { path: PathBuf, source: std::io::Error },
 }

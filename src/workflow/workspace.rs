@@ -52,6 +52,20 @@ impl Workspace {
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, UTC).
+pub fn utc_rfc3339(time: SystemTime) -> String {
+    let stamp = utc_stamp(time);
+    format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &stamp[0..4],
+        &stamp[4..6],
+        &stamp[6..8],
+        &stamp[9..11],
+        &stamp[11..13],
+        &stamp[13..15]
+    )
+}
+
 /// `YYYYMMDD_HHMMSS` in UTC.
 pub fn utc_stamp(time: SystemTime) -> String {
     let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -87,6 +101,7 @@ mod tests {
     #[test]
     fn stamps_are_utc_calendar_times() {
         assert_eq!(utc_stamp(UNIX_EPOCH), "19700101_000000");
+        assert_eq!(utc_rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_461)), "2000-02-29T00:01:01Z");
         assert_eq!(
             utc_stamp(UNIX_EPOCH + Duration::from_secs(1_795_225_425)),
             "20261121_014345"

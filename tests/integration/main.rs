@@ -7,3 +7,4 @@ mod harness;
 mod m2m;
 mod token_auth;
 mod cli;
+mod disk;

@@ -1,0 +1,82 @@
+//! Disk-to-mirror: push what the archives in `DIR` carry into a registry, reading blobs in place from the tar
+//! segments (no extraction) and verifying every digest, then write mapping and cluster resources.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use super::outputs::{self, summarize};
+use super::prepare::{connect, prepare};
+use super::{MirrorRequest, Mode, RegistryTarget, RunSummary, WorkflowError};
+use crate::engine::{Destination, Engine, Event, Reporter};
+use crate::image::{Platform, PlatformFilter};
+use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob, MirrorPlan};
+use crate::store::archive::{ArchiveMetadata, ArchiveReader};
+
+pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result<RunSummary, WorkflowError> {
+    let Mode::DiskToMirror { archive_dir, destination: target } = &request.mode else {
+        return Err(WorkflowError::Usage("disk-to-mirror needs --from file://DIR".into()));
+    };
+    let (started, started_at) = (Instant::now(), SystemTime::now());
+    let mut prepared = prepare(request, &target.registry, &target.namespace, &reporter)?;
+    let archive = Arc::new(ArchiveReader::open(archive_dir)?);
+    let newest = archive.metadata().last().ok_or_else(|| {
+        WorkflowError::Usage(format!("{} holds no ferry archive", archive_dir.display()))
+    })?;
+    if newest.imageset_config.trim() != prepared.config_text.trim() {
+        reporter.event(Event::Warning(format!(
+            "{} differs from the configuration the archive was made with (run {}); pushing what the archive holds",
+            request.config_path.display(),
+            newest.run_id
+        )));
+    }
+    prepared.plan = plan_from_archive(newest, target);
+    reporter.event(Event::Info(format!(
+        "{} images from archive run {} to push to {}",
+        prepared.plan.jobs.len(),
+        newest.run_id,
+        target.registry
+    )));
+
+    let (mut sources, client) = connect(request)?;
+    sources.archive = Some(archive.clone());
+    client.check(&target.registry).await.map_err(WorkflowError::Destination)?;
+    let destination = Destination::registry(client, &target.registry);
+    if request.dry_run {
+        let summary = super::mirror_to_mirror::dry_run(&prepared.plan, &prepared.workspace, &sources, &destination, &reporter)
+            .await?;
+        return outputs::finish(summary, prepared, started, started_at);
+    }
+    let engine = Engine::new(sources, destination, request.engine, reporter.clone());
+    let results = engine.run(&prepared.plan).await;
+    let mut summary = summarize(&prepared.plan, &results, &engine);
+    summary.files_written.push(outputs::write_mapping(&prepared.plan, &results, &prepared.workspace)?);
+    summary.files_written.extend(outputs::write_cluster_resources(&prepared.plan, &results, &prepared.workspace)?);
+    outputs::finish(summary, prepared, started, started_at)
+}
+
+/// One job per archived image: its recorded platforms select exactly the children the archive carries.
+fn plan_from_archive(metadata: &ArchiveMetadata, target: &RegistryTarget) -> MirrorPlan {
+    let jobs = metadata
+        .images
+        .iter()
+        .map(|image| {
+            let platforms: Vec<Platform> = image.platforms.iter().filter_map(|p| p.parse().ok()).collect();
+            let repository = if target.namespace.is_empty() {
+                image.destination_repository.clone()
+            } else {
+                format!("{}/{}", target.namespace, image.destination_repository)
+            };
+            MirrorJob {
+                source: ImageSource::Archive { digest: image.digest.clone(), original: image.source.clone() },
+                destination: ImageDestination {
+                    registry: target.registry.clone(),
+                    repository,
+                    tag: image.tag.clone(),
+                },
+                platforms: PlatformFilter::of(platforms),
+                origin: ImageOrigin::from_name(&image.origin).unwrap_or(ImageOrigin::Additional),
+            }
+        })
+        .collect();
+    MirrorPlan { jobs }
+}

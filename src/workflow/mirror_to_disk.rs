@@ -1,0 +1,135 @@
+//! Mirror-to-disk: copy the plan from registries into tar segments in `DIR` (each blob once, straight into the
+//! archive), skipping blobs that earlier archives shipped, then seal the archive with its metadata.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use super::outputs::{self, summarize, JobResults};
+use super::prepare::{connect, prepare};
+use super::workspace::utc_rfc3339;
+use super::{DiskOptions, MirrorRequest, Mode, RunSummary, WorkflowError};
+use crate::engine::source::SourceReader;
+use crate::engine::{Destination, Engine, Event, Reporter};
+use crate::plan::MirrorPlan;
+use crate::resources::write_atomically;
+use crate::store::archive::{ArchiveMetadata, ArchiveWriter, ArchivedImage, History};
+
+/// Default segment size when neither `archiveSize` nor `--archive-size` is given (oc-mirror's default).
+const DEFAULT_SEGMENT_BYTES: u64 = 500 << 30;
+
+pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result<RunSummary, WorkflowError> {
+    let Mode::MirrorToDisk(disk) = &request.mode else {
+        return Err(WorkflowError::Usage("mirror-to-disk needs a file:// destination".into()));
+    };
+    let (started, started_at) = (Instant::now(), SystemTime::now());
+    let prepared = prepare(request, "", "", &reporter)?;
+    let history = History::load(&disk.archive_dir)?;
+    let (sources, _) = connect(request)?;
+    if request.dry_run {
+        let summary = dry_run(&prepared.plan, disk, &history, &sources, &prepared.workspace, &reporter).await?;
+        return outputs::finish(summary, prepared, started, started_at);
+    }
+
+    let limit = segment_limit(disk, prepared.config.spec.archive_size);
+    let writer = Arc::new(ArchiveWriter::create_or_resume(&disk.archive_dir, limit, disk.strict_archive)?);
+    reporter.event(Event::Info(format!(
+        "{} images to pack into {} (run {})",
+        prepared.plan.jobs.len(),
+        disk.archive_dir.display(),
+        writer.run_id()
+    )));
+    let destination = Destination::archive(writer.clone(), history, disk.since.clone());
+    let engine = Engine::new(sources, destination, request.engine, reporter.clone());
+    let results = engine.run(&prepared.plan).await;
+    let mut summary = summarize(&prepared.plan, &results, &engine);
+    for warning in writer.warnings() {
+        reporter.event(Event::Warning(warning));
+    }
+    let depends_on = match engine.destination() {
+        Destination::Archive(archive) => archive.dependencies(),
+        Destination::Registry(_) => Default::default(),
+    };
+    let metadata = ArchiveMetadata {
+        format_version: 1,
+        run_id: writer.run_id().to_string(),
+        created: utc_rfc3339(started_at),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        imageset_config: prepared.config_text.clone(),
+        images: archived_images(&prepared.plan, &results),
+        blobs: Default::default(),
+        depends_on,
+        since: disk.since.clone(),
+        ..ArchiveMetadata::default()
+    };
+    summary.files_written.extend(writer.finish(metadata).await?);
+    outputs::finish(summary, prepared, started, started_at)
+}
+
+fn segment_limit(disk: &DiskOptions, archive_size_gib: Option<u64>) -> u64 {
+    disk.archive_size.or(archive_size_gib.map(|gib| gib << 30)).unwrap_or(DEFAULT_SEGMENT_BYTES)
+}
+
+/// The images that made it into the archive, as disk-to-mirror will replay them.
+fn archived_images(plan: &MirrorPlan, results: &JobResults) -> Vec<ArchivedImage> {
+    plan.jobs
+        .iter()
+        .zip(results)
+        .filter_map(|(job, result)| {
+            let done = result.as_ref().ok()?;
+            Some(ArchivedImage {
+                source: job.source.to_string(),
+                destination_repository: job.destination.repository.clone(),
+                tag: job.destination.tag.clone(),
+                digest: done.destination_digest.clone(),
+                platforms: done.platforms.iter().map(ToString::to_string).collect(),
+                origin: job.origin.name().to_string(),
+                outcome: serde_json::to_value(&done.outcome)
+                    .ok()
+                    .and_then(|v| v.get("mode").and_then(|m| m.as_str()).map(str::to_string))
+                    .unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// Resolves every source; `missing.txt` lists the images whose root manifest no earlier archive shipped.
+async fn dry_run(
+    plan: &MirrorPlan,
+    disk: &DiskOptions,
+    history: &History,
+    sources: &crate::engine::Sources,
+    workspace: &super::Workspace,
+    reporter: &Arc<dyn Reporter>,
+) -> Result<RunSummary, WorkflowError> {
+    let mut summary = RunSummary { dry_run: true, ..RunSummary::default() };
+    let (mut mapping, mut missing) = (String::new(), String::new());
+    let archive = format!("file://{}", disk.archive_dir.display());
+    for job in &plan.jobs {
+        let target = format!("{archive}/{}:{}", job.destination.repository, job.destination.tag);
+        let _ = writeln!(mapping, "{}={target}", job.source);
+        match SourceReader::open(&job.source, sources).await {
+            Ok((_, root)) if history.shipped_by(&root.digest, disk.since.as_deref()).is_some() => {
+                summary.images_unchanged += 1;
+            }
+            Ok(_) => {
+                let _ = writeln!(missing, "{}={target}", job.source);
+                summary.images_mirrored += 1;
+            }
+            Err(error) => {
+                reporter.event(Event::Warning(format!("{}: {error}", job.source)));
+                summary.failures.push(super::Failure {
+                    image: job.source.to_string(),
+                    origin: job.origin,
+                    error: error.to_string(),
+                });
+            }
+        }
+    }
+    for (name, text) in [("mapping.txt", &mapping), ("missing.txt", &missing)] {
+        let path = workspace.dry_run().join(name);
+        write_atomically(&path, text).map_err(WorkflowError::io(&path))?;
+        summary.files_written.push(path);
+    }
+    Ok(summary)
+}

@@ -1,0 +1,119 @@
+//! What every workflow writes at the end: the summary, `mapping.txt`, cluster resources and the errors file.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
+
+use super::prepare::Prepared;
+use super::{Failure, RunSummary, WorkflowError, Workspace};
+use crate::engine::{Engine, EngineError, ImageResult};
+use crate::plan::{ImageSource, MirrorPlan};
+use crate::reference::ImageReference;
+use crate::resources::{self, write_atomically, MirroredImage};
+
+pub type JobResults = [Result<ImageResult, EngineError>];
+
+/// Counts from the engine and one line per failed image.
+pub fn summarize(plan: &MirrorPlan, results: &JobResults, engine: &Engine) -> RunSummary {
+    use std::sync::atomic::Ordering::Relaxed;
+    let totals = engine.totals();
+    let mut summary = RunSummary {
+        blobs_copied: totals.blobs_copied.load(Relaxed),
+        blobs_skipped: totals.blobs_skipped.load(Relaxed),
+        blobs_mounted: totals.blobs_mounted.load(Relaxed),
+        bytes_copied: totals.bytes_copied.load(Relaxed),
+        manifests_pushed: totals.manifests_pushed.load(Relaxed),
+        ..RunSummary::default()
+    };
+    for (job, result) in plan.jobs.iter().zip(results) {
+        match result {
+            Ok(done) if done.unchanged => summary.images_unchanged += 1,
+            Ok(_) => summary.images_mirrored += 1,
+            Err(error) => summary.failures.push(Failure {
+                image: job.source.to_string(),
+                origin: job.origin,
+                error: error.to_string(),
+            }),
+        }
+    }
+    summary
+}
+
+/// `working-dir/mapping.txt`: `source@digest=destination@digest` per mirrored image.
+pub fn write_mapping(plan: &MirrorPlan, results: &JobResults, workspace: &Workspace) -> Result<PathBuf, WorkflowError> {
+    let mut mapping = String::new();
+    for (job, result) in plan.jobs.iter().zip(results) {
+        let Ok(done) = result else { continue };
+        let source = job.source.to_string();
+        let source = source.split('@').next().unwrap_or_default();
+        let _ = writeln!(mapping, "{source}@{}={}@{}", done.source_digest, job.destination, done.destination_digest);
+    }
+    let path = workspace.mapping_file();
+    write_atomically(&path, &mapping).map_err(WorkflowError::io(&path))?;
+    Ok(path)
+}
+
+/// IDMS / ITMS for the mirrored images that came from registries.
+pub fn write_cluster_resources(
+    plan: &MirrorPlan,
+    results: &JobResults,
+    workspace: &Workspace,
+) -> Result<Vec<PathBuf>, WorkflowError> {
+    let mirrored: Vec<MirroredImage> = plan
+        .jobs
+        .iter()
+        .zip(results)
+        .filter(|(_, result)| result.is_ok())
+        .filter_map(|(job, _)| {
+            registry_source(&job.source).map(|source| MirroredImage {
+                source,
+                destination: job.destination.clone(),
+                origin: job.origin,
+            })
+        })
+        .collect();
+    let dir = workspace.cluster_resources();
+    resources::write_mirror_sets(&dir, &mirrored)
+        .map_err(|e| WorkflowError::Io { path: dir.clone(), source: std::io::Error::other(e.to_string()) })
+}
+
+/// The registry reference an image came from, also for images replayed from an archive.
+fn registry_source(source: &ImageSource) -> Option<ImageReference> {
+    match source {
+        ImageSource::Registry(reference) => Some(reference.clone()),
+        ImageSource::Archive { original, .. } => original.strip_prefix("docker://").unwrap_or(original).parse().ok(),
+        ImageSource::Layout { .. } => None,
+    }
+}
+
+/// Adds what every run reports: configured content not mirrored, exclusions, time, and the errors file.
+pub fn finish(
+    mut summary: RunSummary,
+    prepared: Prepared,
+    started: Instant,
+    started_at: SystemTime,
+) -> Result<RunSummary, WorkflowError> {
+    summary.failures.extend(prepared.not_supported);
+    summary.images_planned = prepared.plan.jobs.len();
+    summary.excluded = prepared.excluded;
+    summary.elapsed = started.elapsed();
+    summary.errors_file = write_errors_file(&prepared.workspace, started_at, &summary.failures)?;
+    Ok(summary)
+}
+
+fn write_errors_file(
+    workspace: &Workspace,
+    started: SystemTime,
+    failures: &[Failure],
+) -> Result<Option<PathBuf>, WorkflowError> {
+    if failures.is_empty() {
+        return Ok(None);
+    }
+    let mut text = String::new();
+    for failure in failures {
+        let _ = writeln!(text, "{} ({:?}): {}", failure.image, failure.origin, failure.error.replace('\n', " "));
+    }
+    let path = workspace.errors_file(started);
+    write_atomically(&path, &text).map_err(WorkflowError::io(&path))?;
+    Ok(Some(path))
+}

@@ -1,0 +1,92 @@
+//! What every workflow does first: load and check the configuration, open the workspace, collect the plan,
+//! and connect to registries.
+
+use std::sync::Arc;
+
+use super::{Failure, MirrorRequest, WorkflowError, Workspace};
+use crate::auth::CredentialStore;
+use crate::collect::{additional, CollectContext, Excluded};
+use crate::config::{self, ImageSetConfiguration};
+use crate::engine::{Event, Reporter, Sources};
+use crate::plan::{ImageOrigin, MirrorPlan};
+use crate::registries_conf::RegistriesConf;
+use crate::registry::{ClientOptions, RegistryClient};
+
+/// A loaded configuration, its workspace and its plan.
+pub struct Prepared {
+    pub config: ImageSetConfiguration,
+    /// The configuration file as written (archives carry it).
+    pub config_text: String,
+    pub workspace: Workspace,
+    pub plan: MirrorPlan,
+    pub excluded: Vec<Excluded>,
+    /// Configured content this version cannot mirror: failures of their group.
+    pub not_supported: Vec<Failure>,
+}
+
+/// Loads the configuration and collects the plan for a destination `registry`/`namespace` (empty for archives,
+/// whose destination names are relative until disk-to-mirror).
+pub fn prepare(
+    request: &MirrorRequest,
+    registry: &str,
+    namespace: &str,
+    reporter: &Arc<dyn Reporter>,
+) -> Result<Prepared, WorkflowError> {
+    let config = config::load_imageset(&request.config_path)?;
+    let config_text = std::fs::read_to_string(&request.config_path).map_err(WorkflowError::io(&request.config_path))?;
+    let workspace = Workspace::new(request.mode.workspace_dir());
+    workspace.create().map_err(WorkflowError::io(workspace.root()))?;
+    for warning in config.warnings() {
+        reporter.event(Event::Warning(format!("`{}`: {}", warning.field, warning.message)));
+    }
+    let not_supported = unsupported_groups(&config);
+    for failure in &not_supported {
+        reporter.event(Event::Warning(format!("{}: {}", failure.image, failure.error)));
+    }
+    let context = CollectContext {
+        registry: registry.to_string(),
+        namespace: namespace.to_string(),
+        cli_platforms: request.cli_platforms.clone(),
+    };
+    let (jobs, excluded) = additional::collect(&config, &context)?;
+    for skipped in &excluded {
+        reporter.event(Event::Warning(format!("{} is not mirrored: {}", skipped.image, skipped.reason)));
+    }
+    Ok(Prepared { config, config_text, workspace, plan: MirrorPlan { jobs }, excluded, not_supported })
+}
+
+/// Content types this version does not mirror yet: reported as failures of their group, never silently skipped.
+fn unsupported_groups(config: &ImageSetConfiguration) -> Vec<Failure> {
+    let mirror = &config.spec.mirror;
+    let charts = mirror.helm.local.len() + mirror.helm.repositories.iter().map(|r| r.charts.len()).sum::<usize>();
+    let groups = [
+        (ImageOrigin::Release, "mirror.platform", usize::from(!mirror.platform.is_empty()), "release platform"),
+        (ImageOrigin::Operator, "mirror.operators", mirror.operators.len(), "catalogs"),
+        (ImageOrigin::Helm, "mirror.helm", charts, "charts"),
+    ];
+    groups
+        .into_iter()
+        .filter(|(_, _, count, _)| *count > 0)
+        .map(|(origin, field, count, what)| Failure {
+            image: format!("{field} ({count} {what})"),
+            origin,
+            error: "not mirrored: this version of ferry mirrors additionalImages only".to_string(),
+        })
+        .collect()
+}
+
+/// Credentials, source registries (with their configured mirrors) and a client for destination registries.
+pub fn connect(request: &MirrorRequest) -> Result<(Sources, Arc<RegistryClient>), WorkflowError> {
+    let credentials = Arc::new(CredentialStore::discover(request.authfile.as_deref())?);
+    let sources = Sources {
+        registry: Arc::new(RegistryClient::new(client_options(request, request.src_tls_verify), credentials.clone())?),
+        mirrors: Arc::new(RegistriesConf::load(request.registries_conf.as_deref())?),
+        archive: None,
+    };
+    let destination = Arc::new(RegistryClient::new(client_options(request, request.dest_tls_verify), credentials)?);
+    Ok((sources, destination))
+}
+
+fn client_options(request: &MirrorRequest, tls_verify: bool) -> ClientOptions {
+    ClientOptions { tls_verify, retry: request.engine.retry, ..ClientOptions::default() }
+}
