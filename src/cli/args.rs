@@ -25,6 +25,25 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print a commented ImageSetConfiguration template to start from.
     Init,
+    /// Show what the archives in a directory hold: runs, images, platforms, sizes, segments.
+    Describe(DescribeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    /// The archive directory: file://DIR.
+    #[arg(value_name = "file://DIR")]
+    pub archive: String,
+
+    /// text for people, json for scripts.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -120,7 +139,9 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let value: u64 = number.parse().map_err(|_| format!("`{text}` is not a size: use e.g. 1048576, 512Mi, 2G"))?;
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size: use e.g. 1048576, 512Mi, 2G"))?;
     let factor: u64 = match unit.trim_end_matches(['B', 'b']) {
         "" => 1,
         "K" | "k" => 1_000,
@@ -129,9 +150,16 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "Ki" => 1 << 10,
         "Mi" => 1 << 20,
         "Gi" => 1 << 30,
-        other => return Err(format!("`{text}` has an unknown unit `{other}`: use K, M, G, Ki, Mi or Gi")),
+        other => {
+            return Err(format!(
+                "`{text}` has an unknown unit `{other}`: use K, M, G, Ki, Mi or Gi"
+            ))
+        }
     };
-    value.checked_mul(factor).filter(|v| *v > 0).ok_or_else(|| format!("`{text}` is not a usable size"))
+    value
+        .checked_mul(factor)
+        .filter(|v| *v > 0)
+        .ok_or_else(|| format!("`{text}` is not a usable size"))
 }
 
 /// `1s`, `500ms`, `2m`, `1h`, or a number of seconds.

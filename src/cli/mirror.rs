@@ -112,7 +112,11 @@ fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, String> {
         engine: EngineOptions {
             parallel_images: usize::from(args.parallel_images),
             parallel_layers: usize::from(args.parallel_layers),
-            retry: RetryPolicy { times: args.retry_times, delay: args.retry_delay, ..RetryPolicy::default() },
+            retry: RetryPolicy {
+                times: args.retry_times,
+                delay: args.retry_delay,
+                ..RetryPolicy::default()
+            },
         },
         src_tls_verify: args.src_tls_verify,
         dest_tls_verify: args.dest_tls_verify,

@@ -1,6 +1,7 @@
 //! The command line: argument definitions and dispatch to the library. `main.rs` only calls [`main`].
 
 mod args;
+mod describe;
 mod mirror;
 
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Mirror(args) => mirror::run(*args),
         Command::Validate(args) => validate(&args.config),
+        Command::Describe(args) => describe::run(&args),
         Command::Init => {
             print!("{}", crate::config::TEMPLATE);
             0

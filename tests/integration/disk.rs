@@ -158,6 +158,21 @@ fn round_trip_through_three_segments_and_a_moved_directory() {
     // Carry it across: another directory, another registry.
     let carried = dir.join("carried");
     std::fs::rename(&archive, &carried).unwrap();
+    let describe = ferry_command(&dir)
+        .args(["describe", &format!("file://{}", carried.display()), "--output", "json"])
+        .output()
+        .unwrap();
+    let described: serde_json::Value = serde_json::from_slice(&describe.stdout).expect("describe --output json");
+    let run = &described["runs"][0];
+    assert_eq!(run["images"].as_array().unwrap().len(), 3);
+    assert_eq!(run["segments"].as_array().unwrap().len(), written.len());
+    assert_eq!(run["images"][0]["platforms"].as_array().unwrap().len(), 3);
+    let text = ferry_command(&dir)
+        .args(["describe", &format!("file://{}", carried.display())])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("team/app2:v1") && text.contains("linux/s390x"), "{text}");
     let target = TestRegistry::start();
     ok(&from_disk(
         &dir,
