@@ -254,13 +254,10 @@ fn parse_oci_layout(input: &str, rest: &str) -> Result<Location, ReferenceError>
     if rest.is_empty() {
         return Err(invalid(input, "the layout path is empty"));
     }
-    // `oci://dir:ref`: a `:` after the last `/` separates the reference inside the layout.
-    let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
-    let (path, reference) = match rest[last_slash..].find(':') {
-        Some(colon) => (
-            &rest[..last_slash + colon],
-            Some(rest[last_slash + colon + 1..].to_string()),
-        ),
+    // `oci://dir:ref`: the first `:` separates the directory from the image name inside the layout, as in the
+    // containers tools' `oci:` transport (names may contain `/` and `:`, directories may not contain `:`).
+    let (path, reference) = match rest.split_once(':') {
+        Some((path, reference)) => (path, Some(reference.to_string())),
         None => (rest, None),
     };
     Ok(Location::OciLayout {

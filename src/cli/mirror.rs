@@ -97,8 +97,15 @@ fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, String> {
                  help: ferry mirror -c ISC --workspace file://DIR docker://HOST[/NS]; to push archives use --from file://DIR"
                 .into())
         }
+        (Location::OciLayout { path, reference: None }, None, Some(workspace)) => Mode::MirrorToLayout {
+            workspace: directory_option("--workspace", workspace)?,
+            layout: path,
+        },
+        (Location::OciLayout { reference: Some(_), .. }, _, _) => {
+            return Err("an oci:// destination is a directory: images are named <repository>:<tag> inside it".into())
+        }
         (Location::OciLayout { .. }, _, _) => {
-            return Err("oci:// destinations are not available in this version of ferry yet".into())
+            return Err("mirroring into oci://DIR needs --workspace file://DIR for its state and logs (and no --from)".into())
         }
     };
     if args.since.is_some() && !matches!(mode, Mode::MirrorToDisk(_)) {

@@ -111,10 +111,7 @@ fn destination(image: &AdditionalImage, source: &ImageSource, context: &CollectC
             };
             (reference.repository.clone(), tag)
         }
-        ImageSource::Layout { path, reference } => (
-            layout_repository(path),
-            reference.clone().unwrap_or_else(|| "latest".into()),
-        ),
+        ImageSource::Layout { path, reference } => layout_destination(path, reference.as_deref()),
         // Collectors read configurations, never archives.
         ImageSource::Archive { digest, .. } => ("image".to_string(), digest.as_tag()),
     };
@@ -124,6 +121,15 @@ fn destination(image: &AdditionalImage, source: &ImageSource, context: &CollectC
         registry: context.registry.clone(),
         repository: context.destination_repository(&path),
         tag,
+    }
+}
+
+/// An image named `repo:tag` in a layout keeps that name; a bare name (`hello`) becomes the tag of a repository
+/// named after the layout directory.
+fn layout_destination(path: &Path, reference: Option<&str>) -> (String, String) {
+    match reference.and_then(|r| r.rsplit_once(':')) {
+        Some((name, tag)) if !name.is_empty() && !tag.is_empty() => (name.to_string(), tag.to_string()),
+        _ => (layout_repository(path), reference.unwrap_or("latest").to_string()),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::image::manifest::RawManifest;
 use crate::image::Digest;
 use crate::registry::{MountOutcome, RegistryClient, Repo};
 use crate::store::archive::{ArchiveWriter, History};
+use crate::store::LayoutWriter;
 
 /// A registry and the client that writes to it.
 pub struct RegistryDestination {
@@ -55,6 +56,8 @@ impl ArchiveDestination {
 pub enum Destination {
     Registry(RegistryDestination),
     Archive(ArchiveDestination),
+    /// An OCI image layout; images are named `<repository>:<tag>` in its index.json.
+    Layout(Arc<LayoutWriter>),
 }
 
 impl Destination {
@@ -66,7 +69,12 @@ impl Destination {
     }
 
     pub fn archive(writer: Arc<ArchiveWriter>, history: History, since: Option<String>) -> Destination {
-        Destination::Archive(ArchiveDestination { writer, history, since, depends_on: Mutex::default() })
+        Destination::Archive(ArchiveDestination {
+            writer,
+            history,
+            since,
+            depends_on: Mutex::default(),
+        })
     }
 
     /// For messages: `docker://host` or `the archive`.
@@ -74,6 +82,7 @@ impl Destination {
         match self {
             Destination::Registry(r) => format!("docker://{}", r.registry),
             Destination::Archive(_) => "the archive".to_string(),
+            Destination::Layout(layout) => format!("oci://{}", layout.root().display()),
         }
     }
 
@@ -81,6 +90,7 @@ impl Destination {
         match self {
             Destination::Registry(r) => Ok(r.client.blob_exists(r.repo(repository), digest).await?),
             Destination::Archive(a) => Ok(a.has(digest)),
+            Destination::Layout(layout) => Ok(layout.has_blob(digest)),
         }
     }
 
@@ -91,6 +101,8 @@ impl Destination {
             // Archives hold each blob once for every repository.
             Destination::Archive(a) if a.has(digest) => Ok(MountOutcome::Mounted),
             Destination::Archive(_) => Ok(MountOutcome::Declined),
+            Destination::Layout(layout) if layout.has_blob(digest) => Ok(MountOutcome::Mounted),
+            Destination::Layout(_) => Ok(MountOutcome::Declined),
         }
     }
 
@@ -101,6 +113,7 @@ impl Destination {
         match self {
             Destination::Registry(r) => Ok(r.client.upload_blob(r.repo(repository), digest, size, body).await?),
             Destination::Archive(a) => Ok(a.writer.write_blob(digest, size, Box::pin(body)).await?),
+            Destination::Layout(layout) => Ok(layout.write_blob(digest, size, body).await?),
         }
     }
 
@@ -110,6 +123,10 @@ impl Destination {
             Destination::Registry(r) => Ok(r.client.manifest_digest(r.repo(repository), selector).await?),
             // Every archive carries all manifests, so none is ever "already there".
             Destination::Archive(_) => Ok(None),
+            Destination::Layout(layout) => match selector.parse::<Digest>() {
+                Ok(digest) => Ok(layout.has_blob(&digest).then_some(digest)),
+                Err(_) => Ok(layout.tagged(&layout_name(repository, selector))?),
+            },
         }
     }
 
@@ -122,8 +139,24 @@ impl Destination {
         match self {
             Destination::Registry(r) => Ok(r.client.put_manifest(r.repo(repository), selector, manifest).await?),
             Destination::Archive(a) => Ok(a.writer.write_bytes(&manifest.digest, manifest.bytes.clone()).await?),
+            Destination::Layout(layout) => {
+                layout.write_bytes(&manifest.digest, manifest.bytes.clone()).await?;
+                if selector.parse::<Digest>().is_err() {
+                    let (layout, name, manifest) =
+                        (layout.clone(), layout_name(repository, selector), manifest.clone());
+                    tokio::task::spawn_blocking(move || layout.tag(&name, &manifest))
+                        .await
+                        .map_err(|_| EngineError::Cancelled)??;
+                }
+                Ok(())
+            }
         }
     }
+}
+
+/// The `org.opencontainers.image.ref.name` of an image in a layout destination.
+pub fn layout_name(repository: &str, tag: &str) -> String {
+    format!("{repository}:{tag}")
 }
 
 impl RegistryDestination {

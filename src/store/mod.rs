@@ -2,5 +2,7 @@
 
 pub mod archive;
 pub mod layout;
+pub mod layout_writer;
 
 pub use layout::{LayoutError, OciLayout};
+pub use layout_writer::LayoutWriter;

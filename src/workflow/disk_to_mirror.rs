@@ -13,15 +13,20 @@ use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob, MirrorP
 use crate::store::archive::{ArchiveMetadata, ArchiveReader};
 
 pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result<RunSummary, WorkflowError> {
-    let Mode::DiskToMirror { archive_dir, destination: target } = &request.mode else {
+    let Mode::DiskToMirror {
+        archive_dir,
+        destination: target,
+    } = &request.mode
+    else {
         return Err(WorkflowError::Usage("disk-to-mirror needs --from file://DIR".into()));
     };
     let (started, started_at) = (Instant::now(), SystemTime::now());
     let mut prepared = prepare(request, &target.registry, &target.namespace, &reporter)?;
     let archive = Arc::new(ArchiveReader::open(archive_dir)?);
-    let newest = archive.metadata().last().ok_or_else(|| {
-        WorkflowError::Usage(format!("{} holds no ferry archive", archive_dir.display()))
-    })?;
+    let newest = archive
+        .metadata()
+        .last()
+        .ok_or_else(|| WorkflowError::Usage(format!("{} holds no ferry archive", archive_dir.display())))?;
     if newest.imageset_config.trim() != prepared.config_text.trim() {
         reporter.event(Event::Warning(format!(
             "{} differs from the configuration the archive was made with (run {}); pushing what the archive holds",
@@ -39,18 +44,28 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
 
     let (mut sources, client) = connect(request)?;
     sources.archive = Some(archive.clone());
-    client.check(&target.registry).await.map_err(WorkflowError::Destination)?;
+    client
+        .check(&target.registry)
+        .await
+        .map_err(WorkflowError::Destination)?;
     let destination = Destination::registry(client, &target.registry);
     if request.dry_run {
-        let summary = super::mirror_to_mirror::dry_run(&prepared.plan, &prepared.workspace, &sources, &destination, &reporter)
-            .await?;
+        let summary =
+            super::mirror_to_mirror::dry_run(&prepared.plan, &prepared.workspace, &sources, &destination, &reporter)
+                .await?;
         return outputs::finish(summary, prepared, started, started_at);
     }
     let engine = Engine::new(sources, destination, request.engine, reporter.clone());
     let results = engine.run(&prepared.plan).await;
     let mut summary = summarize(&prepared.plan, &results, &engine);
-    summary.files_written.push(outputs::write_mapping(&prepared.plan, &results, &prepared.workspace)?);
-    summary.files_written.extend(outputs::write_cluster_resources(&prepared.plan, &results, &prepared.workspace)?);
+    summary
+        .files_written
+        .push(outputs::write_mapping(&prepared.plan, &results, &prepared.workspace)?);
+    summary.files_written.extend(outputs::write_cluster_resources(
+        &prepared.plan,
+        &results,
+        &prepared.workspace,
+    )?);
     outputs::finish(summary, prepared, started, started_at)
 }
 
@@ -67,7 +82,10 @@ fn plan_from_archive(metadata: &ArchiveMetadata, target: &RegistryTarget) -> Mir
                 format!("{}/{}", target.namespace, image.destination_repository)
             };
             MirrorJob {
-                source: ImageSource::Archive { digest: image.digest.clone(), original: image.source.clone() },
+                source: ImageSource::Archive {
+                    digest: image.digest.clone(),
+                    original: image.source.clone(),
+                },
                 destination: ImageDestination {
                     registry: target.registry.clone(),
                     repository,

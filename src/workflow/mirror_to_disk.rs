@@ -20,7 +20,9 @@ const DEFAULT_SEGMENT_BYTES: u64 = 500 << 30;
 
 pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result<RunSummary, WorkflowError> {
     let Mode::MirrorToDisk(disk) = &request.mode else {
-        return Err(WorkflowError::Usage("mirror-to-disk needs a file:// destination".into()));
+        return Err(WorkflowError::Usage(
+            "mirror-to-disk needs a file:// destination".into(),
+        ));
     };
     let (started, started_at) = (Instant::now(), SystemTime::now());
     let prepared = prepare(request, "", "", &reporter)?;
@@ -32,7 +34,11 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
     }
 
     let limit = segment_limit(disk, prepared.config.spec.archive_size);
-    let writer = Arc::new(ArchiveWriter::create_or_resume(&disk.archive_dir, limit, disk.strict_archive)?);
+    let writer = Arc::new(ArchiveWriter::create_or_resume(
+        &disk.archive_dir,
+        limit,
+        disk.strict_archive,
+    )?);
     reporter.event(Event::Info(format!(
         "{} images to pack into {} (run {})",
         prepared.plan.jobs.len(),
@@ -48,7 +54,7 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
     }
     let depends_on = match engine.destination() {
         Destination::Archive(archive) => archive.dependencies(),
-        Destination::Registry(_) => Default::default(),
+        _ => Default::default(),
     };
     let metadata = ArchiveMetadata {
         format_version: 1,
@@ -67,7 +73,9 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
 }
 
 fn segment_limit(disk: &DiskOptions, archive_size_gib: Option<u64>) -> u64 {
-    disk.archive_size.or(archive_size_gib.map(|gib| gib << 30)).unwrap_or(DEFAULT_SEGMENT_BYTES)
+    disk.archive_size
+        .or(archive_size_gib.map(|gib| gib << 30))
+        .unwrap_or(DEFAULT_SEGMENT_BYTES)
 }
 
 /// The images that made it into the archive, as disk-to-mirror will replay them.
@@ -102,7 +110,10 @@ async fn dry_run(
     workspace: &super::Workspace,
     reporter: &Arc<dyn Reporter>,
 ) -> Result<RunSummary, WorkflowError> {
-    let mut summary = RunSummary { dry_run: true, ..RunSummary::default() };
+    let mut summary = RunSummary {
+        dry_run: true,
+        ..RunSummary::default()
+    };
     let (mut mapping, mut missing) = (String::new(), String::new());
     let archive = format!("file://{}", disk.archive_dir.display());
     for job in &plan.jobs {

@@ -9,21 +9,39 @@ use super::outputs::{self, summarize};
 use super::prepare::{connect, prepare};
 use super::{Failure, MirrorRequest, Mode, RunSummary, WorkflowError, Workspace};
 use crate::engine::source::SourceReader;
-use crate::engine::{Destination, Engine, Event, Reporter, Sources};
+use crate::engine::{Destination, Engine, EngineError, Event, Reporter, Sources};
 use crate::plan::MirrorPlan;
 use crate::resources::write_atomically;
+use crate::store::LayoutWriter;
 
 /// Runs a whole mirror-to-mirror (or its dry run).
 pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result<RunSummary, WorkflowError> {
-    let Mode::MirrorToMirror { destination: target, .. } = &request.mode else {
-        return Err(WorkflowError::Usage("mirror-to-mirror needs a registry destination".into()));
-    };
     let (started, started_at) = (Instant::now(), SystemTime::now());
-    let prepared = prepare(request, &target.registry, &target.namespace, &reporter)?;
-    reporter.event(Event::Info(format!("{} images to mirror to {}", prepared.plan.jobs.len(), target.registry)));
+    let (registry, namespace) = match &request.mode {
+        Mode::MirrorToMirror { destination, .. } => (destination.registry.as_str(), destination.namespace.as_str()),
+        Mode::MirrorToLayout { .. } => ("", ""),
+        _ => {
+            return Err(WorkflowError::Usage(
+                "mirror-to-mirror needs a registry or oci:// destination".into(),
+            ))
+        }
+    };
+    let prepared = prepare(request, registry, namespace, &reporter)?;
     let (sources, client) = connect(request)?;
-    client.check(&target.registry).await.map_err(WorkflowError::Destination)?;
-    let destination = Destination::registry(client, &target.registry);
+    let destination = match &request.mode {
+        Mode::MirrorToLayout { layout, .. } => Destination::Layout(Arc::new(
+            LayoutWriter::open_or_create(layout).map_err(EngineError::from)?,
+        )),
+        _ => {
+            client.check(registry).await.map_err(WorkflowError::Destination)?;
+            Destination::registry(client, registry)
+        }
+    };
+    reporter.event(Event::Info(format!(
+        "{} images to mirror to {}",
+        prepared.plan.jobs.len(),
+        destination.describe()
+    )));
 
     let summary = if request.dry_run {
         dry_run(&prepared.plan, &prepared.workspace, &sources, &destination, &reporter).await?
@@ -31,8 +49,16 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
         let engine = Engine::new(sources, destination, request.engine, reporter.clone());
         let results = engine.run(&prepared.plan).await;
         let mut summary = summarize(&prepared.plan, &results, &engine);
-        summary.files_written.push(outputs::write_mapping(&prepared.plan, &results, &prepared.workspace)?);
-        summary.files_written.extend(outputs::write_cluster_resources(&prepared.plan, &results, &prepared.workspace)?);
+        summary
+            .files_written
+            .push(outputs::write_mapping(&prepared.plan, &results, &prepared.workspace)?);
+        if matches!(engine.destination(), Destination::Registry(_)) {
+            summary.files_written.extend(outputs::write_cluster_resources(
+                &prepared.plan,
+                &results,
+                &prepared.workspace,
+            )?);
+        }
         summary
     };
     outputs::finish(summary, prepared, started, started_at)
@@ -46,7 +72,10 @@ pub(super) async fn dry_run(
     destination: &Destination,
     reporter: &Arc<dyn Reporter>,
 ) -> Result<RunSummary, WorkflowError> {
-    let mut summary = RunSummary { dry_run: true, ..RunSummary::default() };
+    let mut summary = RunSummary {
+        dry_run: true,
+        ..RunSummary::default()
+    };
     let mut mapping = String::new();
     let mut missing = String::new();
     for job in &plan.jobs {
@@ -55,11 +84,17 @@ pub(super) async fn dry_run(
             Ok((_, root)) => root,
             Err(error) => {
                 reporter.event(Event::Warning(format!("{}: {error}", job.source)));
-                summary.failures.push(Failure { image: job.source.to_string(), origin: job.origin, error: error.to_string() });
+                summary.failures.push(Failure {
+                    image: job.source.to_string(),
+                    origin: job.origin,
+                    error: error.to_string(),
+                });
                 continue;
             }
         };
-        let present = destination.manifest_digest(&job.destination.repository, &job.destination.tag).await?;
+        let present = destination
+            .manifest_digest(&job.destination.repository, &job.destination.tag)
+            .await?;
         if present.as_ref() == Some(&root.digest) {
             summary.images_unchanged += 1;
         } else {

@@ -48,11 +48,19 @@ pub struct RegistryTarget {
 #[derive(Debug, Clone)]
 pub enum Mode {
     /// Registry to registry; state in `workspace/working-dir`.
-    MirrorToMirror { workspace: PathBuf, destination: RegistryTarget },
+    MirrorToMirror {
+        workspace: PathBuf,
+        destination: RegistryTarget,
+    },
+    /// Registry to an OCI image layout directory (images named `<repository>:<tag>`).
+    MirrorToLayout { workspace: PathBuf, layout: PathBuf },
     /// Registry to archives in `archive_dir` (state in its `working-dir`).
     MirrorToDisk(DiskOptions),
     /// Archives in `archive_dir` to a registry.
-    DiskToMirror { archive_dir: PathBuf, destination: RegistryTarget },
+    DiskToMirror {
+        archive_dir: PathBuf,
+        destination: RegistryTarget,
+    },
 }
 
 /// Mirror-to-disk settings.
@@ -71,7 +79,7 @@ impl Mode {
     /// The directory holding `working-dir`.
     pub fn workspace_dir(&self) -> &std::path::Path {
         match self {
-            Mode::MirrorToMirror { workspace, .. } => workspace,
+            Mode::MirrorToMirror { workspace, .. } | Mode::MirrorToLayout { workspace, .. } => workspace,
             Mode::MirrorToDisk(disk) => &disk.archive_dir,
             Mode::DiskToMirror { archive_dir, .. } => archive_dir,
         }
@@ -84,7 +92,7 @@ pub async fn run(
     reporter: std::sync::Arc<dyn crate::engine::Reporter>,
 ) -> Result<RunSummary, WorkflowError> {
     match &request.mode {
-        Mode::MirrorToMirror { .. } => mirror_to_mirror::run(request, reporter).await,
+        Mode::MirrorToMirror { .. } | Mode::MirrorToLayout { .. } => mirror_to_mirror::run(request, reporter).await,
         Mode::MirrorToDisk(_) => mirror_to_disk::run(request, reporter).await,
         Mode::DiskToMirror { .. } => disk_to_mirror::run(request, reporter).await,
     }

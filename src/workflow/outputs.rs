@@ -46,7 +46,11 @@ pub fn write_mapping(plan: &MirrorPlan, results: &JobResults, workspace: &Worksp
         let Ok(done) = result else { continue };
         let source = job.source.to_string();
         let source = source.split('@').next().unwrap_or_default();
-        let _ = writeln!(mapping, "{source}@{}={}@{}", done.source_digest, job.destination, done.destination_digest);
+        let _ = writeln!(
+            mapping,
+            "{source}@{}={}@{}",
+            done.source_digest, job.destination, done.destination_digest
+        );
     }
     let path = workspace.mapping_file();
     write_atomically(&path, &mapping).map_err(WorkflowError::io(&path))?;
@@ -73,8 +77,10 @@ pub fn write_cluster_resources(
         })
         .collect();
     let dir = workspace.cluster_resources();
-    resources::write_mirror_sets(&dir, &mirrored)
-        .map_err(|e| WorkflowError::Io { path: dir.clone(), source: std::io::Error::other(e.to_string()) })
+    resources::write_mirror_sets(&dir, &mirrored).map_err(|e| WorkflowError::Io {
+        path: dir.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })
 }
 
 /// The registry reference an image came from, also for images replayed from an archive.
@@ -111,7 +117,13 @@ fn write_errors_file(
     }
     let mut text = String::new();
     for failure in failures {
-        let _ = writeln!(text, "{} ({:?}): {}", failure.image, failure.origin, failure.error.replace('\n', " "));
+        let _ = writeln!(
+            text,
+            "{} ({:?}): {}",
+            failure.image,
+            failure.origin,
+            failure.error.replace('\n', " ")
+        );
     }
     let path = workspace.errors_file(started);
     write_atomically(&path, &text).map_err(WorkflowError::io(&path))?;

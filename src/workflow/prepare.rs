@@ -50,9 +50,19 @@ pub fn prepare(
     };
     let (jobs, excluded) = additional::collect(&config, &context)?;
     for skipped in &excluded {
-        reporter.event(Event::Warning(format!("{} is not mirrored: {}", skipped.image, skipped.reason)));
+        reporter.event(Event::Warning(format!(
+            "{} is not mirrored: {}",
+            skipped.image, skipped.reason
+        )));
     }
-    Ok(Prepared { config, config_text, workspace, plan: MirrorPlan { jobs }, excluded, not_supported })
+    Ok(Prepared {
+        config,
+        config_text,
+        workspace,
+        plan: MirrorPlan { jobs },
+        excluded,
+        not_supported,
+    })
 }
 
 /// Content types this version does not mirror yet: reported as failures of their group, never silently skipped.
@@ -60,8 +70,18 @@ fn unsupported_groups(config: &ImageSetConfiguration) -> Vec<Failure> {
     let mirror = &config.spec.mirror;
     let charts = mirror.helm.local.len() + mirror.helm.repositories.iter().map(|r| r.charts.len()).sum::<usize>();
     let groups = [
-        (ImageOrigin::Release, "mirror.platform", usize::from(!mirror.platform.is_empty()), "release platform"),
-        (ImageOrigin::Operator, "mirror.operators", mirror.operators.len(), "catalogs"),
+        (
+            ImageOrigin::Release,
+            "mirror.platform",
+            usize::from(!mirror.platform.is_empty()),
+            "release platform",
+        ),
+        (
+            ImageOrigin::Operator,
+            "mirror.operators",
+            mirror.operators.len(),
+            "catalogs",
+        ),
         (ImageOrigin::Helm, "mirror.helm", charts, "charts"),
     ];
     groups
@@ -79,14 +99,24 @@ fn unsupported_groups(config: &ImageSetConfiguration) -> Vec<Failure> {
 pub fn connect(request: &MirrorRequest) -> Result<(Sources, Arc<RegistryClient>), WorkflowError> {
     let credentials = Arc::new(CredentialStore::discover(request.authfile.as_deref())?);
     let sources = Sources {
-        registry: Arc::new(RegistryClient::new(client_options(request, request.src_tls_verify), credentials.clone())?),
+        registry: Arc::new(RegistryClient::new(
+            client_options(request, request.src_tls_verify),
+            credentials.clone(),
+        )?),
         mirrors: Arc::new(RegistriesConf::load(request.registries_conf.as_deref())?),
         archive: None,
     };
-    let destination = Arc::new(RegistryClient::new(client_options(request, request.dest_tls_verify), credentials)?);
+    let destination = Arc::new(RegistryClient::new(
+        client_options(request, request.dest_tls_verify),
+        credentials,
+    )?);
     Ok((sources, destination))
 }
 
 fn client_options(request: &MirrorRequest, tls_verify: bool) -> ClientOptions {
-    ClientOptions { tls_verify, retry: request.engine.retry, ..ClientOptions::default() }
+    ClientOptions {
+        tls_verify,
+        retry: request.engine.retry,
+        ..ClientOptions::default()
+    }
 }

@@ -101,7 +101,10 @@ mod tests {
     #[test]
     fn stamps_are_utc_calendar_times() {
         assert_eq!(utc_stamp(UNIX_EPOCH), "19700101_000000");
-        assert_eq!(utc_rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_461)), "2000-02-29T00:01:01Z");
+        assert_eq!(
+            utc_rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_461)),
+            "2000-02-29T00:01:01Z"
+        );
         assert_eq!(
             utc_stamp(UNIX_EPOCH + Duration::from_secs(1_795_225_425)),
             "20261121_014345"

@@ -640,3 +640,69 @@ fn registries_conf_mirrors_serve_sources_that_cannot_be_reached() {
         "resources name the configured source: {itms}"
     );
 }
+
+#[test]
+fn oci_layout_destination_keeps_every_parallel_entry_and_feeds_a_registry_back() {
+    let dir = TestDir::new("m2m_oci_destination");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let mut yaml = String::from("  additionalImages:\n");
+    let mut images = Vec::new();
+    for i in 0..6u64 {
+        let image = multi_arch_image(
+            dir.join(format!("img{i}")),
+            300 + i,
+            &["linux/amd64", "linux/arm64"],
+            i % 2 == 0,
+        );
+        image.push(&src.host(), &format!("team/app{i}:v1"));
+        yaml.push_str(&format!("  - name: {}/team/app{i}:v1\n", src.host()));
+        images.push(image);
+    }
+    let isc = write_isc(dir.path(), &yaml);
+    let layout = dir.join("layout");
+    let output = ferry_bin()
+        .env("HOME", dir.path())
+        .args(["mirror", "-c"])
+        .arg(&isc)
+        .arg("--workspace")
+        .arg(format!("file://{}", dir.join("ws").display()))
+        .arg(format!("oci://{}", layout.display()))
+        .args(["--src-tls-verify=false", "--parallel-images", "6"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    assert_eq!(
+        index["manifests"].as_array().unwrap().len(),
+        6,
+        "no index.json entry lost: {index}"
+    );
+    for (i, image) in images.iter().enumerate() {
+        let entry = index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["annotations"]["org.opencontainers.image.ref.name"] == format!("team/app{i}:v1"))
+            .unwrap_or_else(|| panic!("team/app{i}:v1 missing from {index}"));
+        assert_eq!(entry["digest"].as_str(), Some(image.index.digest.as_str()));
+        let bytes = std::fs::read(layout.join("blobs/sha256").join(image.index.hex())).unwrap();
+        assert_eq!(manifest_digest(&bytes), image.index.digest);
+        if i % 2 == 1 {
+            // skopeo reads OCI media types from layouts (not Docker ones): an independent check of those.
+            let copied = raw(&format!("oci:{}:team/app{i}:v1", layout.display()));
+            assert_eq!(manifest_digest(&copied), image.index.digest);
+        }
+    }
+
+    // And back: the layout as a source.
+    let back = format!(
+        "  additionalImages:\n  - name: oci://{}:team/app3:v1\n    targetRepo: back/app3\n",
+        layout.display()
+    );
+    let run = mirror(&dir, &back, &dst.host(), &[]);
+    run.assert_success();
+    assert_eq!(
+        manifest_digest(&raw(&dst.docker_ref("back/app3:v1"))),
+        images[3].index.digest
+    );
+}
