@@ -38,9 +38,14 @@ impl ImageOrigin {
     }
 
     pub fn from_name(name: &str) -> Option<ImageOrigin> {
-        [ImageOrigin::Release, ImageOrigin::Operator, ImageOrigin::Additional, ImageOrigin::Helm]
-            .into_iter()
-            .find(|origin| origin.name() == name)
+        [
+            ImageOrigin::Release,
+            ImageOrigin::Operator,
+            ImageOrigin::Additional,
+            ImageOrigin::Helm,
+        ]
+        .into_iter()
+        .find(|origin| origin.name() == name)
     }
 
     /// The category name used in cluster resource names (`idms-generic-0`).

@@ -96,6 +96,10 @@ fn usage_errors_say_what_to_do() {
         "linux",
         "docker://h",
     ]);
-    assert_eq!(bad_platform.status.code(), Some(1), "usage errors are 1, not a failed-group bit");
+    assert_eq!(
+        bad_platform.status.code(),
+        Some(1),
+        "usage errors are 1, not a failed-group bit"
+    );
     assert!(String::from_utf8_lossy(&bad_platform.stderr).contains("OS/ARCH"));
 }

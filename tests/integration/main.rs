@@ -3,8 +3,8 @@
 
 mod support;
 
+mod cli;
+mod disk;
 mod harness;
 mod m2m;
 mod token_auth;
-mod cli;
-mod disk;

@@ -96,7 +96,7 @@ impl State {
                     return Action::Status(status);
                 }
             }
-            if k <= burst_end + plan.reset_first || plan.reset_every_nth.is_some_and(|n| n > 0 && k % n == 0) {
+            if k <= burst_end + plan.reset_first || plan.reset_every_nth.is_some_and(|n| n > 0 && k.is_multiple_of(n)) {
                 return Action::Reset;
             }
         }
