@@ -5,6 +5,7 @@
 //! `workflow` orchestrates whole runs and `cli` is the command line over all of it.
 
 pub mod auth;
+pub mod catalog;
 pub mod cli;
 pub mod collect;
 pub mod config;

@@ -1,0 +1,1002 @@
+//! The file-based catalog (FBC) model: packages, channels, bundles, deprecations and blobs of other schemas.
+//!
+//! Every blob keeps the JSON object it was read from (`raw`), so that rendering writes back exactly what the catalog
+//! said, field order included; the typed fields are a read-only view of it, extracted once at load time. Bundles hold
+//! their object behind an `Arc`: filtering copies the kept bundles without copying their (large) CSV payloads.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine;
+use serde_json::{Map, Value};
+
+use super::graph::{self, GraphError};
+use super::VersionRange;
+
+/// `schema` of a package blob.
+pub const SCHEMA_PACKAGE: &str = "olm.package";
+/// `schema` of a channel blob.
+pub const SCHEMA_CHANNEL: &str = "olm.channel";
+/// `schema` of a bundle blob.
+pub const SCHEMA_BUNDLE: &str = "olm.bundle";
+/// `schema` of a deprecations blob.
+pub const SCHEMA_DEPRECATIONS: &str = "olm.deprecations";
+
+/// Bundle property types ferry reads.
+pub const PROPERTY_PACKAGE: &str = "olm.package";
+pub const PROPERTY_PACKAGE_REQUIRED: &str = "olm.package.required";
+pub const PROPERTY_GVK: &str = "olm.gvk";
+pub const PROPERTY_GVK_REQUIRED: &str = "olm.gvk.required";
+pub const PROPERTY_CONSTRAINT: &str = "olm.constraint";
+pub const PROPERTY_BUNDLE_OBJECT: &str = "olm.bundle.object";
+pub const PROPERTY_CSV_METADATA: &str = "olm.csv.metadata";
+
+/// The CSV label prefix that declares a supported architecture (`operatorframework.io/arch.arm64: supported`).
+pub const ARCH_LABEL_PREFIX: &str = "operatorframework.io/arch.";
+/// The CSV label prefix that declares a supported operating system (`operatorframework.io/os.linux: supported`).
+pub const OS_LABEL_PREFIX: &str = "operatorframework.io/os.";
+
+/// A JSON object as read from the catalog.
+pub type Object = Map<String, Value>;
+
+/// The file a blob was read from (its path inside the catalog directory), for messages.
+pub type Source = Arc<str>;
+
+/// A whole catalog: every blob of every file, in the order read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeclarativeConfig {
+    pub(crate) packages: Vec<Package>,
+    pub(crate) channels: Vec<Channel>,
+    pub(crate) bundles: Vec<Bundle>,
+    pub(crate) deprecations: Vec<Deprecation>,
+    pub(crate) others: Vec<Meta>,
+}
+
+impl DeclarativeConfig {
+    pub fn packages(&self) -> &[Package] {
+        &self.packages
+    }
+
+    pub fn channels(&self) -> &[Channel] {
+        &self.channels
+    }
+
+    pub fn bundles(&self) -> &[Bundle] {
+        &self.bundles
+    }
+
+    pub fn deprecations(&self) -> &[Deprecation] {
+        &self.deprecations
+    }
+
+    /// Blobs of schemas ferry does not model, kept verbatim.
+    pub fn others(&self) -> &[Meta] {
+        &self.others
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.packages.is_empty()
+            && self.channels.is_empty()
+            && self.bundles.is_empty()
+            && self.deprecations.is_empty()
+            && self.others.is_empty()
+    }
+
+    pub fn package(&self, name: &str) -> Option<&Package> {
+        self.packages.iter().find(|p| p.name == name)
+    }
+
+    /// Channels of a package, in the order read.
+    pub fn channels_of<'a>(&'a self, package: &'a str) -> impl Iterator<Item = &'a Channel> + 'a {
+        self.channels.iter().filter(move |c| c.package == package)
+    }
+
+    pub fn channel(&self, package: &str, name: &str) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.package == package && c.name == name)
+    }
+
+    /// Bundles of a package, in the order read.
+    pub fn bundles_of<'a>(&'a self, package: &'a str) -> impl Iterator<Item = &'a Bundle> + 'a {
+        self.bundles.iter().filter(move |b| b.package == package)
+    }
+
+    pub fn bundle(&self, package: &str, name: &str) -> Option<&Bundle> {
+        self.bundles.iter().find(|b| b.package == package && b.name == name)
+    }
+
+    /// Appends every blob of `other` (a package may be split over several files or layers).
+    pub fn extend(&mut self, other: DeclarativeConfig) {
+        self.packages.extend(other.packages);
+        self.channels.extend(other.channels);
+        self.bundles.extend(other.bundles);
+        self.deprecations.extend(other.deprecations);
+        self.others.extend(other.others);
+    }
+
+    pub(crate) fn push(&mut self, blob: Blob) {
+        match blob {
+            Blob::Package(p) => self.packages.push(p),
+            Blob::Channel(c) => self.channels.push(c),
+            Blob::Bundle(b) => self.bundles.push(b),
+            Blob::Deprecation(d) => self.deprecations.push(d),
+            Blob::Other(m) => self.others.push(m),
+        }
+    }
+
+    /// Names of all packages, sorted.
+    pub fn package_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.packages.iter().map(|p| p.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// What `ferry list operators` shows: per package its default channel and channels, per channel its head and
+    /// bundles (highest version first), sorted by package name.
+    pub fn summarize(&self) -> Vec<PackageSummary> {
+        let mut names = self.package_names();
+        names.sort_unstable();
+        names
+            .into_iter()
+            .filter_map(|name| self.summarize_package(name))
+            .collect()
+    }
+
+    /// [`summarize`](Self::summarize) for one package; `None` if the catalog has no such package.
+    pub fn summarize_package(&self, name: &str) -> Option<PackageSummary> {
+        let package = self.package(name)?;
+        let bundles: BTreeMap<&str, &Bundle> = self.bundles_of(name).map(|b| (b.name.as_str(), b)).collect();
+        let mut channels: Vec<ChannelSummary> = self
+            .channels_of(name)
+            .map(|channel| {
+                let (head, error) = match graph::head(&channel.entries) {
+                    Ok(i) => (Some(channel.entries[i].name.clone()), None),
+                    Err(e) => (None, Some(e.to_string())),
+                };
+                let head_version = head
+                    .as_deref()
+                    .and_then(|h| bundles.get(h))
+                    .and_then(|b| b.version_text().map(str::to_string));
+                let mut listed: Vec<(&str, Option<&semver::Version>)> = channel
+                    .entries
+                    .iter()
+                    .map(|e| (e.name.as_str(), bundles.get(e.name.as_str()).and_then(|b| b.version())))
+                    .collect();
+                listed.sort_by(|a, b| match (a.1, b.1) {
+                    (Some(x), Some(y)) => y.cmp_precedence(x).then_with(|| y.cmp(x)).then_with(|| a.0.cmp(b.0)),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => a.0.cmp(b.0),
+                });
+                ChannelSummary {
+                    name: channel.name.clone(),
+                    head,
+                    head_version,
+                    bundles: listed.into_iter().map(|(n, _)| n.to_string()).collect(),
+                    error,
+                }
+            })
+            .collect();
+        channels.sort_by(|a, b| a.name.cmp(&b.name));
+        Some(PackageSummary {
+            name: package.name.clone(),
+            default_channel: package.default_channel.clone(),
+            channels,
+        })
+    }
+}
+
+/// One package as `ferry list operators` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageSummary {
+    pub name: String,
+    pub default_channel: Option<String>,
+    pub channels: Vec<ChannelSummary>,
+}
+
+/// One channel as `ferry list operators` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelSummary {
+    pub name: String,
+    /// The channel head (the entry no other entry replaces or skips); `None` when the graph is invalid.
+    pub head: Option<String>,
+    /// Version of the head bundle, from its `olm.package` property.
+    pub head_version: Option<String>,
+    /// Every entry, highest version first.
+    pub bundles: Vec<String>,
+    /// Why the head could not be determined (several heads, a cycle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One parsed blob of any schema.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Blob {
+    Package(Package),
+    Channel(Channel),
+    Bundle(Bundle),
+    Deprecation(Deprecation),
+    Other(Meta),
+}
+
+impl Blob {
+    /// Classifies one JSON value read from a catalog file. The error says what is wrong with the blob.
+    pub(crate) fn from_value(value: Value, source: &Source) -> Result<Blob, String> {
+        let Value::Object(object) = value else {
+            return Err(format!("expected a JSON object, found {}", kind_of(&value)));
+        };
+        let schema = match object.get("schema") {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(Value::String(_)) | None => {
+                return Err(format!(
+                    "object {} has no `schema` field: every catalog object needs one (`olm.package`, `olm.channel`, \
+                     `olm.bundle`, ...)",
+                    describe(&object)
+                ))
+            }
+            Some(other) => return Err(format!("`schema` must be a string, found {}", kind_of(other))),
+        };
+        match schema.as_str() {
+            SCHEMA_PACKAGE => Package::from_object(object, source).map(Blob::Package),
+            SCHEMA_CHANNEL => Channel::from_object(object, source).map(Blob::Channel),
+            SCHEMA_BUNDLE => Bundle::from_object(object, source).map(Blob::Bundle),
+            SCHEMA_DEPRECATIONS => Deprecation::from_object(object, source).map(Blob::Deprecation),
+            _ => Meta::from_object(schema, object, source).map(Blob::Other),
+        }
+    }
+}
+
+/// An `olm.package` blob.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Package {
+    pub(crate) name: String,
+    pub(crate) default_channel: Option<String>,
+    pub(crate) raw: Object,
+    pub(crate) source: Source,
+}
+
+impl Package {
+    fn from_object(raw: Object, source: &Source) -> Result<Self, String> {
+        let name = required_str(&raw, "name", SCHEMA_PACKAGE)?;
+        let default_channel = optional_str(&raw, "defaultChannel", &format!("package `{name}`"))?;
+        Ok(Package {
+            name,
+            default_channel,
+            raw,
+            source: source.clone(),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn default_channel(&self) -> Option<&str> {
+        self.default_channel.as_deref()
+    }
+
+    pub fn description(&self) -> Option<&str> {
+        self.raw.get("description").and_then(Value::as_str)
+    }
+
+    /// The object as read.
+    pub fn raw(&self) -> &Object {
+        &self.raw
+    }
+
+    /// The file the blob was read from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Sets `defaultChannel` in the typed view and in the object (keeping the field's position).
+    pub(crate) fn set_default_channel(&mut self, channel: &str) {
+        self.default_channel = Some(channel.to_string());
+        self.raw
+            .insert("defaultChannel".to_string(), Value::String(channel.to_string()));
+    }
+}
+
+/// An `olm.channel` blob: the upgrade graph of a package's channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Channel {
+    pub(crate) package: String,
+    pub(crate) name: String,
+    pub(crate) entries: Vec<ChannelEntry>,
+    /// The object as read, with `entries` left as a placeholder: the entries' own objects are in `entries`.
+    pub(crate) raw: Object,
+    pub(crate) source: Source,
+}
+
+impl Channel {
+    fn from_object(mut raw: Object, source: &Source) -> Result<Self, String> {
+        let package = required_str(&raw, "package", SCHEMA_CHANNEL)?;
+        let name = required_str(&raw, "name", SCHEMA_CHANNEL)?;
+        let what = format!("channel `{name}` of package `{package}`");
+        let entries = match raw.get_mut("entries") {
+            Some(Value::Array(items)) => std::mem::take(items)
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| ChannelEntry::from_value(item).map_err(|e| format!("{what}: entries[{i}]: {e}")))
+                .collect::<Result<Vec<_>, _>>()?,
+            Some(Value::Null) | None => Vec::new(),
+            Some(other) => return Err(format!("{what}: `entries` must be a list, found {}", kind_of(other))),
+        };
+        if raw.contains_key("entries") {
+            raw.insert("entries".to_string(), Value::Null);
+        }
+        Ok(Channel {
+            package,
+            name,
+            entries,
+            raw,
+            source: source.clone(),
+        })
+    }
+
+    pub fn package(&self) -> &str {
+        &self.package
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn entries(&self) -> &[ChannelEntry] {
+        &self.entries
+    }
+
+    pub fn entry(&self, name: &str) -> Option<&ChannelEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+
+    /// The channel head: the one entry that no other entry replaces or skips (as opm computes it).
+    pub fn head(&self) -> Result<&ChannelEntry, GraphError> {
+        graph::head(&self.entries).map(|i| &self.entries[i])
+    }
+
+    /// Checks the graph as `opm validate` does: one head, no cycle, every entry reachable from the head by
+    /// `replaces` or skipped by some entry.
+    pub fn validate(&self) -> Result<(), GraphError> {
+        graph::validate(&self.entries).map(|_| ())
+    }
+
+    pub fn raw(&self) -> &Object {
+        &self.raw
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+/// One entry of a channel: a bundle and its upgrade edges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelEntry {
+    pub(crate) name: String,
+    pub(crate) replaces: Option<String>,
+    pub(crate) skips: Vec<String>,
+    pub(crate) skip_range: Option<String>,
+    pub(crate) raw: Value,
+}
+
+impl ChannelEntry {
+    fn from_value(value: Value) -> Result<Self, String> {
+        let Value::Object(object) = &value else {
+            return Err(format!("expected an object, found {}", kind_of(&value)));
+        };
+        let name = required_str(object, "name", "channel entry")?;
+        let what = format!("entry `{name}`");
+        let replaces = optional_str(object, "replaces", &what)?.filter(|r| !r.is_empty());
+        let skip_range = optional_str(object, "skipRange", &what)?.filter(|r| !r.is_empty());
+        let skips = match object.get("skips") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|s| match s {
+                    Value::String(s) => Ok(s.clone()),
+                    other => Err(format!("{what}: `skips` must hold strings, found {}", kind_of(other))),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            Some(other) => return Err(format!("{what}: `skips` must be a list, found {}", kind_of(other))),
+        };
+        Ok(ChannelEntry {
+            name,
+            replaces,
+            skips,
+            skip_range,
+            raw: value,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn replaces(&self) -> Option<&str> {
+        self.replaces.as_deref()
+    }
+
+    pub fn skips(&self) -> &[String] {
+        &self.skips
+    }
+
+    pub fn skip_range(&self) -> Option<&str> {
+        self.skip_range.as_deref()
+    }
+
+    /// `skipRange`, parsed; `None` when absent, `Some(Err)` when unparsable.
+    pub fn parsed_skip_range(&self) -> Option<Result<VersionRange, String>> {
+        self.skip_range.as_deref().map(VersionRange::parse)
+    }
+
+    pub fn raw(&self) -> &Value {
+        &self.raw
+    }
+}
+
+/// An `olm.bundle` blob: one version of an operator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bundle {
+    pub(crate) name: String,
+    pub(crate) package: String,
+    pub(crate) image: String,
+    pub(crate) version: Option<semver::Version>,
+    pub(crate) version_text: Option<String>,
+    pub(crate) related_images: Vec<BundleImage>,
+    pub(crate) raw: Arc<Object>,
+    pub(crate) source: Source,
+}
+
+/// One `relatedImages` entry of a bundle, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleImage {
+    pub name: String,
+    pub image: String,
+}
+
+/// One bundle property: `type` and its `value`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Property<'a> {
+    pub kind: &'a str,
+    pub value: &'a Value,
+}
+
+/// A Kubernetes group/version/kind, as in `olm.gvk` and `olm.gvk.required`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Gvk {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+}
+
+impl fmt::Display for Gvk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{} {}", self.group, self.version, self.kind)
+    }
+}
+
+/// An `olm.package.required` property: another package, in a version range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageRequirement {
+    pub package: String,
+    pub version_range: String,
+}
+
+impl Bundle {
+    fn from_object(raw: Object, source: &Source) -> Result<Self, String> {
+        let package = required_str(&raw, "package", SCHEMA_BUNDLE)?;
+        let name = required_str(&raw, "name", SCHEMA_BUNDLE)?;
+        let what = format!("bundle `{name}` of package `{package}`");
+        let image = optional_str(&raw, "image", &what)?.unwrap_or_default();
+        let related_images = match raw.get("relatedImages") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let Value::Object(o) = item else {
+                        return Err(format!(
+                            "{what}: relatedImages[{i}] must be an object, found {}",
+                            kind_of(item)
+                        ));
+                    };
+                    let field = |key: &str| optional_str(o, key, &format!("{what}: relatedImages[{i}]"));
+                    Ok(BundleImage {
+                        name: field("name")?.unwrap_or_default(),
+                        image: field("image")?.unwrap_or_default(),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            Some(other) => {
+                return Err(format!(
+                    "{what}: `relatedImages` must be a list, found {}",
+                    kind_of(other)
+                ))
+            }
+        };
+        match raw.get("properties") {
+            None | Some(Value::Null) | Some(Value::Array(_)) => {}
+            Some(other) => return Err(format!("{what}: `properties` must be a list, found {}", kind_of(other))),
+        }
+        let mut bundle = Bundle {
+            name,
+            package,
+            image,
+            version: None,
+            version_text: None,
+            related_images,
+            raw: Arc::new(raw),
+            source: source.clone(),
+        };
+        let version_text = bundle
+            .properties()
+            .find(|p| p.kind == PROPERTY_PACKAGE)
+            .and_then(|p| p.value.get("version"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        bundle.version = version_text.as_deref().and_then(parse_bundle_version);
+        bundle.version_text = version_text;
+        Ok(bundle)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn package(&self) -> &str {
+        &self.package
+    }
+
+    /// The bundle image (`image`); empty for the rare bundles that carry no image.
+    pub fn image(&self) -> &str {
+        &self.image
+    }
+
+    /// The version of the `olm.package` property, parsed (strict semver, else `v1.2`-style loose forms).
+    pub fn version(&self) -> Option<&semver::Version> {
+        self.version.as_ref()
+    }
+
+    /// The version of the `olm.package` property as written.
+    pub fn version_text(&self) -> Option<&str> {
+        self.version_text.as_deref()
+    }
+
+    /// `relatedImages` as written (duplicates included).
+    pub fn related_images(&self) -> &[BundleImage] {
+        &self.related_images
+    }
+
+    pub fn raw(&self) -> &Object {
+        &self.raw
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Every property, in order.
+    pub fn properties(&self) -> impl Iterator<Item = Property<'_>> {
+        self.raw
+            .get("properties")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                Some(Property {
+                    kind: p.get("type")?.as_str()?,
+                    value: p.get("value").unwrap_or(&Value::Null),
+                })
+            })
+    }
+
+    /// `olm.gvk` properties: the APIs this bundle provides.
+    pub fn provided_gvks(&self) -> Vec<Gvk> {
+        self.gvks(PROPERTY_GVK)
+    }
+
+    /// `olm.gvk.required` properties: APIs some other bundle must provide.
+    pub fn required_gvks(&self) -> Vec<Gvk> {
+        self.gvks(PROPERTY_GVK_REQUIRED)
+    }
+
+    fn gvks(&self, kind: &str) -> Vec<Gvk> {
+        self.properties()
+            .filter(|p| p.kind == kind)
+            .filter_map(|p| {
+                let field = |k: &str| p.value.get(k).and_then(Value::as_str).map(str::to_string);
+                Some(Gvk {
+                    group: field("group").unwrap_or_default(),
+                    version: field("version")?,
+                    kind: field("kind")?,
+                })
+            })
+            .collect()
+    }
+
+    /// `olm.package.required` properties.
+    pub fn required_packages(&self) -> Vec<PackageRequirement> {
+        self.properties()
+            .filter(|p| p.kind == PROPERTY_PACKAGE_REQUIRED)
+            .filter_map(|p| {
+                Some(PackageRequirement {
+                    package: p.value.get("packageName")?.as_str()?.to_string(),
+                    version_range: p
+                        .value
+                        .get("versionRange")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// Whether the bundle declares generic `olm.constraint` dependencies (which ferry does not resolve).
+    pub fn has_generic_constraints(&self) -> bool {
+        self.properties().any(|p| p.kind == PROPERTY_CONSTRAINT)
+    }
+
+    /// The labels of the bundle's ClusterServiceVersion: from `olm.csv.metadata` (catalogs rendered since OCP 4.17)
+    /// or from the CSV inside an `olm.bundle.object` (base64 JSON, older catalogs). `None` when neither is present.
+    pub fn csv_labels(&self) -> Option<BTreeMap<String, String>> {
+        let labels = |value: &Value| -> BTreeMap<String, String> {
+            value
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        if let Some(metadata) = self.properties().find(|p| p.kind == PROPERTY_CSV_METADATA) {
+            return Some(metadata.value.get("labels").map(labels).unwrap_or_default());
+        }
+        for object in self.properties().filter(|p| p.kind == PROPERTY_BUNDLE_OBJECT) {
+            let Some(data) = object.value.get("data").and_then(Value::as_str) else {
+                continue;
+            };
+            let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data.trim()) else {
+                continue;
+            };
+            let Ok(manifest) = serde_json::from_slice::<Value>(&bytes) else {
+                continue;
+            };
+            if manifest.get("kind").and_then(Value::as_str) == Some("ClusterServiceVersion") {
+                return Some(
+                    manifest
+                        .get("metadata")
+                        .and_then(|m| m.get("labels"))
+                        .map(labels)
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        None
+    }
+
+    /// Architectures the CSV labels declare (`operatorframework.io/arch.<arch>: supported`), sorted; empty when
+    /// none is declared.
+    pub fn declared_architectures(&self) -> Vec<String> {
+        supported_with_prefix(self.csv_labels(), ARCH_LABEL_PREFIX)
+    }
+
+    /// Operating systems the CSV labels declare (`operatorframework.io/os.<os>: supported`), sorted.
+    pub fn declared_operating_systems(&self) -> Vec<String> {
+        supported_with_prefix(self.csv_labels(), OS_LABEL_PREFIX)
+    }
+
+    /// The architectures OLM considers the bundle to support: the declared ones, or `amd64` alone when the CSV
+    /// declares none (OLM's default).
+    pub fn architectures(&self) -> Vec<String> {
+        let declared = self.declared_architectures();
+        if declared.is_empty() {
+            vec!["amd64".to_string()]
+        } else {
+            declared
+        }
+    }
+}
+
+fn supported_with_prefix(labels: Option<BTreeMap<String, String>>, prefix: &str) -> Vec<String> {
+    labels
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, v)| v == "supported")
+        .filter_map(|(k, _)| k.strip_prefix(prefix).map(str::to_string))
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// A bundle version: strict semver first (`1.2.3-rc.1+build`), then the loose forms oc-mirror tolerates (`v1.2`).
+pub(crate) fn parse_bundle_version(text: &str) -> Option<semver::Version> {
+    semver::Version::parse(text.trim())
+        .ok()
+        .or_else(|| crate::config::parse_version(text).ok())
+}
+
+/// An `olm.deprecations` blob: deprecation notices for a package, its channels and bundles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deprecation {
+    pub(crate) package: String,
+    pub(crate) entries: Vec<DeprecationEntry>,
+    /// The object as read, `entries` left as a placeholder.
+    pub(crate) raw: Object,
+    pub(crate) source: Source,
+}
+
+/// One deprecation notice: what it refers to and the message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeprecationEntry {
+    /// `reference.schema`: `olm.package`, `olm.channel` or `olm.bundle`.
+    pub(crate) schema: String,
+    /// `reference.name`: the channel or bundle name (absent for the package).
+    pub(crate) name: Option<String>,
+    pub(crate) message: String,
+    pub(crate) raw: Value,
+}
+
+impl Deprecation {
+    fn from_object(mut raw: Object, source: &Source) -> Result<Self, String> {
+        let package = required_str(&raw, "package", SCHEMA_DEPRECATIONS)?;
+        let what = format!("olm.deprecations of package `{package}`");
+        let entries = match raw.get_mut("entries") {
+            Some(Value::Array(items)) => std::mem::take(items)
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| DeprecationEntry::from_value(item).map_err(|e| format!("{what}: entries[{i}]: {e}")))
+                .collect::<Result<Vec<_>, _>>()?,
+            Some(Value::Null) | None => Vec::new(),
+            Some(other) => return Err(format!("{what}: `entries` must be a list, found {}", kind_of(other))),
+        };
+        if raw.contains_key("entries") {
+            raw.insert("entries".to_string(), Value::Null);
+        }
+        Ok(Deprecation {
+            package,
+            entries,
+            raw,
+            source: source.clone(),
+        })
+    }
+
+    pub fn package(&self) -> &str {
+        &self.package
+    }
+
+    pub fn entries(&self) -> &[DeprecationEntry] {
+        &self.entries
+    }
+
+    pub fn raw(&self) -> &Object {
+        &self.raw
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+impl DeprecationEntry {
+    fn from_value(value: Value) -> Result<Self, String> {
+        let Value::Object(object) = &value else {
+            return Err(format!("expected an object, found {}", kind_of(&value)));
+        };
+        let Some(Value::Object(reference)) = object.get("reference") else {
+            return Err("needs a `reference` object with a `schema`".to_string());
+        };
+        let schema = required_str(reference, "schema", "deprecation reference")?;
+        let name = optional_str(reference, "name", "deprecation reference")?;
+        let message = optional_str(object, "message", "deprecation entry")?.unwrap_or_default();
+        Ok(DeprecationEntry {
+            schema,
+            name,
+            message,
+            raw: value,
+        })
+    }
+
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn raw(&self) -> &Value {
+        &self.raw
+    }
+}
+
+/// A blob of a schema ferry does not model (`olm.template.basic`, lifecycle data, ...), kept verbatim.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Meta {
+    pub(crate) schema: String,
+    pub(crate) package: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) raw: Arc<Object>,
+    pub(crate) source: Source,
+}
+
+impl Meta {
+    fn from_object(schema: String, raw: Object, source: &Source) -> Result<Self, String> {
+        // Like opm, a non-string `package` or `name` is not an error for blobs of unknown schema: it is not ours.
+        let text = |key: &str| {
+            raw.get(key)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        Ok(Meta {
+            package: text("package"),
+            name: text("name"),
+            schema,
+            raw: Arc::new(raw),
+            source: source.clone(),
+        })
+    }
+
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// The package the blob belongs to; `None` for catalog-wide blobs.
+    pub fn package(&self) -> Option<&str> {
+        self.package.as_deref()
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    pub fn raw(&self) -> &Object {
+        &self.raw
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+fn required_str(object: &Object, key: &str, what: &str) -> Result<String, String> {
+    match object.get(key) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+        Some(Value::String(_)) => Err(format!("{what} {} has an empty `{key}`", describe(object))),
+        None | Some(Value::Null) => Err(format!("{what} {} has no `{key}`", describe(object))),
+        Some(other) => Err(format!(
+            "{what} {}: `{key}` must be a string, found {}",
+            describe(object),
+            kind_of(other)
+        )),
+    }
+}
+
+fn optional_str(object: &Object, key: &str, what: &str) -> Result<Option<String>, String> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(format!("{what}: `{key}` must be a string, found {}", kind_of(other))),
+    }
+}
+
+/// A short description of an object for messages: its name if any, else its first keys.
+fn describe(object: &Object) -> String {
+    if let Some(name) = object.get("name").and_then(Value::as_str) {
+        return format!("`{name}`");
+    }
+    let keys: Vec<&str> = object.keys().take(4).map(String::as_str).collect();
+    if keys.is_empty() {
+        "{}".to_string()
+    } else {
+        format!("with keys [{}]", keys.join(", "))
+    }
+}
+
+pub(crate) fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn source() -> Source {
+        Arc::from("test.json")
+    }
+
+    #[test]
+    fn blobs_without_schema_are_rejected_with_their_name() {
+        let err = Blob::from_value(json!({"name": "foo"}), &source()).unwrap_err();
+        assert!(err.contains("`foo` has no `schema`"), "{err}");
+        let err = Blob::from_value(json!([1]), &source()).unwrap_err();
+        assert!(err.contains("expected a JSON object, found a list"), "{err}");
+    }
+
+    #[test]
+    fn channel_entries_are_typed_and_kept_raw() {
+        let blob = Blob::from_value(
+            json!({"schema": "olm.channel", "package": "p", "name": "c", "entries": [
+                {"name": "p.v2", "replaces": "p.v1", "skips": ["p.v0"], "skipRange": "<2.0.0", "x-extra": 1},
+                {"name": "p.v1"}
+            ]}),
+            &source(),
+        )
+        .unwrap();
+        let Blob::Channel(channel) = blob else {
+            panic!("not a channel")
+        };
+        assert_eq!(channel.entries().len(), 2);
+        let e = &channel.entries()[0];
+        assert_eq!(
+            (e.name(), e.replaces(), e.skips(), e.skip_range()),
+            ("p.v2", Some("p.v1"), &["p.v0".to_string()][..], Some("<2.0.0"))
+        );
+        assert_eq!(e.raw()["x-extra"], 1);
+        assert_eq!(channel.head().unwrap().name(), "p.v2");
+    }
+
+    #[test]
+    fn wrong_field_types_are_named() {
+        let err = Blob::from_value(
+            json!({"schema": "olm.channel", "package": "p", "name": "c", "entries": [{"name": "a", "skips": "b"}]}),
+            &source(),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("channel `c` of package `p`: entries[0]: entry `a`: `skips` must be a list"),
+            "{err}"
+        );
+        let err = Blob::from_value(json!({"schema": "olm.bundle", "name": "b"}), &source()).unwrap_err();
+        assert!(err.contains("olm.bundle `b` has no `package`"), "{err}");
+    }
+
+    #[test]
+    fn bundle_version_comes_from_the_package_property() {
+        let blob = Blob::from_value(
+            json!({"schema": "olm.bundle", "package": "p", "name": "p.v1", "image": "quay.io/p/b:1",
+                "properties": [{"type": "olm.package", "value": {"packageName": "p", "version": "1.42.0-5+0.1687199951.p"}},
+                    {"type": "olm.package.required", "value": {"packageName": "q", "versionRange": ">=1.0.0"}},
+                    {"type": "olm.gvk.required", "value": {"group": "g", "kind": "K", "version": "v1"}}]}),
+            &source(),
+        )
+        .unwrap();
+        let Blob::Bundle(bundle) = blob else {
+            panic!("not a bundle")
+        };
+        assert_eq!(bundle.version().unwrap().to_string(), "1.42.0-5+0.1687199951.p");
+        assert_eq!(
+            bundle.required_packages(),
+            vec![PackageRequirement {
+                package: "q".into(),
+                version_range: ">=1.0.0".into()
+            }]
+        );
+        assert_eq!(bundle.required_gvks()[0].to_string(), "g/v1 K");
+        assert!(bundle.csv_labels().is_none());
+        assert_eq!(bundle.architectures(), vec!["amd64"]);
+    }
+
+    #[test]
+    fn loose_bundle_versions_are_read_like_oc_mirror() {
+        assert_eq!(parse_bundle_version("v1.2").unwrap().to_string(), "1.2.0");
+        assert!(parse_bundle_version("not-a-version").is_none());
+    }
+}
