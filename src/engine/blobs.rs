@@ -1,7 +1,7 @@
 //! Blob transfer: each blob once per run (later repositories mount it), HEAD before upload, streamed with its
 //! digest verified on the way, retried with a fresh source stream on transient failures.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -21,8 +21,8 @@ use crate::registry::{MountOutcome, RegistryError};
 pub struct BlobLedger {
     /// The first repository that received each blob (later ones mount from it).
     first_home: Mutex<HashMap<Digest, Arc<OnceCell<Arc<str>>>>>,
-    /// (repository, digest) pairs known present at the destination.
-    present: Mutex<HashSet<(Arc<str>, Digest)>>,
+    /// Each (repository, digest) is placed once, even when several images of the run need it at the same time.
+    placed: Mutex<HashMap<(Arc<str>, Digest), Arc<OnceCell<()>>>>,
 }
 
 impl BlobLedger {
@@ -31,44 +31,56 @@ impl BlobLedger {
         homes.entry(digest.clone()).or_default().clone()
     }
 
-    fn is_present(&self, repository: &Arc<str>, digest: &Digest) -> bool {
-        let present = self.present.lock().unwrap_or_else(|p| p.into_inner());
-        present.contains(&(repository.clone(), digest.clone()))
-    }
-
-    fn mark_present(&self, repository: &Arc<str>, digest: &Digest) {
-        let mut present = self.present.lock().unwrap_or_else(|p| p.into_inner());
-        present.insert((repository.clone(), digest.clone()));
+    fn placed_cell(&self, repository: &Arc<str>, digest: &Digest) -> Arc<OnceCell<()>> {
+        let mut placed = self.placed.lock().unwrap_or_else(|p| p.into_inner());
+        placed.entry((repository.clone(), digest.clone())).or_default().clone()
     }
 }
 
 impl Engine {
-    /// Makes `blob` present in `repository` at the destination.
+    /// Makes `blob` present in `repository` at the destination, once per run. `fresh`: the repository held
+    /// nothing when its image started, so the existence check is skipped.
     pub(super) async fn ensure_blob(
         &self,
         reader: &SourceReader,
         blob: &Descriptor,
         repository: &Arc<str>,
+        fresh: bool,
         counters: &ImageCounters,
     ) -> Result<(), EngineError> {
-        if blob.is_non_distributable() || self.ledger.is_present(repository, &blob.digest) {
+        if blob.is_non_distributable() {
             return Ok(());
         }
+        let cell = self.ledger.placed_cell(repository, &blob.digest);
+        cell.get_or_try_init(|| self.place_in_repository(reader, blob, repository, fresh, counters))
+            .await?;
+        Ok(())
+    }
+
+    /// The first repository to need a blob copies it; the others mount it from there.
+    async fn place_in_repository(
+        &self,
+        reader: &SourceReader,
+        blob: &Descriptor,
+        repository: &Arc<str>,
+        fresh: bool,
+        counters: &ImageCounters,
+    ) -> Result<(), EngineError> {
         let _permit = self.blob_permits.acquire().await.map_err(|_| EngineError::Cancelled)?;
         let cell = self.ledger.home_cell(&blob.digest);
         let initialised_here = AtomicBool::new(false);
         let home = cell
             .get_or_try_init(|| async {
                 initialised_here.store(true, Ordering::Relaxed);
-                self.place_blob(reader, blob, repository, counters).await?;
+                self.place_blob(reader, blob, repository, fresh, counters).await?;
                 Ok::<_, EngineError>(repository.clone())
             })
             .await?
             .clone();
         if !initialised_here.load(Ordering::Relaxed) && &home != repository {
-            self.mount_or_place(reader, blob, repository, &home, counters).await?;
+            self.mount_or_place(reader, blob, repository, &home, fresh, counters)
+                .await?;
         }
-        self.ledger.mark_present(repository, &blob.digest);
         Ok(())
     }
 
@@ -79,30 +91,29 @@ impl Engine {
         blob: &Descriptor,
         repository: &Arc<str>,
         home: &str,
+        fresh: bool,
         counters: &ImageCounters,
     ) -> Result<(), EngineError> {
-        if self.ledger.is_present(repository, &blob.digest) {
-            return Ok(());
-        }
         match self.destination.mount_blob(repository, &blob.digest, home).await {
             Ok(MountOutcome::Mounted) => {
                 counters.blob_mounted();
                 self.emit(Event::BlobMounted);
                 Ok(())
             }
-            Ok(MountOutcome::Declined) | Err(_) => self.place_blob(reader, blob, repository, counters).await,
+            Ok(MountOutcome::Declined) | Err(_) => self.place_blob(reader, blob, repository, fresh, counters).await,
         }
     }
 
-    /// HEAD, then upload when missing.
+    /// HEAD (unless the repository is fresh), then upload when missing.
     async fn place_blob(
         &self,
         reader: &SourceReader,
         blob: &Descriptor,
         repository: &Arc<str>,
+        fresh: bool,
         counters: &ImageCounters,
     ) -> Result<(), EngineError> {
-        if self.destination.blob_exists(repository, &blob.digest).await? {
+        if !fresh && self.destination.blob_exists(repository, &blob.digest).await? {
             counters.blob_skipped();
             self.emit(Event::BlobSkipped);
             return Ok(());

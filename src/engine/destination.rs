@@ -117,6 +117,15 @@ impl Destination {
         }
     }
 
+    /// True when the repository certainly holds nothing yet (a registry repository without tags), so existence
+    /// checks of its blobs and manifests can be skipped. Other destinations answer false and are asked per blob.
+    pub async fn repository_is_empty(&self, repository: &str) -> Result<bool, EngineError> {
+        match self {
+            Destination::Registry(r) => Ok(!r.client.repository_has_tags(r.repo(repository)).await?),
+            Destination::Archive(_) | Destination::Layout(_) => Ok(false),
+        }
+    }
+
     /// The digest the destination serves for a tag or digest, if any.
     pub async fn manifest_digest(&self, repository: &str, selector: &str) -> Result<Option<Digest>, EngineError> {
         match self {

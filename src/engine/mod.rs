@@ -238,10 +238,12 @@ impl Engine {
             });
         }
         let graph = walk::walk(&reader, root, &job.platforms).await?;
+        let fresh = current.is_none() && self.destination.repository_is_empty(&repository).await?;
         let target = Target {
             repository: &repository,
             tag: Some(&job.destination.tag),
             pinned: job.source.is_pinned(),
+            fresh,
         };
         let pushed = self.push_node(&reader, &graph, target, counters).await?;
         Ok(ImageResult {

@@ -30,6 +30,8 @@ pub(super) struct Target<'a> {
     pub tag: Option<&'a str>,
     /// The user referenced the image by digest: its digest must stay pullable.
     pub pinned: bool,
+    /// The repository held nothing when the image started: existence checks are skipped.
+    pub fresh: bool,
 }
 
 impl Target<'_> {
@@ -53,7 +55,7 @@ impl Engine {
             match &node.content {
                 NodeContent::Image { config, layers } => {
                     let blobs: Vec<&Descriptor> = std::iter::once(config).chain(layers.iter()).collect();
-                    self.copy_blobs(reader, &blobs, target.repository, counters).await?;
+                    self.copy_blobs(reader, &blobs, target, counters).await?;
                     self.put_manifest_once(&node.manifest, target, counters).await?;
                     Ok(Pushed {
                         digest: node.manifest.digest.clone(),
@@ -72,12 +74,12 @@ impl Engine {
         &self,
         reader: &SourceReader,
         blobs: &[&Descriptor],
-        repository: &Arc<str>,
+        target: Target<'_>,
         counters: &ImageCounters,
     ) -> Result<(), EngineError> {
         let copies: Vec<_> = blobs
             .iter()
-            .map(|blob| self.ensure_blob(reader, blob, repository, counters))
+            .map(|blob| self.ensure_blob(reader, blob, target.repository, target.fresh, counters))
             .collect();
         stream::iter(copies)
             .buffer_unordered(self.options.parallel_layers.max(1))
@@ -118,8 +120,10 @@ impl Engine {
                 .map(|(_, p)| (p.digest.clone(), p.size))
         })?;
         if !changed {
-            if let Some(outcome) = self.already_there(original, &rewritten, target).await? {
-                return Ok(outcome);
+            if !target.fresh {
+                if let Some(outcome) = self.already_there(original, &rewritten, target).await? {
+                    return Ok(outcome);
+                }
             }
             match self.put_manifest(original, target).await {
                 Ok(()) => {
@@ -199,12 +203,13 @@ impl Engine {
         counters: &ImageCounters,
     ) -> Result<(), EngineError> {
         let selector = target.selector(manifest);
-        if self
-            .destination
-            .manifest_digest(target.repository, &selector)
-            .await?
-            .as_ref()
-            == Some(&manifest.digest)
+        if !target.fresh
+            && self
+                .destination
+                .manifest_digest(target.repository, &selector)
+                .await?
+                .as_ref()
+                == Some(&manifest.digest)
         {
             return Ok(());
         }

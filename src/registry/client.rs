@@ -228,6 +228,31 @@ impl RegistryClient {
         Ok(())
     }
 
+    /// Whether the repository holds any tag (`GET /v2/<repo>/tags/list?n=1`); an unknown repository holds none.
+    pub async fn repository_has_tags(&self, repo: Repo<'_>) -> Result<bool, RegistryError> {
+        #[derive(serde::Deserialize)]
+        struct Tags {
+            tags: Option<Vec<String>>,
+        }
+        let path = format!("/v2/{}/tags/list?n=1", repo.path);
+        let operation = format!("GET tags of {}", repo.name());
+        let response = self
+            .execute(repo, &[(repo.path, Access::Pull)], &operation, |http, base| {
+                http.get(format!("{base}{path}"))
+            })
+            .await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(false);
+        }
+        let response = self.expect_success(repo, &operation, response, "tag list").await?;
+        let body = read_limited(repo.registry, &operation, response).await?;
+        let tags: Tags = serde_json::from_slice(&body).map_err(|e| RegistryError::Protocol {
+            host: repo.registry.into(),
+            detail: format!("{operation}: {e}"),
+        })?;
+        Ok(tags.tags.is_some_and(|t| !t.is_empty()))
+    }
+
     /// HEAD a blob.
     pub async fn blob_exists(&self, repo: Repo<'_>, digest: &Digest) -> Result<bool, RegistryError> {
         let path = format!("/v2/{}/blobs/{digest}", repo.path);
