@@ -73,6 +73,11 @@ pub enum ImageSource {
         digest: Digest,
         original: String,
     },
+    /// An image ferry built in this run (a rebuilt catalog), by root digest, and what it was built from.
+    Built {
+        digest: Digest,
+        original: String,
+    },
 }
 
 impl ImageSource {
@@ -81,6 +86,7 @@ impl ImageSource {
         match self {
             ImageSource::Registry(r) => r.digest.is_some(),
             ImageSource::Archive { original, .. } => original.contains('@'),
+            ImageSource::Built { .. } => false,
             ImageSource::Layout { .. } => false,
         }
     }
@@ -88,7 +94,7 @@ impl ImageSource {
     pub fn registry_reference(&self) -> Option<&ImageReference> {
         match self {
             ImageSource::Registry(r) => Some(r),
-            ImageSource::Layout { .. } | ImageSource::Archive { .. } => None,
+            ImageSource::Layout { .. } | ImageSource::Archive { .. } | ImageSource::Built { .. } => None,
         }
     }
 }
@@ -103,12 +109,13 @@ impl fmt::Display for ImageSource {
             } => write!(f, "oci://{}:{r}", path.display()),
             ImageSource::Layout { path, reference: None } => write!(f, "oci://{}", path.display()),
             ImageSource::Archive { original, .. } => f.write_str(original),
+            ImageSource::Built { original, .. } => write!(f, "{original} (rebuilt)"),
         }
     }
 }
 
 /// Where an image goes: a repository and tag in the destination registry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImageDestination {
     pub registry: String,
     pub repository: String,

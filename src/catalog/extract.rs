@@ -41,6 +41,9 @@ pub enum ExtractError {
     NoPlatform { image: String },
 }
 
+/// Files of a configs directory (paths relative to it), shared by the platforms that have the same content.
+pub type ConfigFiles = Arc<Vec<(PathBuf, Bytes)>>;
+
 /// The declarative config of one platform of a catalog image.
 #[derive(Debug, Clone)]
 pub struct CatalogPlatform {
@@ -55,7 +58,7 @@ pub struct CatalogPlatform {
     /// The layers the configs were read from (bottom to top): platforms with the same list share their content.
     pub content_key: Vec<Digest>,
     /// Files under the configs directory (paths relative to it) and their contents.
-    pub files: Arc<Vec<(PathBuf, Bytes)>>,
+    pub files: ConfigFiles,
 }
 
 /// How many bytes extraction fetched, for reports and benchmarks.
@@ -98,7 +101,7 @@ pub async fn extract(
     let graph = walk::walk(reader, root, filter).await.map_err(ExtractError::from)?;
     let mut images = Vec::new();
     collect_images(&graph, &mut images);
-    let mut shared: HashMap<Vec<Digest>, Arc<Vec<(PathBuf, Bytes)>>> = HashMap::new();
+    let mut shared: HashMap<Vec<Digest>, ConfigFiles> = HashMap::new();
     let mut stats = ExtractStats::default();
     let mut platforms = Vec::new();
     for node in images {
@@ -126,7 +129,7 @@ async fn read_platform(
     reader: &SourceReader,
     image: &str,
     node: &ManifestNode,
-    shared: &mut HashMap<Vec<Digest>, Arc<Vec<(PathBuf, Bytes)>>>,
+    shared: &mut HashMap<Vec<Digest>, ConfigFiles>,
     stats: &mut ExtractStats,
 ) -> Result<Option<CatalogPlatform>, ExtractError> {
     let NodeContent::Image { config, layers } = &node.content else {
@@ -354,7 +357,22 @@ async fn read_layer(
             reason: format!("content has digest {actual}"),
         });
     }
-    scanned.map_err(|reason| ExtractError::BadLayer { digest, reason })
+    scanned.map_err(|reason| ExtractError::BadLayer {
+        digest,
+        reason: printable(&reason),
+    })
+}
+
+/// Error texts from a corrupt archive may quote binary garbage: keep them short and printable.
+fn printable(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| if c.is_control() || c == '\u{fffd}' { '?' } else { c })
+        .collect();
+    match cleaned.char_indices().nth(160) {
+        Some((cut, _)) => format!("{}...", &cleaned[..cut]),
+        None => cleaned,
+    }
 }
 
 /// Bridges an async channel of chunks to a blocking `Read`.

@@ -118,7 +118,7 @@ fn update_config(config: &mut Value, configs_dir: &str, diff_id: &Digest) -> Res
     if let Some(history) = config.get_mut("history").and_then(Value::as_array_mut) {
         history.push(json!({
             "created": EPOCH,
-            "created_by": format!("ferry: filtered declarative config in /{configs_dir}"),
+            "created_by": format!("COPY filtered declarative config /{configs_dir} # ferry"),
             "comment": "rebuilt by ferry",
         }));
     }

@@ -88,7 +88,7 @@ fn blocking_pattern<'a>(
 ) -> Option<&'a str> {
     let normalised = match source {
         ImageSource::Registry(reference) => reference.to_string(),
-        ImageSource::Layout { .. } | ImageSource::Archive { .. } => written.to_string(),
+        ImageSource::Layout { .. } | ImageSource::Archive { .. } | ImageSource::Built { .. } => written.to_string(),
     };
     let destination = format!(
         "{}/{}:{}",
@@ -113,7 +113,7 @@ fn destination(image: &AdditionalImage, source: &ImageSource, context: &CollectC
         }
         ImageSource::Layout { path, reference } => layout_destination(path, reference.as_deref()),
         // Collectors read configurations, never archives.
-        ImageSource::Archive { digest, .. } => ("image".to_string(), digest.as_tag()),
+        ImageSource::Archive { digest, .. } | ImageSource::Built { digest, .. } => ("image".to_string(), digest.as_tag()),
     };
     let path = image.target_repo.clone().unwrap_or(path);
     let tag = image.target_tag.clone().unwrap_or(tag);

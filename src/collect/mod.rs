@@ -1,6 +1,7 @@
 //! Turning an ImageSetConfiguration into a mirror plan, one collector per config group.
 
 pub mod additional;
+pub mod operator;
 
 use crate::image::PlatformFilter;
 

@@ -16,13 +16,16 @@ use crate::image::manifest::Descriptor;
 use crate::image::{Digest, DigestHasher};
 use crate::registry::{MountOutcome, RegistryError};
 
+/// A blob in a destination repository.
+type Placement = (Arc<str>, Digest);
+
 /// Which blobs this run has placed in which destination repositories.
 #[derive(Default)]
 pub struct BlobLedger {
     /// The first repository that received each blob (later ones mount from it).
     first_home: Mutex<HashMap<Digest, Arc<OnceCell<Arc<str>>>>>,
     /// Each (repository, digest) is placed once, even when several images of the run need it at the same time.
-    placed: Mutex<HashMap<(Arc<str>, Digest), Arc<OnceCell<()>>>>,
+    placed: Mutex<HashMap<Placement, Arc<OnceCell<()>>>>,
 }
 
 impl BlobLedger {

@@ -1,5 +1,6 @@
 //! Reading an image from where it lives (a registry, through its configured mirrors, or an OCI layout).
 
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -17,6 +18,9 @@ use crate::registry::{RegistryClient, RegistryError, Repo};
 use crate::store::archive::ArchiveReader;
 use crate::store::OciLayout;
 
+/// A boxed future, for the recursion of built images over their originals.
+type BoxFuture<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
 
 /// Everything images can be read from in a run.
@@ -27,6 +31,18 @@ pub struct Sources {
     pub mirrors: Arc<RegistriesConf>,
     /// The archives of a disk-to-mirror run.
     pub archive: Option<Arc<ArchiveReader>>,
+    /// Images ferry built in this run (rebuilt catalogs), by root digest.
+    pub built: HashMap<Digest, Arc<BuiltImage>>,
+}
+
+/// An image ferry built: new manifests and blobs over an original image that supplies everything else.
+#[derive(Debug)]
+pub struct BuiltImage {
+    /// Where the unchanged content (original layers) is read from.
+    pub base: ImageSource,
+    pub root: RawManifest,
+    pub manifests: HashMap<Digest, RawManifest>,
+    pub blobs: HashMap<Digest, Bytes>,
 }
 
 /// An opened image source: one repository (or layout) that serves the root manifest and everything below it.
@@ -37,11 +53,28 @@ pub enum SourceReader {
     },
     Layout(OciLayout),
     Archive(Arc<ArchiveReader>),
+    /// A built image over the reader of its original.
+    Built {
+        base: Box<SourceReader>,
+        image: Arc<BuiltImage>,
+    },
 }
 
 impl SourceReader {
     /// Finds the root manifest, trying the configured source mirrors of a registry image in order.
     pub async fn open(source: &ImageSource, sources: &Sources) -> Result<(SourceReader, RawManifest), EngineError> {
+        if let ImageSource::Built { digest, .. } = source {
+            let image = sources.built.get(digest).cloned().ok_or(EngineError::NoArchive)?;
+            let (base, _) = Box::pin(SourceReader::open(&image.base, sources)).await?;
+            let root = image.root.clone();
+            return Ok((
+                SourceReader::Built {
+                    base: Box::new(base),
+                    image,
+                },
+                root,
+            ));
+        }
         match source {
             ImageSource::Registry(reference) => open_registry(reference, &sources.registry, &sources.mirrors).await,
             ImageSource::Layout { path, reference } => {
@@ -52,6 +85,7 @@ impl SourceReader {
                     .await?;
                 Ok((SourceReader::Layout(layout), root))
             }
+            ImageSource::Built { .. } => Err(EngineError::NoArchive),
             ImageSource::Archive { digest, .. } => {
                 let archive = sources.archive.clone().ok_or(EngineError::NoArchive)?;
                 let root = RawManifest::new(archive.read_bytes(digest).await?, None)?;
@@ -61,28 +95,44 @@ impl SourceReader {
     }
 
     /// Opens a blob for streaming: its size when known and its chunks.
-    pub async fn open_blob(&self, descriptor: &Descriptor) -> Result<(Option<u64>, ByteStream), EngineError> {
-        match self {
-            SourceReader::Registry { client, reference } => {
-                let repo = Repo {
-                    registry: &reference.registry,
-                    path: &reference.repository,
-                };
-                let download = client.get_blob(repo, &descriptor.digest).await?;
-                Ok((download.size, download.into_stream()))
-            }
-            SourceReader::Layout(layout) => {
-                let (size, stream) = layout.open_blob(&descriptor.digest).await?;
-                Ok((Some(size), Box::pin(stream)))
-            }
-            SourceReader::Archive(archive) => {
-                if !archive.contains(&descriptor.digest) {
-                    return Err(missing_from_archive(archive, &descriptor.digest));
+    pub fn open_blob<'a>(
+        &'a self,
+        descriptor: &'a Descriptor,
+    ) -> BoxFuture<'a, Result<(Option<u64>, ByteStream), EngineError>> {
+        Box::pin(async move {
+            match self {
+                SourceReader::Registry { client, reference } => {
+                    let repo = Repo {
+                        registry: &reference.registry,
+                        path: &reference.repository,
+                    };
+                    let download = client.get_blob(repo, &descriptor.digest).await?;
+                    Ok((download.size, download.into_stream()))
                 }
-                let (size, stream) = archive.open_blob(&descriptor.digest).await?;
-                Ok((Some(size), Box::pin(stream)))
+                SourceReader::Layout(layout) => {
+                    let (size, stream) = layout.open_blob(&descriptor.digest).await?;
+                    let stream: ByteStream = Box::pin(stream);
+                    Ok((Some(size), stream))
+                }
+                SourceReader::Archive(archive) => {
+                    if !archive.contains(&descriptor.digest) {
+                        return Err(missing_from_archive(archive, &descriptor.digest));
+                    }
+                    let (size, stream) = archive.open_blob(&descriptor.digest).await?;
+                    let stream: ByteStream = Box::pin(stream);
+                    Ok((Some(size), stream))
+                }
+                SourceReader::Built { base, image } => match image.blobs.get(&descriptor.digest) {
+                    Some(bytes) => {
+                        let bytes = bytes.clone();
+                        let size = bytes.len() as u64;
+                        let stream: ByteStream = Box::pin(futures_util::stream::once(async move { Ok(bytes) }));
+                        Ok((Some(size), stream))
+                    }
+                    None => base.open_blob(descriptor).await,
+                },
             }
-        }
+        })
     }
 
     /// The repository this reader serves, for messages.
@@ -91,6 +141,7 @@ impl SourceReader {
             SourceReader::Registry { reference, .. } => reference.name(),
             SourceReader::Layout(layout) => format!("oci://{}", layout.root().display()),
             SourceReader::Archive(_) => "the archive".to_string(),
+            SourceReader::Built { base, .. } => format!("rebuilt from {}", base.describe()),
         }
     }
 }
@@ -148,27 +199,39 @@ fn missing_from_archive(archive: &ArchiveReader, digest: &Digest) -> EngineError
     }
 }
 
+impl SourceReader {
+    fn manifest_boxed<'a>(&'a self, entry: &'a Descriptor) -> BoxFuture<'a, Result<RawManifest, EngineError>> {
+        Box::pin(async move {
+            let digest = &entry.digest;
+            match self {
+                SourceReader::Registry { client, reference } => {
+                    let repo = Repo {
+                        registry: &reference.registry,
+                        path: &reference.repository,
+                    };
+                    Ok(client.get_manifest(repo, digest.as_str()).await?)
+                }
+                SourceReader::Layout(layout) => Ok(layout.read_manifest(digest, Some(&entry.media_type)).await?),
+                SourceReader::Archive(archive) => {
+                    if !archive.contains(digest) {
+                        return Err(missing_from_archive(archive, digest));
+                    }
+                    let declared = Some(entry.media_type.as_str()).filter(|m| !m.is_empty());
+                    Ok(RawManifest::new(archive.read_bytes(digest).await?, declared)?)
+                }
+                SourceReader::Built { base, image } => match image.manifests.get(digest) {
+                    Some(manifest) => Ok(manifest.clone()),
+                    None => base.manifest_boxed(entry).await,
+                },
+            }
+        })
+    }
+}
+
 impl ManifestSource for SourceReader {
     type Error = EngineError;
 
     async fn fetch_manifest(&self, entry: &Descriptor) -> Result<RawManifest, EngineError> {
-        let digest = &entry.digest;
-        match self {
-            SourceReader::Registry { client, reference } => {
-                let repo = Repo {
-                    registry: &reference.registry,
-                    path: &reference.repository,
-                };
-                Ok(client.get_manifest(repo, digest.as_str()).await?)
-            }
-            SourceReader::Layout(layout) => Ok(layout.read_manifest(digest, Some(&entry.media_type)).await?),
-            SourceReader::Archive(archive) => {
-                if !archive.contains(digest) {
-                    return Err(missing_from_archive(archive, digest));
-                }
-                let declared = Some(entry.media_type.as_str()).filter(|m| !m.is_empty());
-                Ok(RawManifest::new(archive.read_bytes(digest).await?, declared)?)
-            }
-        }
+        self.manifest_boxed(entry).await
     }
 }

@@ -1,4 +1,7 @@
-//! Cluster resources that point a cluster at the mirror: ImageDigestMirrorSet and ImageTagMirrorSet.
+//! Cluster resources that point a cluster at the mirror: ImageDigestMirrorSet and ImageTagMirrorSet here,
+//! CatalogSource and ClusterCatalog in `catalog`.
+
+pub mod catalog;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -4,9 +4,11 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use super::mirror_to_disk::CATALOGS_KEY;
 use super::outputs::{self, summarize};
 use super::prepare::{connect, prepare};
 use super::{MirrorRequest, Mode, RegistryTarget, RunSummary, WorkflowError};
+use crate::collect::operator::CatalogTarget;
 use crate::engine::{Destination, Engine, Event, Reporter};
 use crate::image::{Platform, PlatformFilter};
 use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob, MirrorPlan};
@@ -35,6 +37,7 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
         )));
     }
     prepared.plan = plan_from_archive(newest, target);
+    prepared.catalogs = catalogs_from_archive(newest, target);
     reporter.event(Event::Info(format!(
         "{} images from archive run {} to push to {}",
         prepared.plan.jobs.len(),
@@ -66,7 +69,38 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
         &results,
         &prepared.workspace,
     )?);
+    summary.files_written.extend(outputs::write_catalog_resources(
+        &prepared.plan,
+        &results,
+        &prepared.catalogs,
+        &prepared.workspace,
+        &reporter,
+    )?);
     outputs::finish(summary, prepared, started, started_at)
+}
+
+/// The archived catalogs, at their place under the destination.
+fn catalogs_from_archive(metadata: &ArchiveMetadata, target: &RegistryTarget) -> Vec<CatalogTarget> {
+    let Some(value) = metadata.extra.get(CATALOGS_KEY) else {
+        return Vec::new();
+    };
+    let catalogs: Vec<CatalogTarget> = serde_json::from_value(value.clone()).unwrap_or_default();
+    catalogs
+        .into_iter()
+        .map(|mut catalog| {
+            catalog.destination.registry = target.registry.clone();
+            catalog.destination.repository = namespaced(&target.namespace, &catalog.destination.repository);
+            catalog
+        })
+        .collect()
+}
+
+fn namespaced(namespace: &str, repository: &str) -> String {
+    if namespace.is_empty() {
+        repository.to_string()
+    } else {
+        format!("{namespace}/{repository}")
+    }
 }
 
 /// One job per archived image: its recorded platforms select exactly the children the archive carries.
@@ -76,11 +110,7 @@ fn plan_from_archive(metadata: &ArchiveMetadata, target: &RegistryTarget) -> Mir
         .iter()
         .map(|image| {
             let platforms: Vec<Platform> = image.platforms.iter().filter_map(|p| p.parse().ok()).collect();
-            let repository = if target.namespace.is_empty() {
-                image.destination_repository.clone()
-            } else {
-                format!("{}/{}", target.namespace, image.destination_repository)
-            };
+            let repository = namespaced(&target.namespace, &image.destination_repository);
             MirrorJob {
                 source: ImageSource::Archive {
                     digest: image.digest.clone(),

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use super::outputs::{self, summarize, JobResults};
-use super::prepare::{connect, prepare};
+use super::prepare::{add_operators, connect, prepare};
 use super::workspace::utc_rfc3339;
 use super::{DiskOptions, MirrorRequest, Mode, RunSummary, WorkflowError};
+use crate::collect::operator::CatalogTarget;
 use crate::engine::source::SourceReader;
 use crate::engine::{Destination, Engine, Event, Reporter};
 use crate::plan::MirrorPlan;
@@ -25,9 +26,10 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
         ));
     };
     let (started, started_at) = (Instant::now(), SystemTime::now());
-    let prepared = prepare(request, "", "", &reporter)?;
+    let mut prepared = prepare(request, "", "", &reporter)?;
     let history = History::load(&disk.archive_dir)?;
-    let (sources, _) = connect(request)?;
+    let (mut sources, _) = connect(request)?;
+    add_operators(&mut prepared, request, "", "", &mut sources, &reporter).await;
     if request.dry_run {
         let summary = dry_run(&prepared.plan, disk, &history, &sources, &prepared.workspace, &reporter).await?;
         return outputs::finish(summary, prepared, started, started_at);
@@ -66,6 +68,7 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
         blobs: Default::default(),
         depends_on,
         since: disk.since.clone(),
+        extra: catalogs_extra(&prepared.catalogs, &prepared.plan, &results),
         ..ArchiveMetadata::default()
     };
     summary.files_written.extend(writer.finish(metadata).await?);
@@ -76,6 +79,34 @@ fn segment_limit(disk: &DiskOptions, archive_size_gib: Option<u64>) -> u64 {
     disk.archive_size
         .or(archive_size_gib.map(|gib| gib << 30))
         .unwrap_or(DEFAULT_SEGMENT_BYTES)
+}
+
+/// Key of the archive metadata's `extra` map that lists the rebuilt catalogs (for CatalogSources at disk-to-mirror).
+pub const CATALOGS_KEY: &str = "catalogs";
+
+/// The rebuilt catalogs whose images made it into the archive.
+fn catalogs_extra(
+    catalogs: &[CatalogTarget],
+    plan: &MirrorPlan,
+    results: &JobResults,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let archived: Vec<&CatalogTarget> = catalogs
+        .iter()
+        .filter(|c| {
+            plan.jobs
+                .iter()
+                .zip(results)
+                .any(|(job, r)| job.destination == c.destination && r.is_ok())
+        })
+        .collect();
+    let mut extra = std::collections::BTreeMap::new();
+    if !archived.is_empty() {
+        extra.insert(
+            CATALOGS_KEY.to_string(),
+            serde_json::to_value(archived).unwrap_or_default(),
+        );
+    }
+    extra
 }
 
 /// The images that made it into the archive, as disk-to-mirror will replay them.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use super::outputs::{self, summarize};
-use super::prepare::{connect, prepare};
+use super::prepare::{add_operators, connect, prepare};
 use super::{Failure, MirrorRequest, Mode, RunSummary, WorkflowError, Workspace};
 use crate::engine::source::SourceReader;
 use crate::engine::{Destination, Engine, EngineError, Event, Reporter, Sources};
@@ -26,8 +26,8 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
             ))
         }
     };
-    let prepared = prepare(request, registry, namespace, &reporter)?;
-    let (sources, client) = connect(request)?;
+    let mut prepared = prepare(request, registry, namespace, &reporter)?;
+    let (mut sources, client) = connect(request)?;
     let destination = match &request.mode {
         Mode::MirrorToLayout { layout, .. } => Destination::Layout(Arc::new(
             LayoutWriter::open_or_create(layout).map_err(EngineError::from)?,
@@ -37,6 +37,7 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
             Destination::registry(client, registry)
         }
     };
+    add_operators(&mut prepared, request, registry, namespace, &mut sources, &reporter).await;
     reporter.event(Event::Info(format!(
         "{} images to mirror to {}",
         prepared.plan.jobs.len(),
@@ -53,6 +54,13 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
             .files_written
             .push(outputs::write_mapping(&prepared.plan, &results, &prepared.workspace)?);
         if matches!(engine.destination(), Destination::Registry(_)) {
+            summary.files_written.extend(outputs::write_catalog_resources(
+                &prepared.plan,
+                &results,
+                &prepared.catalogs,
+                &prepared.workspace,
+                &reporter,
+            )?);
             summary.files_written.extend(outputs::write_cluster_resources(
                 &prepared.plan,
                 &results,

@@ -6,10 +6,14 @@ use std::time::{Instant, SystemTime};
 
 use super::prepare::Prepared;
 use super::{Failure, RunSummary, WorkflowError, Workspace};
+use crate::collect::operator::CatalogTarget;
 use crate::engine::{Engine, EngineError, ImageResult};
+use crate::engine::{Event, Reporter};
 use crate::plan::{ImageSource, MirrorPlan};
 use crate::reference::ImageReference;
+use crate::resources::catalog::{write_catalog_resources as write_catalog_resources_in, MirroredCatalog};
 use crate::resources::{self, write_atomically, MirroredImage};
+use std::sync::Arc;
 
 pub type JobResults = [Result<ImageResult, EngineError>];
 
@@ -83,12 +87,44 @@ pub fn write_cluster_resources(
     })
 }
 
+/// CatalogSource and ClusterCatalog for every catalog whose rebuilt image reached the destination.
+pub fn write_catalog_resources(
+    plan: &MirrorPlan,
+    results: &JobResults,
+    catalogs: &[CatalogTarget],
+    workspace: &Workspace,
+    reporter: &Arc<dyn Reporter>,
+) -> Result<Vec<PathBuf>, WorkflowError> {
+    let mirrored: Vec<MirroredCatalog> = catalogs
+        .iter()
+        .filter(|catalog| {
+            plan.jobs
+                .iter()
+                .zip(results)
+                .any(|(job, result)| job.destination == catalog.destination && result.is_ok())
+        })
+        .map(|catalog| MirroredCatalog {
+            destination: catalog.destination.clone(),
+            template: catalog.template.as_ref().map(PathBuf::from),
+        })
+        .collect();
+    let dir = workspace.cluster_resources();
+    let (written, warnings) = write_catalog_resources_in(&dir, &mirrored).map_err(|e| WorkflowError::Io {
+        path: dir.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    for warning in warnings {
+        reporter.event(Event::Warning(warning));
+    }
+    Ok(written)
+}
+
 /// The registry reference an image came from, also for images replayed from an archive.
 fn registry_source(source: &ImageSource) -> Option<ImageReference> {
     match source {
         ImageSource::Registry(reference) => Some(reference.clone()),
         ImageSource::Archive { original, .. } => original.strip_prefix("docker://").unwrap_or(original).parse().ok(),
-        ImageSource::Layout { .. } => None,
+        ImageSource::Layout { .. } | ImageSource::Built { .. } => None,
     }
 }
 

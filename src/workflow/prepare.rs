@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::{Failure, MirrorRequest, WorkflowError, Workspace};
 use crate::auth::CredentialStore;
+use crate::collect::operator::{self, CatalogTarget};
 use crate::collect::{additional, CollectContext, Excluded};
 use crate::config::{self, ImageSetConfiguration};
 use crate::engine::{Event, Reporter, Sources};
@@ -20,8 +21,10 @@ pub struct Prepared {
     pub workspace: Workspace,
     pub plan: MirrorPlan,
     pub excluded: Vec<Excluded>,
-    /// Configured content this version cannot mirror: failures of their group.
+    /// Failures known before copying: content this version cannot mirror, catalogs that cannot be read.
     pub not_supported: Vec<Failure>,
+    /// Rebuilt catalogs and where they go.
+    pub catalogs: Vec<CatalogTarget>,
 }
 
 /// Loads the configuration and collects the plan for a destination `registry`/`namespace` (empty for archives,
@@ -62,7 +65,41 @@ pub fn prepare(
         plan: MirrorPlan { jobs },
         excluded,
         not_supported,
+        catalogs: Vec::new(),
     })
+}
+
+/// Reads, filters and rebuilds the configured catalogs (network I/O), adding the catalogs and their images to the
+/// plan and the rebuilt images to `sources`. A catalog that cannot be read fails the operator group.
+pub async fn add_operators(
+    prepared: &mut Prepared,
+    request: &MirrorRequest,
+    registry: &str,
+    namespace: &str,
+    sources: &mut Sources,
+    reporter: &Arc<dyn Reporter>,
+) {
+    if prepared.config.spec.mirror.operators.is_empty() {
+        return;
+    }
+    let context = CollectContext {
+        registry: registry.to_string(),
+        namespace: namespace.to_string(),
+        cli_platforms: request.cli_platforms.clone(),
+    };
+    let collected = operator::collect(&prepared.config, &context, sources, reporter).await;
+    prepared.plan.jobs.extend(collected.jobs);
+    for built in collected.built {
+        sources.built.insert(built.root.digest.clone(), built);
+    }
+    prepared.catalogs = collected.catalogs;
+    prepared
+        .not_supported
+        .extend(collected.failures.into_iter().map(|(catalog, error)| Failure {
+            image: catalog,
+            origin: ImageOrigin::Operator,
+            error,
+        }));
 }
 
 /// Content types this version does not mirror yet: reported as failures of their group, never silently skipped.
@@ -76,12 +113,6 @@ fn unsupported_groups(config: &ImageSetConfiguration) -> Vec<Failure> {
             usize::from(!mirror.platform.is_empty()),
             "release platform",
         ),
-        (
-            ImageOrigin::Operator,
-            "mirror.operators",
-            mirror.operators.len(),
-            "catalogs",
-        ),
         (ImageOrigin::Helm, "mirror.helm", charts, "charts"),
     ];
     groups
@@ -90,7 +121,7 @@ fn unsupported_groups(config: &ImageSetConfiguration) -> Vec<Failure> {
         .map(|(origin, field, count, what)| Failure {
             image: format!("{field} ({count} {what})"),
             origin,
-            error: "not mirrored: this version of ferry mirrors additionalImages only".to_string(),
+            error: "not mirrored: this version of ferry mirrors additionalImages and operators only".to_string(),
         })
         .collect()
 }
@@ -105,6 +136,7 @@ pub fn connect(request: &MirrorRequest) -> Result<(Sources, Arc<RegistryClient>)
         )?),
         mirrors: Arc::new(RegistriesConf::load(request.registries_conf.as_deref())?),
         archive: None,
+        built: Default::default(),
     };
     let destination = Arc::new(RegistryClient::new(
         client_options(request, request.dest_tls_verify),

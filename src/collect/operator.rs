@@ -1,0 +1,272 @@
+//! `mirror.operators`: for each catalog, read every selected platform's declarative config from the catalog image
+//! (pinned to its digest for the whole run), filter it, rebuild the catalog, and plan the rebuilt catalog and every
+//! bundle and related image of the kept bundles.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use regex::Regex;
+
+use super::CollectContext;
+use crate::catalog::extract::{self, CatalogPlatform};
+use crate::catalog::rebuild::{self, PlatformConfigs};
+use crate::catalog::{filter, related_images, DeclarativeConfig};
+use crate::config::{ImageSetConfiguration, Operator};
+use crate::engine::source::{BuiltImage, SourceReader};
+use crate::engine::{Event, Reporter, Sources};
+use crate::image::{Digest, PlatformFilter};
+use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob};
+use crate::reference::{ImageReference, Location};
+
+/// Everything the operator collector planned.
+#[derive(Default)]
+pub struct CollectedCatalogs {
+    pub jobs: Vec<MirrorJob>,
+    pub built: Vec<Arc<BuiltImage>>,
+    /// Rebuilt catalogs and where they go, for CatalogSource / ClusterCatalog resources.
+    pub catalogs: Vec<CatalogTarget>,
+    /// Catalogs or images that could not be collected: (what, why).
+    pub failures: Vec<(String, String)>,
+}
+
+/// A rebuilt catalog's destination and the CatalogSource template the configuration names for it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct CatalogTarget {
+    pub catalog: String,
+    pub destination: ImageDestination,
+    pub template: Option<String>,
+}
+
+/// One catalog, filtered, rebuilt and planned.
+struct PlannedCatalog {
+    built: Arc<BuiltImage>,
+    job: MirrorJob,
+    target: CatalogTarget,
+    related: Vec<MirrorJob>,
+}
+
+pub async fn collect(
+    config: &ImageSetConfiguration,
+    context: &CollectContext,
+    sources: &Sources,
+    reporter: &Arc<dyn Reporter>,
+) -> CollectedCatalogs {
+    let blocked = config.blocked_patterns();
+    let mut out = CollectedCatalogs::default();
+    let mut planned_related: BTreeMap<String, MirrorJob> = BTreeMap::new();
+    for operator in &config.spec.mirror.operators {
+        reporter.event(Event::Info(format!("reading catalog {}", operator.catalog)));
+        match collect_catalog(operator, context, sources, &blocked, reporter).await {
+            Ok(planned) => {
+                out.jobs.push(planned.job);
+                out.built.push(planned.built);
+                out.catalogs.push(planned.target);
+                for job in planned.related {
+                    planned_related.entry(job.source.to_string()).or_insert(job);
+                }
+            }
+            Err(error) => {
+                reporter.event(Event::Warning(format!("catalog {}: {error}", operator.catalog)));
+                out.failures.push((operator.catalog.clone(), error));
+            }
+        }
+    }
+    out.jobs.extend(planned_related.into_values());
+    out
+}
+
+async fn collect_catalog(
+    operator: &Operator,
+    context: &CollectContext,
+    sources: &Sources,
+    blocked: &[Regex],
+    reporter: &Arc<dyn Reporter>,
+) -> Result<PlannedCatalog, String> {
+    let source = catalog_source(&operator.catalog)?;
+    let (reader, root) = SourceReader::open(&source, sources).await.map_err(|e| e.to_string())?;
+    let platforms = PlatformFilter::of(operator.platforms.clone())
+        .intersect(&context.cli_platforms)
+        .ok_or("its platforms and --platform have none in common")?;
+    let (extracted, stats) = extract::extract(&reader, &operator.catalog, root.clone(), &platforms)
+        .await
+        .map_err(|e| e.to_string())?;
+    reporter.event(Event::Info(format!(
+        "catalog {} ({}): {} platform(s), {} layer(s) read ({} bytes), {} platform(s) sharing content",
+        operator.catalog,
+        root.digest,
+        extracted.len(),
+        stats.layers_fetched,
+        stats.bytes_fetched,
+        stats.platforms_shared
+    )));
+    let filtered = filter_per_content(&extracted, operator, blocked, reporter)?;
+    let configs: Vec<PlatformConfigs<'_>> = extracted
+        .iter()
+        .map(|platform| PlatformConfigs {
+            platform,
+            files: filtered[&platform.content_key].files.clone(),
+        })
+        .collect();
+    let rebuilt = rebuild::rebuild(&root, &configs).map_err(|e| e.to_string())?;
+    let built = Arc::new(BuiltImage {
+        base: source.clone(),
+        root: rebuilt.root.clone(),
+        manifests: rebuilt.manifests,
+        blobs: rebuilt.blobs,
+    });
+    let destination = catalog_destination(operator, &source, &root.digest, context);
+    let job = MirrorJob {
+        source: ImageSource::Built {
+            digest: built.root.digest.clone(),
+            original: operator.catalog.clone(),
+        },
+        destination: destination.clone(),
+        platforms: PlatformFilter::all(),
+        origin: ImageOrigin::Operator,
+    };
+    let target = CatalogTarget {
+        catalog: operator.catalog.clone(),
+        destination,
+        template: operator.target_catalog_source_template.clone(),
+    };
+    let mut related = Vec::new();
+    for content in filtered.values() {
+        for reference in &content.images {
+            related.push(related_job(reference, &platforms, context));
+        }
+    }
+    Ok(PlannedCatalog {
+        built,
+        job,
+        target,
+        related,
+    })
+}
+
+/// A catalog reference: `oci://DIR[:NAME]`, or a registry reference with or without `docker://`.
+fn catalog_source(catalog: &str) -> Result<ImageSource, String> {
+    if catalog.starts_with("oci://") {
+        return match catalog.parse::<Location>() {
+            Ok(Location::OciLayout { path, reference }) => Ok(ImageSource::Layout { path, reference }),
+            _ => Err(format!("`{catalog}` is not an OCI layout reference")),
+        };
+    }
+    catalog
+        .parse::<ImageReference>()
+        .map(ImageSource::Registry)
+        .map_err(|e| e.to_string())
+}
+
+/// The filtered declarative config of one distinct content, rendered, and the images its bundles need.
+struct FilteredContent {
+    files: Vec<(PathBuf, Bytes)>,
+    images: Vec<ImageReference>,
+}
+
+/// Platforms with the same configs layers are loaded and filtered once.
+fn filter_per_content(
+    platforms: &[CatalogPlatform],
+    operator: &Operator,
+    blocked: &[Regex],
+    reporter: &Arc<dyn Reporter>,
+) -> Result<HashMap<Vec<Digest>, FilteredContent>, String> {
+    let mut out: HashMap<Vec<Digest>, FilteredContent> = HashMap::new();
+    for platform in platforms {
+        if out.contains_key(&platform.content_key) {
+            continue;
+        }
+        let files = platform
+            .files
+            .iter()
+            .map(|(path, bytes)| (path.clone(), bytes.to_vec()));
+        let catalog = DeclarativeConfig::from_files(files).map_err(|e| e.to_string())?;
+        let outcome = filter(&catalog, operator).map_err(|e| e.to_string())?;
+        let which = platform
+            .platform
+            .as_ref()
+            .map_or("image".to_string(), ToString::to_string);
+        for warning in &outcome.warnings {
+            reporter.event(Event::Warning(format!(
+                "catalog {} ({which}): {warning}",
+                operator.catalog
+            )));
+        }
+        for added in &outcome.added_dependencies {
+            reporter.event(Event::Info(format!(
+                "catalog {} ({which}): added dependency {added}",
+                operator.catalog
+            )));
+        }
+        let images = related_images(&outcome.config, blocked);
+        for skipped in &images.skipped_bundles {
+            reporter.event(Event::Warning(format!(
+                "catalog {}: bundle {} of {} is skipped: {}",
+                operator.catalog, skipped.bundle, skipped.package, skipped.reason
+            )));
+        }
+        for blocked in &images.blocked {
+            reporter.event(Event::Info(format!(
+                "{} is blocked by `{}`",
+                blocked.image, blocked.pattern
+            )));
+        }
+        let files = outcome
+            .config
+            .render_files()
+            .into_iter()
+            .map(|(path, bytes)| (path, Bytes::from(bytes)))
+            .collect();
+        let images = images.images.into_iter().map(|image| image.reference).collect();
+        out.insert(platform.content_key.clone(), FilteredContent { files, images });
+    }
+    Ok(out)
+}
+
+/// `DEST/NS/<targetCatalog or repository>:<targetTag or tag>`; a digest-only catalog gets `sha256-<hex>`.
+fn catalog_destination(
+    operator: &Operator,
+    source: &ImageSource,
+    root: &Digest,
+    context: &CollectContext,
+) -> ImageDestination {
+    let (path, tag) = match source {
+        ImageSource::Registry(reference) => (
+            reference.repository.clone(),
+            reference.tag.clone().unwrap_or_else(|| root.as_tag()),
+        ),
+        ImageSource::Layout { path, reference } => (
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("catalog")
+                .to_ascii_lowercase(),
+            reference.clone().unwrap_or_else(|| "latest".into()),
+        ),
+        _ => ("catalog".into(), root.as_tag()),
+    };
+    ImageDestination {
+        registry: context.registry.clone(),
+        repository: context.destination_repository(operator.target_catalog.as_deref().unwrap_or(&path)),
+        tag: operator.target_tag.clone().unwrap_or(tag),
+    }
+}
+
+/// A bundle or related image: copied by digest when the catalog pins it (as it should), else by tag.
+fn related_job(reference: &ImageReference, platforms: &PlatformFilter, context: &CollectContext) -> MirrorJob {
+    let tag = match (&reference.tag, &reference.digest) {
+        (Some(tag), _) => tag.clone(),
+        (None, Some(digest)) => digest.as_tag(),
+        (None, None) => "latest".to_string(),
+    };
+    MirrorJob {
+        source: ImageSource::Registry(reference.clone()),
+        destination: ImageDestination {
+            registry: context.registry.clone(),
+            repository: context.destination_repository(&reference.repository),
+            tag,
+        },
+        platforms: platforms.clone(),
+        origin: ImageOrigin::Operator,
+    }
+}

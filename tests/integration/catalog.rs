@@ -1,0 +1,299 @@
+//! Operator catalogs end to end: multi-arch catalog images built at test time from real file-based catalogs (one
+//! platform carrying a smaller catalog), filtered, rebuilt and mirrored; results read back with skopeo and by
+//! unpacking the pushed configs layer.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::support::*;
+
+const CATALOGS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/testdata/fbc/small/oc-mirror-test-catalogs"
+);
+const LABEL: &str = "operators.operatorframework.io.index.configs.v1";
+
+/// The real `test-catalog-latest` catalog with its images moved into `registry`, as `configs/...` tar entries.
+fn catalog_files(registry: &str, operator_digest: &str, packages: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for package in packages {
+        let dir = Path::new(CATALOGS).join("test-catalog-latest").join(package);
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            let text = text
+                .replace(
+                    "quay.io/oc-mirror/oc-mirror-dev@sha256:1ce8c0187c8fe6b4be327dc848b8baf062ce1baa5096b4f5d955893d126d5b58",
+                    &format!("{registry}/oc-mirror/operator@{operator_digest}"),
+                )
+                .replace("quay.io/oc-mirror/oc-mirror-dev:", &format!("{registry}/oc-mirror/oc-mirror-dev:"));
+            files.push((
+                format!("configs/{package}/{}", entry.file_name().to_string_lossy()),
+                text.into_bytes(),
+            ));
+        }
+    }
+    files
+}
+
+struct Fixture {
+    src: TestRegistry,
+    operator: MultiArchImage,
+    catalog_index: String,
+}
+
+/// Pushes the operator image, every bundle image the catalog names, and a 3-platform catalog image whose s390x
+/// catalog lacks the `baz` package.
+fn fixture(dir: &TestDir) -> Fixture {
+    let src = TestRegistry::start();
+    let operator = multi_arch_image(
+        dir.join("operator"),
+        900,
+        &["linux/amd64", "linux/arm64", "linux/s390x"],
+        false,
+    );
+    operator.push(&src.host(), "oc-mirror/operator:latest");
+    for bundle in [
+        "foo-bundle-v0.1.0",
+        "foo-bundle-v0.2.0",
+        "foo-bundle-v0.3.0",
+        "foo-bundle-v0.3.1",
+        "bar-bundle-v0.1.0",
+        "bar-bundle-v0.2.0",
+        "bar-bundle-v1.0.0",
+        "baz-bundle-v1.0.0",
+        "baz-bundle-v1.0.1",
+        "baz-bundle-v1.1.0",
+    ] {
+        let mut layout = LayoutBuilder::new(dir.join(bundle));
+        let image = layout.image(
+            ("linux", "amd64", None),
+            &[random_bytes(bundle.len() as u64 * 7919, 1024)],
+        );
+        layout.tag(&image, "v");
+        push_layout(
+            layout.dir(),
+            "v",
+            &src.host(),
+            &format!("oc-mirror/oc-mirror-dev:{bundle}"),
+        );
+    }
+    let mut layout = LayoutBuilder::new(dir.join("catalog"));
+    let opm = random_bytes(4242, 8192);
+    let base = tar_bytes(&[("bin/opm", opm.as_slice())]);
+    let full = catalog_files(&src.host(), &operator.index.digest, &["foo", "bar", "baz"]);
+    let small = catalog_files(&src.host(), &operator.index.digest, &["foo", "bar"]);
+    let as_tar = |files: &[(String, Vec<u8>)]| {
+        let entries: Vec<(&str, &[u8])> = files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
+        tar_bytes(&entries)
+    };
+    let labels = [(LABEL, "/configs")];
+    let amd = layout.image_with_labels(("linux", "amd64", None), &[base.clone(), as_tar(&full)], &labels);
+    let arm = layout.image_with_labels(("linux", "arm64", None), &[base.clone(), as_tar(&full)], &labels);
+    let s390x = layout.image_with_labels(("linux", "s390x", None), &[base, as_tar(&small)], &labels);
+    let index = layout.index(&[amd, arm, s390x], false);
+    layout.tag(&index, "v1");
+    push_layout(layout.dir(), "v1", &src.host(), "redhat/test-catalog:v1");
+    Fixture {
+        src,
+        operator,
+        catalog_index: index.digest,
+    }
+}
+
+fn isc(dir: &TestDir, yaml: &str) -> PathBuf {
+    let path = dir.join("isc.yaml");
+    std::fs::write(
+        &path,
+        format!("apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n{yaml}"),
+    )
+    .unwrap();
+    path
+}
+
+fn ferry(dir: &TestDir, args: &[&str]) -> Output {
+    ferry_bin().env("HOME", dir.path()).args(args).output().unwrap()
+}
+
+fn ok(output: Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "ferry failed ({:?}):\n{stderr}",
+        output.status.code()
+    );
+    stderr
+}
+
+fn raw_json(reference: &str) -> serde_json::Value {
+    serde_json::from_slice(&skopeo_inspect_raw(reference).unwrap_or_else(|e| panic!("{reference}: {e}"))).unwrap()
+}
+
+fn blob(registry: &str, repo: &str, digest: &str) -> Vec<u8> {
+    let response = http::request(registry, "GET", &format!("/v2/{repo}/blobs/{digest}"), &[], &[]).unwrap();
+    assert_eq!(response.status(), 200, "blob {digest}");
+    response.body.clone()
+}
+
+/// The packages, and bundles per package, of the declarative config in a pushed catalog image's top layer.
+fn pushed_catalog(registry: &str, repo: &str, manifest_digest: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&blob_or_manifest(registry, repo, manifest_digest)).unwrap();
+    let layers = manifest["layers"].as_array().unwrap();
+    let top = layers.last().unwrap()["digest"].as_str().unwrap();
+    let gz = blob(registry, repo, top);
+    let mut tar = Vec::new();
+    flate2_free_gunzip(&gz, &mut tar);
+    let mut archive = tar::Archive::new(tar.as_slice());
+    let (mut packages, mut bundles) = (BTreeSet::new(), BTreeSet::new());
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let mut text = String::new();
+        if entry.header().entry_type().is_file() {
+            entry.read_to_string(&mut text).unwrap();
+        }
+        // Catalog files are JSON streams (concatenated objects).
+        for value in serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>() {
+            let Ok(value) = value else { break };
+            match value["schema"].as_str() {
+                Some("olm.package") => drop(packages.insert(value["name"].as_str().unwrap().to_string())),
+                Some("olm.bundle") => drop(bundles.insert(value["name"].as_str().unwrap().to_string())),
+                _ => {}
+            }
+        }
+    }
+    (packages, bundles)
+}
+
+fn blob_or_manifest(registry: &str, repo: &str, digest: &str) -> Vec<u8> {
+    skopeo_inspect_raw(&format!("docker://{registry}/{repo}@{digest}")).unwrap()
+}
+
+/// gunzip through the system `gzip` (the test checks ferry's output independently of ferry's own code).
+fn flate2_free_gunzip(gz: &[u8], out: &mut Vec<u8>) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("gzip")
+        .arg("-dc")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(gz).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    out.extend_from_slice(&output.stdout);
+}
+
+#[test]
+fn catalog_is_filtered_per_platform_rebuilt_and_its_images_mirrored() {
+    let dir = TestDir::new("catalog_m2m");
+    let fixture = fixture(&dir);
+    let dst = TestRegistry::start();
+    let yaml = format!(
+        "  operators:\n  - catalog: {}/redhat/test-catalog:v1\n    platforms: [linux/amd64, linux/s390x]\n    packages:\n    - name: foo\n",
+        fixture.src.host()
+    );
+    let config = isc(&dir, &yaml);
+    let workspace = format!("file://{}", dir.join("ws").display());
+    let destination = format!("docker://{}/mirror", dst.host());
+    let args = [
+        "mirror",
+        "-c",
+        config.to_str().unwrap(),
+        "--workspace",
+        &workspace,
+        &destination,
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+    ];
+    ok(ferry(&dir, &args));
+
+    // The rebuilt index holds exactly the selected platforms.
+    let index = raw_json(&dst.docker_ref("mirror/redhat/test-catalog:v1"));
+    let entries = index["manifests"].as_array().unwrap();
+    let arches: Vec<&str> = entries
+        .iter()
+        .map(|e| e["platform"]["architecture"].as_str().unwrap())
+        .collect();
+    assert_eq!(arches, ["amd64", "s390x"]);
+    for entry in entries {
+        let (packages, bundles) = pushed_catalog(
+            &dst.host(),
+            "mirror/redhat/test-catalog",
+            entry["digest"].as_str().unwrap(),
+        );
+        // foo's channel head, plus bar (foo.v0.3.1 requires package bar): dependencies are resolved.
+        assert!(packages.contains("foo") && !packages.contains("baz"), "{packages:?}");
+        assert!(
+            bundles.contains("foo.v0.3.1") && !bundles.contains("foo.v0.1.0"),
+            "{bundles:?}"
+        );
+    }
+    // The bundle image and the operator image (by digest, every platform) are at the destination.
+    assert!(skopeo_inspect_raw(&dst.docker_ref("mirror/oc-mirror/oc-mirror-dev:foo-bundle-v0.3.1")).is_ok());
+    let operator = raw_json(&dst.docker_ref(&format!("mirror/oc-mirror/operator@{}", fixture.operator.index.digest)));
+    // Pinned by digest, on a registry that refuses sparse indexes: every platform, so the digest stays pullable.
+    assert_eq!(operator["manifests"].as_array().unwrap().len(), 3);
+    assert!(skopeo_inspect_raw(&dst.docker_ref("mirror/oc-mirror/oc-mirror-dev:foo-bundle-v0.1.0")).is_err());
+
+    let resources = dir.join("ws/working-dir/cluster-resources");
+    let cs = std::fs::read_to_string(resources.join("cs-test-catalog-v1.yaml")).unwrap();
+    assert!(
+        cs.contains(&format!("image: {}/mirror/redhat/test-catalog:v1", dst.host())),
+        "{cs}"
+    );
+    assert!(resources.join("cc-test-catalog-v1.yaml").exists());
+    let idms = std::fs::read_to_string(resources.join("idms-oc-mirror.yaml")).unwrap();
+    assert!(
+        idms.contains("idms-operator-0") && idms.contains(&format!("source: {}/oc-mirror", fixture.src.host())),
+        "{idms}"
+    );
+    assert!(!idms.contains("test-catalog"), "catalogs are not in the IDMS: {idms}");
+
+    // The same filter rebuilds the same bytes: a second run changes nothing.
+    let first = manifest_digest(&skopeo_inspect_raw(&dst.docker_ref("mirror/redhat/test-catalog:v1")).unwrap());
+    let stderr = ok(ferry(&dir, &args));
+    let second = manifest_digest(&skopeo_inspect_raw(&dst.docker_ref("mirror/redhat/test-catalog:v1")).unwrap());
+    assert_eq!(first, second);
+    assert_ne!(first, fixture.catalog_index);
+    assert!(stderr.contains("0 failed"), "{stderr}");
+}
+
+#[test]
+fn unknown_package_and_non_catalog_images_fail_the_operator_group_with_a_message() {
+    let dir = TestDir::new("catalog_errors");
+    let fixture = fixture(&dir);
+    let dst = TestRegistry::start();
+    let yaml = format!(
+        "  operators:\n  - catalog: {0}/redhat/test-catalog:v1\n    packages:\n    - name: fooo\n  - catalog: {0}/oc-mirror/operator:latest\n",
+        fixture.src.host()
+    );
+    let config = isc(&dir, &yaml);
+    let workspace = format!("file://{}", dir.join("ws").display());
+    let output = ferry(
+        &dir,
+        &[
+            "mirror",
+            "-c",
+            config.to_str().unwrap(),
+            "--workspace",
+            &workspace,
+            &format!("docker://{}", dst.host()),
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+        ],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("fooo") && stderr.contains("foo"),
+        "names the unknown package and a close match: {stderr}"
+    );
+    assert!(stderr.contains("is not a catalog image"), "{stderr}");
+}
