@@ -602,13 +602,13 @@ fn content_this_version_cannot_mirror_fails_its_group_instead_of_being_skipped_s
     let (src, dst) = (TestRegistry::start(), TestRegistry::start());
     multi_arch_image(dir.join("img"), 161, &["linux/amd64"], false).push(&src.host(), "ns/app:1");
     let yaml = format!(
-        "  operators:\n  - catalog: registry.example.com/redhat/redhat-operator-index:v4.16\n  additionalImages:\n  - name: {}/ns/app:1\n",
+        "  platform:\n    channels:\n    - name: stable-4.16\n  additionalImages:\n  - name: {}/ns/app:1\n",
         src.host()
     );
     let run = mirror(&dir, &yaml, &dst.host(), &[]);
-    assert_eq!(run.code(), 4, "operator group bit: {}", run.stderr());
+    assert_eq!(run.code(), 2, "release group bit: {}", run.stderr());
     assert!(
-        run.stderr().contains("mirror.operators (1 catalogs)"),
+        run.stderr().contains("mirror.platform (1 release platform)"),
         "{}",
         run.stderr()
     );
