@@ -16,9 +16,13 @@
 //! Environment:
 //!   FERRY_BENCH_ONLY=catalog|bulk   run one workload
 //!   FERRY_BENCH_SCALE=0.1           shrink the workloads (catalog: image count; bulk: layer sizes); default 1.0
+//!   FERRY_BENCH_RUNS=N              copies of each kind per workload, interleaved, each into a fresh destination
+//!                                   (and a fresh ferry workspace); the report shows medians; default 3
 //!   FERRY_BENCH_WRITE_DOCS=0|1      force not writing / writing docs/performance.md (default: only for a full run)
 //!   FERRY_BENCH_ENFORCE=1           exit 1 when a target is missed
 //!   FERRY_BENCH_LOGS=DIR            copy registry logs and ferry's output there, for analysis
+//!   FERRY_BENCH_FERRY_ARGS="..."    ferry arguments (whitespace-separated) replacing the workload's own ones, for
+//!                                   experiments; such runs leave the docs alone unless FERRY_BENCH_WRITE_DOCS=1
 //! Without `--bench` (e.g. `cargo test --benches`) it runs as a smoke test at scale 0.02 and writes no docs.
 
 #[path = "../tests/integration/support/mod.rs"]
@@ -42,6 +46,36 @@ const NAMESPACE: &str = "ns";
 const BEGIN: &str = "<!-- bench:m2m:begin -->";
 const END: &str = "<!-- bench:m2m:end -->";
 const COMMAND: &str = "cargo bench --bench m2m";
+/// docs/performance.md up to the markers, when the file does not exist yet.
+const DOC_INTRO: &str = r#"# Performance
+
+Every performance claim about ferry is a ratio from one run of a `cargo bench` benchmark (DESIGN.md, "Performance"),
+recorded here with the command that produced it. The section between the markers is rewritten by the benchmark; edit
+only outside it.
+
+## Mirror-to-mirror
+
+`benches/m2m.rs`, run with
+
+```sh
+cargo bench --bench m2m
+```
+
+For each workload it loads a fresh source registry, then copies every image to a fresh destination three ways: ferry
+(`ferry mirror -c ISC --workspace file://DIR docker://DEST/ns`, then the same command again as a no-op re-run),
+`skopeo sync --all --preserve-digests --src yaml --dest docker` (the peer), and the floor: the simplest parallel
+raw-HTTP upload of the same content from local files (each unique blob once, every repeat cross-repo mounted, then the
+manifests; 8 threads, no existence checks), which is what the registry itself can ingest. Every copy is verified
+before its number counts. `FERRY_BENCH_RUNS` (default 3) sets how many interleaved runs the medians come from,
+`FERRY_BENCH_ONLY=catalog|bulk` runs one workload and `FERRY_BENCH_SCALE=0.1` shrinks them for a quick check (such
+runs leave this file alone unless `FERRY_BENCH_WRITE_DOCS=1`); the header of `benches/m2m.rs` lists the rest.
+
+Reading the numbers: the floor reads local files, ferry and skopeo read from a source registry on the same machine.
+When the machine has few cores, every copy is CPU-bound and ferry/floor includes the source registry's cost of serving
+the blobs and ferry's own digest checks; the CPU column splits the time between the copier and the two registries.
+Wall-clock times move with whatever else runs on the machine (the load average column).
+
+"#;
 
 struct Settings {
     scale: f64,
@@ -50,6 +84,8 @@ struct Settings {
     write_docs: bool,
     enforce: bool,
     logs: Option<PathBuf>,
+    ferry_args: Vec<String>,
+    runs: usize,
 }
 
 fn settings() -> Settings {
@@ -71,7 +107,10 @@ fn settings() -> Settings {
             "FERRY_BENCH_ONLY={o}: expected catalog or bulk"
         );
     }
-    let full = !smoke && scale == 1.0 && only.is_none();
+    let ferry_args: Vec<String> = var("FERRY_BENCH_FERRY_ARGS")
+        .map(|v| v.split_whitespace().map(String::from).collect())
+        .unwrap_or_default();
+    let full = !smoke && scale == 1.0 && only.is_none() && ferry_args.is_empty();
     let write_docs = match var("FERRY_BENCH_WRITE_DOCS").as_deref() {
         Some("1") => true,
         Some("0") => false,
@@ -84,6 +123,16 @@ fn settings() -> Settings {
         write_docs,
         enforce: var("FERRY_BENCH_ENFORCE").as_deref() == Some("1"),
         logs: var("FERRY_BENCH_LOGS").map(PathBuf::from),
+        ferry_args,
+        runs: match var("FERRY_BENCH_RUNS") {
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .unwrap_or_else(|| panic!("FERRY_BENCH_RUNS={v}: expected a positive integer")),
+            None if smoke => 1,
+            None => 3,
+        },
     }
 }
 
@@ -213,7 +262,7 @@ fn build_bulk(layout: &mut LayoutBuilder, scale: f64) -> (Vec<BenchImage>, Strin
 }
 
 fn size(bytes: u64) -> String {
-    if bytes >= MIB && bytes % MIB == 0 {
+    if bytes >= MIB && bytes & (MIB - 1) == 0 {
         format!("{} MiB", bytes / MIB)
     } else if bytes >= MIB {
         format!("{:.1} MiB", bytes as f64 / MIB as f64)
@@ -287,15 +336,37 @@ fn load_average() -> f64 {
         .unwrap_or(0.0)
 }
 
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// Median wall-clock seconds of the runs.
+fn seconds(runs: &[Timed]) -> f64 {
+    median(runs.iter().map(|t| t.seconds).collect())
+}
+
+/// Highest peak RSS over the runs.
+fn max_rss_kib(runs: &[Timed]) -> Option<u64> {
+    runs.iter().filter_map(|t| t.max_rss_kib).max()
+}
+
 struct WorkloadResult {
     name: &'static str,
     description: String,
     unique_blob_bytes: u64,
     plan: (usize, usize, usize),
-    ferry: Timed,
-    noop: Timed,
-    skopeo: Timed,
-    floor: Timed,
+    ferry: Vec<Timed>,
+    noop: Vec<Timed>,
+    skopeo: Vec<Timed>,
+    floor: Vec<Timed>,
     targets: Vec<(Metric, f64)>,
     extra_ferry_args: Vec<String>,
 }
@@ -303,10 +374,10 @@ struct WorkloadResult {
 impl WorkloadResult {
     fn metric(&self, m: Metric) -> f64 {
         match m {
-            Metric::FerryOverSkopeo => self.ferry.seconds / self.skopeo.seconds,
-            Metric::FerryOverFloor => self.ferry.seconds / self.floor.seconds,
-            Metric::NoopOverFirst => self.noop.seconds / self.ferry.seconds,
-            Metric::PeakRssMib => self.ferry.max_rss_kib.unwrap_or(0) as f64 / 1024.0,
+            Metric::FerryOverSkopeo => seconds(&self.ferry) / seconds(&self.skopeo),
+            Metric::FerryOverFloor => seconds(&self.ferry) / seconds(&self.floor),
+            Metric::NoopOverFirst => seconds(&self.noop) / seconds(&self.ferry),
+            Metric::PeakRssMib => max_rss_kib(&self.ferry).unwrap_or(0) as f64 / 1024.0,
         }
     }
 
@@ -499,8 +570,6 @@ fn run_workload(w: &Workload, settings: &Settings) -> WorkloadResult {
         started.elapsed().as_secs_f64()
     );
 
-    // ferry, then the no-op re-run against the same destination and workspace.
-    let dest = TestRegistry::start();
     let mut isc = String::from(
         "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  additionalImages:\n",
     );
@@ -511,134 +580,149 @@ fn run_workload(w: &Workload, settings: &Settings) -> WorkloadResult {
     fs::write(&isc_path, &isc).unwrap();
     let home = dir.join("home");
     fs::create_dir_all(&home).unwrap();
-    let ferry = || {
-        let mut cmd = ferry_bin();
-        cmd.env("HOME", &home)
-            .env_remove("XDG_RUNTIME_DIR")
-            .env_remove("XDG_CONFIG_HOME")
-            .args(["mirror", "-c"])
-            .arg(&isc_path)
-            .arg("--workspace")
-            .arg(format!("file://{}", dir.join("ws").display()))
-            .arg(format!("docker://{}/{NAMESPACE}", dest.host()))
-            .args(["--src-tls-verify=false", "--dest-tls-verify=false", "--quiet"])
-            .args(&w.ferry_args);
-        cmd
-    };
-    let first = run_timed("ferry", ferry(), &dir.join("ferry.out"), &source, &dest);
-    eprintln!("  ferry: {:.2}s", first.seconds);
-    verify("ferry", &layout, &dest, &format!("{NAMESPACE}/"), &images);
-    let noop = run_timed(
-        "ferry (no-op re-run)",
-        ferry(),
-        &dir.join("ferry-noop.out"),
-        &source,
-        &dest,
-    );
-    eprintln!("  ferry no-op re-run: {:.2}s", noop.seconds);
-    verify(
-        "ferry (after the re-run)",
-        &layout,
-        &dest,
-        &format!("{NAMESPACE}/"),
-        &images,
-    );
-    save_logs(
-        settings,
-        w.name,
-        &[
-            ("ferry-dest-registry.log", dest.log()),
-            (
-                "ferry.out",
-                fs::read_to_string(dir.join("ferry.out")).unwrap_or_default(),
-            ),
-            (
-                "ferry-noop.out",
-                fs::read_to_string(dir.join("ferry-noop.out")).unwrap_or_default(),
-            ),
-        ],
-    );
-    drop(dest);
-
-    // skopeo sync from a YAML list of the same images.
-    let dest = TestRegistry::start();
+    let ferry_args = if settings.ferry_args.is_empty() {
+        &w.ferry_args
+    } else {
+        &settings.ferry_args
+    }
+    .clone();
     let mut yaml = format!("{}:\n  tls-verify: false\n  images:\n", source.host());
     for image in &images {
         writeln!(yaml, "    {}:\n    - {}", image.repo, image.tag).unwrap();
     }
     let yaml_path = dir.join("sync.yaml");
     fs::write(&yaml_path, &yaml).unwrap();
-    // `sync` without --scoped keeps the last path component: bench/x lands in DEST/ns/bench/x, like ferry's copy.
-    let mut dest_prefix = format!("{}/{NAMESPACE}/", dest.host());
-    dest_prefix.push_str(images[0].repo.rsplit_once('/').map_or("", |(ns, _)| ns));
-    let mut cmd = Command::new("skopeo");
-    cmd.env("HOME", &home)
-        .args([
-            "--insecure-policy",
-            "sync",
-            "--all",
-            "--preserve-digests",
-            "--src",
-            "yaml",
-            "--dest",
-            "docker",
-        ])
-        .args(["--src-tls-verify=false", "--dest-tls-verify=false"])
-        .arg(&yaml_path)
-        .arg(dest_prefix.trim_end_matches('/'));
-    let skopeo = run_timed("skopeo sync", cmd, &dir.join("skopeo.out"), &source, &dest);
-    eprintln!("  skopeo sync: {:.2}s", skopeo.seconds);
-    verify("skopeo", &layout, &dest, &format!("{NAMESPACE}/"), &images);
-    save_logs(settings, w.name, &[("skopeo-dest-registry.log", dest.log())]);
-    drop(dest);
+    let ns = format!("{NAMESPACE}/");
 
-    // The floor: raw parallel upload of the layout.
-    let dest = TestRegistry::start();
-    sync_disks();
-    let load_before = load_average();
-    let (own_cpu, dest_cpu) = (self_cpu(), registry_cpu(&dest));
-    let started = Instant::now();
-    run_plan(&layout_dir, &dest.host(), &plan, FLOOR_THREADS);
-    let seconds = started.elapsed().as_secs_f64();
-    let own_cpu = self_cpu() - own_cpu;
-    settle_logs();
-    let floor = Timed {
-        seconds,
-        max_rss_kib: None,
-        dest_requests: count_requests(&dest.log()),
-        src_requests: BTreeMap::new(),
-        cpu: [own_cpu, 0.0, registry_cpu(&dest) - dest_cpu],
-        load_before,
-    };
-    eprintln!("  floor: {:.2}s", floor.seconds);
-    verify("floor", &layout, &dest, &format!("{NAMESPACE}/"), &images);
-    save_logs(
-        settings,
-        w.name,
-        &[
-            ("floor-dest-registry.log", dest.log()),
-            ("source-registry.log", source.log()),
-        ],
-    );
-    drop(dest);
+    let (mut ferry_runs, mut noop_runs, mut skopeo_runs, mut floor_runs) = (vec![], vec![], vec![], vec![]);
+    for run in 0..settings.runs {
+        let log_name = format!("{}-run{}", w.name, run + 1);
+        eprintln!("  run {} of {}", run + 1, settings.runs);
+
+        // ferry, then the no-op re-run against the same destination and workspace.
+        let dest = TestRegistry::start();
+        let workspace = dir.join(format!("ws-{run}"));
+        let ferry = || {
+            let mut cmd = ferry_bin();
+            cmd.env("HOME", &home)
+                .env_remove("XDG_RUNTIME_DIR")
+                .env_remove("XDG_CONFIG_HOME")
+                .args(["mirror", "-c"])
+                .arg(&isc_path)
+                .arg("--workspace")
+                .arg(format!("file://{}", workspace.display()))
+                .arg(format!("docker://{}/{NAMESPACE}", dest.host()))
+                .args(["--src-tls-verify=false", "--dest-tls-verify=false", "--quiet"])
+                .args(&ferry_args);
+            cmd
+        };
+        let (out, noop_out) = (
+            dir.join(format!("ferry-{run}.out")),
+            dir.join(format!("ferry-noop-{run}.out")),
+        );
+        let first = run_timed("ferry", ferry(), &out, &source, &dest);
+        eprintln!("    ferry: {:.2}s", first.seconds);
+        verify("ferry", &layout, &dest, &ns, &images);
+        let noop = run_timed("ferry (no-op re-run)", ferry(), &noop_out, &source, &dest);
+        eprintln!("    ferry no-op re-run: {:.2}s", noop.seconds);
+        verify("ferry (after the re-run)", &layout, &dest, &ns, &images);
+        let read = |p: &Path| fs::read_to_string(p).unwrap_or_default();
+        let logs = [
+            ("ferry-dest-registry.log", dest.log()),
+            ("ferry.out", read(&out)),
+            ("ferry-noop.out", read(&noop_out)),
+        ];
+        save_logs(settings, &log_name, &logs);
+        ferry_runs.push(first);
+        noop_runs.push(noop);
+        drop(dest);
+
+        // skopeo sync from a YAML list of the same images. Without --scoped, sync keeps the last path component:
+        // bench/x lands in DEST/ns/bench/x, where ferry puts it.
+        let dest = TestRegistry::start();
+        let mut dest_prefix = format!("{}/{NAMESPACE}/", dest.host());
+        dest_prefix.push_str(images[0].repo.rsplit_once('/').map_or("", |(ns, _)| ns));
+        let mut cmd = Command::new("skopeo");
+        cmd.env("HOME", &home)
+            .args([
+                "--insecure-policy",
+                "sync",
+                "--all",
+                "--preserve-digests",
+                "--src",
+                "yaml",
+                "--dest",
+                "docker",
+            ])
+            .args(["--src-tls-verify=false", "--dest-tls-verify=false"])
+            .arg(&yaml_path)
+            .arg(dest_prefix.trim_end_matches('/'));
+        let skopeo = run_timed(
+            "skopeo sync",
+            cmd,
+            &dir.join(format!("skopeo-{run}.out")),
+            &source,
+            &dest,
+        );
+        eprintln!("    skopeo sync: {:.2}s", skopeo.seconds);
+        verify("skopeo", &layout, &dest, &ns, &images);
+        save_logs(settings, &log_name, &[("skopeo-dest-registry.log", dest.log())]);
+        skopeo_runs.push(skopeo);
+        drop(dest);
+
+        // The floor: raw parallel upload of the layout.
+        let dest = TestRegistry::start();
+        sync_disks();
+        let load_before = load_average();
+        let (own_cpu, dest_cpu) = (self_cpu(), registry_cpu(&dest));
+        let started = Instant::now();
+        run_plan(&layout_dir, &dest.host(), &plan, FLOOR_THREADS);
+        let seconds = started.elapsed().as_secs_f64();
+        let own_cpu = self_cpu() - own_cpu;
+        settle_logs();
+        let floor = Timed {
+            seconds,
+            max_rss_kib: None,
+            dest_requests: count_requests(&dest.log()),
+            src_requests: BTreeMap::new(),
+            cpu: [own_cpu, 0.0, registry_cpu(&dest) - dest_cpu],
+            load_before,
+        };
+        eprintln!("    floor: {:.2}s", floor.seconds);
+        verify("floor", &layout, &dest, &ns, &images);
+        save_logs(settings, &log_name, &[("floor-dest-registry.log", dest.log())]);
+        floor_runs.push(floor);
+        drop(dest);
+    }
+    save_logs(settings, w.name, &[("source-registry.log", source.log())]);
 
     WorkloadResult {
         name: w.name,
         description,
         unique_blob_bytes: plan.blob_bytes,
         plan: (plan.uploads, plan.mounts, plan.manifests),
-        ferry: first,
-        noop,
-        skopeo,
-        floor,
+        ferry: ferry_runs,
+        noop: noop_runs,
+        skopeo: skopeo_runs,
+        floor: floor_runs,
         targets: w.targets.clone(),
-        extra_ferry_args: w.ferry_args.clone(),
+        extra_ferry_args: ferry_args,
     }
 }
 
-fn rss(t: &Timed) -> String {
-    t.max_rss_kib
-        .map_or("–".into(), |k| format!("{:.0} MiB", k as f64 / 1024.0))
+fn rss(runs: &[Timed]) -> String {
+    max_rss_kib(runs).map_or("–".into(), |k| format!("{:.0} MiB", k as f64 / 1024.0))
+}
+
+/// "median" or "median (min–max)" seconds.
+fn seconds_cell(runs: &[Timed]) -> String {
+    let median = seconds(runs);
+    if runs.len() < 2 {
+        return format!("{median:.2}");
+    }
+    let min = runs.iter().map(|t| t.seconds).fold(f64::INFINITY, f64::min);
+    let max = runs.iter().map(|t| t.seconds).fold(0.0, f64::max);
+    format!("{median:.2} ({min:.2}–{max:.2})")
 }
 
 fn total(counts: &BTreeMap<String, u64>) -> u64 {
@@ -666,8 +750,13 @@ fn report(r: &WorkloadResult) -> String {
     .unwrap();
     writeln!(
         s,
-        "| run | seconds | MiB/s | peak RSS | CPU s: copier / source reg. / dest. reg. | requests to dest. / source \
-         | load avg before |"
+        "| run | seconds{} | MiB/s | peak RSS | CPU s: copier / source reg. / dest. reg. | requests to dest. / source \
+         | load avg before |",
+        if r.ferry.len() > 1 {
+            format!(", median of {} (min–max)", r.ferry.len())
+        } else {
+            String::new()
+        }
     )
     .unwrap();
     writeln!(s, "|---|---:|---:|---:|---:|---:|---:|").unwrap();
@@ -680,21 +769,22 @@ fn report(r: &WorkloadResult) -> String {
     ];
     for (name, t, rate) in rows {
         let rate = if rate {
-            format!("{:.0}", mib / t.seconds)
+            format!("{:.0}", mib / seconds(t))
         } else {
             "–".into()
         };
+        let cpu = |i: usize| median(t.iter().map(|t| t.cpu[i]).collect());
+        let load = t.iter().map(|t| t.load_before).sum::<f64>() / t.len() as f64;
         writeln!(
             s,
-            "| {name} | {:.2} | {rate} | {} | {:.1} / {:.1} / {:.1} | {} / {} | {:.2} |",
-            t.seconds,
+            "| {name} | {} | {rate} | {} | {:.1} / {:.1} / {:.1} | {} / {} | {load:.2} |",
+            seconds_cell(t),
             rss(t),
-            t.cpu[0],
-            t.cpu[1],
-            t.cpu[2],
-            total(&t.dest_requests),
-            total(&t.src_requests),
-            t.load_before
+            cpu(0),
+            cpu(1),
+            cpu(2),
+            total(&t[0].dest_requests),
+            total(&t[0].src_requests),
         )
         .unwrap();
     }
@@ -726,13 +816,14 @@ fn report(r: &WorkloadResult) -> String {
         writeln!(s, "| {} | {value} | {target} | {verdict} |", m.label()).unwrap();
     }
     let mut kinds = BTreeSet::new();
-    for t in [&r.ferry, &r.noop, &r.skopeo, &r.floor] {
+    for t in [&r.ferry[0], &r.noop[0], &r.skopeo[0], &r.floor[0]] {
         kinds.extend(t.dest_requests.keys().map(|k| ("destination", k.clone())));
         kinds.extend(t.src_requests.keys().map(|k| ("source", k.clone())));
     }
     writeln!(
         s,
-        "\n| requests (from the registries' access logs) | ferry | no-op | skopeo | floor |"
+        "\n| requests{} (from the registries' access logs) | ferry | no-op | skopeo | floor |",
+        if r.ferry.len() > 1 { " in the first run" } else { "" }
     )
     .unwrap();
     writeln!(s, "|---|---:|---:|---:|---:|").unwrap();
@@ -748,10 +839,10 @@ fn report(r: &WorkloadResult) -> String {
         writeln!(
             s,
             "| {side}: {kind} | {} | {} | {} | {} |",
-            n(&r.ferry),
-            n(&r.noop),
-            n(&r.skopeo),
-            n(&r.floor)
+            n(&r.ferry[0]),
+            n(&r.noop[0]),
+            n(&r.skopeo[0]),
+            n(&r.floor[0])
         )
         .unwrap();
     }
@@ -812,6 +903,12 @@ fn command_line(settings: &Settings) -> String {
     if settings.scale != 1.0 {
         vars.push(format!("FERRY_BENCH_SCALE={}", settings.scale));
     }
+    if settings.runs != 3 {
+        vars.push(format!("FERRY_BENCH_RUNS={}", settings.runs));
+    }
+    if !settings.ferry_args.is_empty() {
+        vars.push(format!("FERRY_BENCH_FERRY_ARGS='{}'", settings.ferry_args.join(" ")));
+    }
     vars.push(COMMAND.to_string());
     vars.join(" ")
 }
@@ -819,10 +916,13 @@ fn command_line(settings: &Settings) -> String {
 fn write_docs(settings: &Settings, results: &[WorkloadResult]) -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/performance.md");
     let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+    let runs = results.first().map_or(0, |r| r.ferry.len());
     let mut section = format!(
-        "{BEGIN}\nResults of `{}` on {date}. {}\n\nSeconds are wall-clock time of one run against fresh local \
-         registries (CNCF distribution, filesystem storage, plain HTTP on 127.0.0.1); peak RSS is the process's \
-         `ru_maxrss`; MiB/s is unique blob bytes over seconds.\n\n",
+        "{BEGIN}\nResults of `{}` on {date}. {}\n\nSeconds are wall-clock, the median of {runs} interleaved runs, each \
+         into a fresh destination (CNCF distribution, filesystem storage, plain HTTP on 127.0.0.1) from the same \
+         source registry; ratios are ratios of medians. Peak RSS is the process's `ru_maxrss` (highest run); CPU \
+         seconds are medians; MiB/s is unique blob bytes over median seconds; the load average shows what else the \
+         machine was doing.\n\n",
         command_line(settings),
         machine_facts()
     );
@@ -831,22 +931,7 @@ fn write_docs(settings: &Settings, results: &[WorkloadResult]) -> PathBuf {
         section.push('\n');
     }
     section.push_str(END);
-    let text = fs::read_to_string(&path).unwrap_or_else(|_| {
-        format!(
-            "# Performance\n\nEvery performance claim about ferry is a ratio from one run of a `cargo bench` benchmark \
-             (DESIGN.md, \"Performance\"), recorded here with the command that produced it. The section between the \
-             markers is rewritten by the benchmark; edit only outside it.\n\n## Mirror-to-mirror\n\n`benches/m2m.rs`, \
-             run with\n\n```sh\n{COMMAND}\n```\n\nFor each workload it loads a fresh source registry, then copies every \
-             image to a fresh destination three ways: ferry (`ferry mirror -c ISC --workspace file://DIR \
-             docker://DEST/ns`, then the same command again as a no-op re-run), `skopeo sync --all --preserve-digests \
-             --src yaml --dest docker` (the peer), and the floor: the simplest parallel raw-HTTP upload of the same \
-             content from local files (each unique blob once, every repeat cross-repo mounted, then the manifests; 8 \
-             threads, no existence checks), which is what the registry itself can ingest. Every copy is verified \
-             before its number counts. `FERRY_BENCH_ONLY=catalog|bulk` runs one workload and `FERRY_BENCH_SCALE=0.1` \
-             shrinks them for a quick check (such runs leave this file alone unless `FERRY_BENCH_WRITE_DOCS=1`).\n\n\
-             {BEGIN}\n{END}\n"
-        )
-    });
+    let text = fs::read_to_string(&path).unwrap_or_else(|_| format!("{DOC_INTRO}{BEGIN}\n{END}\n"));
     let new_text = match (text.find(BEGIN), text.find(END)) {
         (Some(b), Some(e)) if b < e => format!("{}{section}{}", &text[..b], &text[e + END.len()..]),
         _ => format!("{}\n{section}\n", text.trim_end()),

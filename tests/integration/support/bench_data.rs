@@ -52,17 +52,17 @@ fn crc_tables() -> &'static [[u32; 256]; 8] {
     static TABLES: OnceLock<[[u32; 256]; 8]> = OnceLock::new();
     TABLES.get_or_init(|| {
         let mut t = [[0u32; 256]; 8];
-        for i in 0..256 {
+        for (i, entry) in t[0].iter_mut().enumerate() {
             let mut c = i as u32;
             for _ in 0..8 {
                 c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
             }
-            t[0][i] = c;
+            *entry = c;
         }
         for k in 1..8 {
-            for i in 0..256 {
-                let prev = t[k - 1][i];
-                t[k][i] = (prev >> 8) ^ t[0][(prev & 0xff) as usize];
+            let (done, rest) = t.split_at_mut(k);
+            for (entry, prev) in rest[0].iter_mut().zip(done[k - 1]) {
+                *entry = (prev >> 8) ^ done[0][(prev & 0xff) as usize];
             }
         }
         t
@@ -147,7 +147,6 @@ pub fn write_random_layer(layout: &LayoutBuilder, seed: u64, len: u64) -> Layer 
     trailer[..4].copy_from_slice(&(!crc).to_le_bytes());
     trailer[4..].copy_from_slice(&(len as u32).to_le_bytes());
     emit(&trailer, &mut size);
-    drop(emit);
     file.flush().unwrap();
     drop(file);
     let digest = hex_digest(blob_sha);
@@ -464,8 +463,8 @@ pub fn send_file(
 }
 
 /// Requests counted from a registry's access log (`"METHOD URI HTTP/1.1" STATUS ...` lines), keyed by a short kind:
-/// `HEAD blob`, `GET manifest`, `POST mount`, `PUT blob`, `PATCH blob`, `GET /v2/`, ... (blob uploads count as
-/// `blob`), with a `.. NNN` suffix for statuses that are not 2xx (`HEAD blob 404`).
+/// `HEAD blob`, `GET manifest`, `GET tags`, `POST mount`, `PUT blob`, `PATCH blob`, `GET /v2/`, ... (blob uploads
+/// count as `blob`), with a ` NNN` suffix for statuses that are not 2xx (`HEAD blob 404`).
 pub fn count_requests(log: &str) -> BTreeMap<String, u64> {
     let mut counts = BTreeMap::new();
     for line in log.lines() {
@@ -492,6 +491,8 @@ pub fn count_requests(log: &str) -> BTreeMap<String, u64> {
             "mount"
         } else if path.contains("/blobs/") {
             "blob"
+        } else if path.ends_with("/tags/list") {
+            "tags"
         } else {
             "other"
         };
@@ -540,13 +541,15 @@ mod tests {
     #[test]
     fn access_log_lines_are_counted() {
         let log = "time=\"x\" level=info msg=\"response completed\"\n\
-            127.0.0.1 - - [21/Nov/2026:01:09:54 +0000] \"HEAD /v2/a/b/blobs/sha256:00 HTTP/1.1\" 404 157 \"\" \"curl\"\n\
-            127.0.0.1 - - [21/Nov/2026:01:09:54 +0000] \"POST /v2/a/b/blobs/uploads/?mount=sha256:00&from=x/y HTTP/1.1\" 201 0 \"\" \"c\"\n\
-            127.0.0.1 - - [21/Nov/2026:01:09:54 +0000] \"PUT /v2/a/b/manifests/v1 HTTP/1.1\" 201 0 \"\" \"c\"\n";
+            127.0.0.1 - - [21/Nov/2026:01:09:54 +0000] \"HEAD /v2/a/b/blobs/sha256:00 HTTP/1.1\" 404 157 \"\" \"c\"\n\
+            127.0.0.1 - - [21/Nov/2026:01:09] \"POST /v2/a/blobs/uploads/?mount=sha256:00&from=x HTTP/1.1\" 201 0\n\
+            127.0.0.1 - - [21/Nov/2026:01:09:54 +0000] \"PUT /v2/a/b/manifests/v1 HTTP/1.1\" 201 0 \"\" \"c\"\n\
+            127.0.0.1 - - [21/Nov/2026:01:09:54 +0000] \"GET /v2/a/b/tags/list?n=1 HTTP/1.1\" 404 0 \"\" \"c\"\n";
         let counts = count_requests(log);
         assert_eq!(counts.get("HEAD blob 404"), Some(&1));
         assert_eq!(counts.get("POST mount"), Some(&1));
         assert_eq!(counts.get("PUT manifest"), Some(&1));
-        assert_eq!(counts.len(), 3);
+        assert_eq!(counts.get("GET tags 404"), Some(&1));
+        assert_eq!(counts.len(), 4);
     }
 }
