@@ -8,6 +8,7 @@
 pub mod extract;
 mod filter;
 mod graph;
+pub mod listing;
 mod load;
 mod model;
 pub mod rebuild;

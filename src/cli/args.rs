@@ -27,6 +27,56 @@ pub enum Command {
     Init,
     /// Show what the archives in a directory hold: runs, images, platforms, sizes, segments.
     Describe(DescribeArgs),
+    /// List what a catalog offers.
+    #[command(subcommand)]
+    List(ListCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ListCommand {
+    /// Packages of an operator catalog (default channel, head version, platforms that carry each); with --package
+    /// its channels and bundles; with --channel the bundles of that channel.
+    Operators(ListOperatorsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListOperatorsArgs {
+    /// The catalog: docker://REGISTRY/REPO:TAG (or without docker://), oci://DIR[:NAME], or with --from the catalog
+    /// as the ImageSetConfiguration names it.
+    #[arg(long, value_name = "REF")]
+    pub catalog: String,
+
+    /// Show this package's channels and bundles.
+    #[arg(long, value_name = "P")]
+    pub package: Option<String>,
+
+    /// With --package: only this channel.
+    #[arg(long, value_name = "C", requires = "package")]
+    pub channel: Option<String>,
+
+    /// Read the catalog offline from the archives in file://DIR.
+    #[arg(long, value_name = "file://DIR")]
+    pub from: Option<String>,
+
+    /// text for people, json for scripts.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+
+    /// Verify the registry's TLS certificate; false also allows plain HTTP.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub src_tls_verify: bool,
+
+    /// Credentials file (containers-auth.json); see `ferry mirror --help` for the default search.
+    #[arg(long, value_name = "PATH")]
+    pub authfile: Option<std::path::PathBuf>,
+
+    /// Source registry mirrors (containers-registries.conf). Default: CONTAINERS_REGISTRIES_CONF.
+    #[arg(long, value_name = "PATH")]
+    pub registries_conf: Option<std::path::PathBuf>,
+
+    /// Only these catalog platforms (OS/ARCH[/VARIANT]); repeatable.
+    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
+    pub platforms: Vec<Platform>,
 }
 
 #[derive(Debug, Args)]
@@ -40,7 +90,7 @@ pub struct DescribeArgs {
     pub output: OutputFormat,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     Text,
     Json,

@@ -2,6 +2,7 @@
 
 mod args;
 mod describe;
+mod list;
 mod mirror;
 
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ pub fn main() -> ExitCode {
         Command::Mirror(args) => mirror::run(*args),
         Command::Validate(args) => validate(&args.config),
         Command::Describe(args) => describe::run(&args),
+        Command::List(args::ListCommand::Operators(args)) => list::run(&args),
         Command::Init => {
             print!("{}", crate::config::TEMPLATE);
             0

@@ -104,9 +104,12 @@ async fn collect_catalog(
     let filtered = filter_per_content(&extracted, operator, blocked, reporter)?;
     let configs: Vec<PlatformConfigs<'_>> = extracted
         .iter()
-        .map(|platform| PlatformConfigs {
-            platform,
-            files: filtered[&platform.content_key].files.clone(),
+        .filter_map(|platform| {
+            let content = filtered.get(&platform.content_key)?;
+            Some(PlatformConfigs {
+                platform,
+                files: content.files.clone(),
+            })
         })
         .collect();
     let rebuilt = rebuild::rebuild(&root, &configs).map_err(|e| e.to_string())?;
@@ -165,16 +168,64 @@ struct FilteredContent {
     images: Vec<ImageReference>,
 }
 
-/// Platforms with the same configs layers are loaded and filtered once.
+/// Platforms with the same configs layers are loaded and filtered once. A package that some platforms' catalogs
+/// lack is mirrored for the platforms that have it (with a warning); a platform that has none of the listed
+/// packages is left out of the rebuilt catalog; a package no platform has is an error.
 fn filter_per_content(
     platforms: &[CatalogPlatform],
     operator: &Operator,
     blocked: &[Regex],
     reporter: &Arc<dyn Reporter>,
 ) -> Result<HashMap<Vec<Digest>, FilteredContent>, String> {
-    let mut out: HashMap<Vec<Digest>, FilteredContent> = HashMap::new();
+    let contents = load_contents(platforms)?;
+    let requested: Vec<&str> = operator.packages.iter().map(|p| p.name.as_str()).collect();
+    for name in &requested {
+        if !contents.iter().any(|(_, _, catalog)| catalog.package(name).is_some()) {
+            // Let the filter explain it (with the closest names).
+            let (_, _, first) = &contents[0];
+            filter(first, operator).map_err(|e| e.to_string())?;
+            return Err(format!("package `{name}` is in no platform of the catalog"));
+        }
+    }
+    let mut out = HashMap::new();
+    for (key, which, catalog) in &contents {
+        let missing: Vec<&str> = requested
+            .iter()
+            .copied()
+            .filter(|name| catalog.package(name).is_none())
+            .collect();
+        let mut local = operator.clone();
+        if !missing.is_empty() {
+            local.packages.retain(|p| !missing.contains(&p.name.as_str()));
+            reporter.event(Event::Warning(format!(
+                "catalog {} ({which}): no package {}; {}",
+                operator.catalog,
+                missing.join(", "),
+                if local.packages.is_empty() {
+                    "this platform is left out"
+                } else {
+                    "the other packages are mirrored"
+                }
+            )));
+            if local.packages.is_empty() {
+                continue;
+            }
+        }
+        out.insert(key.clone(), filter_content(catalog, &local, which, blocked, reporter)?);
+    }
+    Ok(out)
+}
+
+/// Each distinct content once: its key, the platforms that carry it (for messages), and the parsed catalog.
+fn load_contents(platforms: &[CatalogPlatform]) -> Result<Vec<(Vec<Digest>, String, DeclarativeConfig)>, String> {
+    let mut contents: Vec<(Vec<Digest>, String, DeclarativeConfig)> = Vec::new();
     for platform in platforms {
-        if out.contains_key(&platform.content_key) {
+        let which = platform
+            .platform
+            .as_ref()
+            .map_or("image".to_string(), ToString::to_string);
+        if let Some(existing) = contents.iter_mut().find(|(key, _, _)| key == &platform.content_key) {
+            existing.1.push_str(&format!(", {which}"));
             continue;
         }
         let files = platform
@@ -182,46 +233,47 @@ fn filter_per_content(
             .iter()
             .map(|(path, bytes)| (path.clone(), bytes.to_vec()));
         let catalog = DeclarativeConfig::from_files(files).map_err(|e| e.to_string())?;
-        let outcome = filter(&catalog, operator).map_err(|e| e.to_string())?;
-        let which = platform
-            .platform
-            .as_ref()
-            .map_or("image".to_string(), ToString::to_string);
-        for warning in &outcome.warnings {
-            reporter.event(Event::Warning(format!(
-                "catalog {} ({which}): {warning}",
-                operator.catalog
-            )));
-        }
-        for added in &outcome.added_dependencies {
-            reporter.event(Event::Info(format!(
-                "catalog {} ({which}): added dependency {added}",
-                operator.catalog
-            )));
-        }
-        let images = related_images(&outcome.config, blocked);
-        for skipped in &images.skipped_bundles {
-            reporter.event(Event::Warning(format!(
-                "catalog {}: bundle {} of {} is skipped: {}",
-                operator.catalog, skipped.bundle, skipped.package, skipped.reason
-            )));
-        }
-        for blocked in &images.blocked {
-            reporter.event(Event::Info(format!(
-                "{} is blocked by `{}`",
-                blocked.image, blocked.pattern
-            )));
-        }
-        let files = outcome
-            .config
-            .render_files()
-            .into_iter()
-            .map(|(path, bytes)| (path, Bytes::from(bytes)))
-            .collect();
-        let images = images.images.into_iter().map(|image| image.reference).collect();
-        out.insert(platform.content_key.clone(), FilteredContent { files, images });
+        contents.push((platform.content_key.clone(), which, catalog));
     }
-    Ok(out)
+    Ok(contents)
+}
+
+fn filter_content(
+    catalog: &DeclarativeConfig,
+    operator: &Operator,
+    which: &str,
+    blocked: &[Regex],
+    reporter: &Arc<dyn Reporter>,
+) -> Result<FilteredContent, String> {
+    let outcome = filter(catalog, operator).map_err(|e| e.to_string())?;
+    let label = format!("catalog {} ({which})", operator.catalog);
+    for warning in &outcome.warnings {
+        reporter.event(Event::Warning(format!("{label}: {warning}")));
+    }
+    for added in &outcome.added_dependencies {
+        reporter.event(Event::Info(format!("{label}: added dependency {added}")));
+    }
+    let images = related_images(&outcome.config, blocked);
+    for skipped in &images.skipped_bundles {
+        reporter.event(Event::Warning(format!(
+            "{label}: bundle {} of {} is skipped: {}",
+            skipped.bundle, skipped.package, skipped.reason
+        )));
+    }
+    for blocked in &images.blocked {
+        reporter.event(Event::Info(format!(
+            "{} is blocked by `{}`",
+            blocked.image, blocked.pattern
+        )));
+    }
+    let files = outcome
+        .config
+        .render_files()
+        .into_iter()
+        .map(|(path, bytes)| (path, Bytes::from(bytes)))
+        .collect();
+    let images = images.images.into_iter().map(|image| image.reference).collect();
+    Ok(FilteredContent { files, images })
 }
 
 /// `DEST/NS/<targetCatalog or repository>:<targetTag or tag>`; a digest-only catalog gets `sha256-<hex>`.

@@ -297,3 +297,121 @@ fn unknown_package_and_non_catalog_images_fail_the_operator_group_with_a_message
     );
     assert!(stderr.contains("is not a catalog image"), "{stderr}");
 }
+
+#[test]
+fn list_operators_shows_packages_per_platform_online_and_offline_from_an_archive() {
+    let dir = TestDir::new("catalog_list");
+    let fixture = fixture(&dir);
+    let catalog = format!("docker://{}/redhat/test-catalog:v1", fixture.src.host());
+    let output = ok_stdout(ferry(
+        &dir,
+        &[
+            "list",
+            "operators",
+            "--catalog",
+            &catalog,
+            "--src-tls-verify=false",
+            "--output",
+            "json",
+        ],
+    ));
+    let listed: serde_json::Value = serde_json::from_str(&output).unwrap();
+    let packages = listed["packages"].as_array().unwrap();
+    let names: Vec<&str> = packages.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["bar", "baz", "foo"]);
+    let baz = packages.iter().find(|p| p["name"] == "baz").unwrap();
+    assert_eq!(
+        baz["catalogPlatforms"],
+        serde_json::json!(["linux/amd64", "linux/arm64"]),
+        "s390x lacks baz"
+    );
+    let foo = ok_stdout(ferry(
+        &dir,
+        &[
+            "list",
+            "operators",
+            "--catalog",
+            &catalog,
+            "--src-tls-verify=false",
+            "--package",
+            "foo",
+            "--channel",
+            "beta",
+        ],
+    ));
+    assert!(
+        foo.contains("channel beta (head foo.v0.3.1") && foo.contains("foo.v0.1.0"),
+        "{foo}"
+    );
+
+    // Offline: the archive carries the rebuilt (filtered) catalog.
+    let config = isc(
+        &dir,
+        &format!(
+            "  operators:\n  - catalog: {}/redhat/test-catalog:v1\n    packages:\n    - name: baz\n",
+            fixture.src.host()
+        ),
+    );
+    let archive = dir.join("archive");
+    ok(ferry(
+        &dir,
+        &[
+            "mirror",
+            "-c",
+            config.to_str().unwrap(),
+            &format!("file://{}", archive.display()),
+            "--src-tls-verify=false",
+        ],
+    ));
+    let offline = ok_stdout(ferry(
+        &dir,
+        &[
+            "list",
+            "operators",
+            "--catalog",
+            &catalog,
+            "--from",
+            &format!("file://{}", archive.display()),
+            "--output",
+            "json",
+        ],
+    ));
+    let offline: serde_json::Value = serde_json::from_str(&offline).unwrap();
+    let names: Vec<&str> = offline["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["baz"], "the archive holds the filtered catalog");
+
+    // And the archive pushed to a registry gets its CatalogSource.
+    let dst = TestRegistry::start();
+    ok(ferry(
+        &dir,
+        &[
+            "mirror",
+            "-c",
+            config.to_str().unwrap(),
+            "--from",
+            &format!("file://{}", archive.display()),
+            &format!("docker://{}/mirror", dst.host()),
+            "--dest-tls-verify=false",
+        ],
+    ));
+    let cs = std::fs::read_to_string(archive.join("working-dir/cluster-resources/cs-test-catalog-v1.yaml")).unwrap();
+    assert!(
+        cs.contains(&format!("image: {}/mirror/redhat/test-catalog:v1", dst.host())),
+        "{cs}"
+    );
+    assert!(skopeo_inspect_raw(&dst.docker_ref("mirror/oc-mirror/oc-mirror-dev:baz-bundle-v1.1.0")).is_ok());
+}
+
+fn ok_stdout(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "ferry failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

@@ -1,0 +1,137 @@
+//! What a catalog offers, per platform: the data behind `ferry list operators` and the TUI's catalog browser.
+//! Loads a catalog image (from a registry, an OCI layout or an archive), reads each selected platform's declarative
+//! config once per distinct content, and summarizes packages, channels, bundles and architectures.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use super::extract::{self, ExtractStats};
+use super::{DeclarativeConfig, PackageSummary};
+use crate::engine::source::SourceReader;
+use crate::engine::Sources;
+use crate::image::{Digest, PlatformFilter};
+use crate::plan::ImageSource;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListingError {
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    #[error(transparent)]
+    Extract(#[from] extract::ExtractError),
+    #[error(transparent)]
+    Catalog(#[from] super::CatalogError),
+    #[error("the catalog has no package `{0}`")]
+    UnknownPackage(String),
+}
+
+/// A loaded catalog: its pinned digest, and each distinct declarative config with the platforms that carry it.
+pub struct LoadedCatalog {
+    pub name: String,
+    pub digest: Digest,
+    /// (platform name, or `all` for a single-platform image) → index into `contents`.
+    pub platforms: Vec<(String, usize)>,
+    pub contents: Vec<DeclarativeConfig>,
+    pub stats: ExtractStats,
+}
+
+/// One package as listed: its summary (default channel, channels, heads, bundles), the catalog platforms that carry
+/// it, and the architectures its bundles declare (CSV labels).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageListing {
+    #[serde(flatten)]
+    pub summary: PackageSummary,
+    pub catalog_platforms: Vec<String>,
+    pub bundle_architectures: Vec<String>,
+}
+
+/// Opens a catalog and reads its declarative configs for the platforms `filter` keeps.
+pub async fn load(
+    source: &ImageSource,
+    name: &str,
+    sources: &Sources,
+    filter: &PlatformFilter,
+) -> Result<LoadedCatalog, ListingError> {
+    let (reader, root) = SourceReader::open(source, sources).await?;
+    let digest = root.digest.clone();
+    let (extracted, stats) = extract::extract(&reader, name, root, filter).await?;
+    let mut by_key: HashMap<Vec<Digest>, usize> = HashMap::new();
+    let mut contents = Vec::new();
+    let mut platforms = Vec::new();
+    for platform in &extracted {
+        let index = match by_key.get(&platform.content_key) {
+            Some(index) => *index,
+            None => {
+                let files = platform
+                    .files
+                    .iter()
+                    .map(|(path, bytes)| (path.clone(), bytes.to_vec()));
+                contents.push(DeclarativeConfig::from_files(files)?);
+                by_key.insert(platform.content_key.clone(), contents.len() - 1);
+                contents.len() - 1
+            }
+        };
+        let label = platform
+            .platform
+            .as_ref()
+            .map_or("all".to_string(), ToString::to_string);
+        platforms.push((label, index));
+    }
+    Ok(LoadedCatalog {
+        name: name.to_string(),
+        digest,
+        platforms,
+        contents,
+        stats,
+    })
+}
+
+impl LoadedCatalog {
+    /// Every package of every platform, merged by name (the first platform that has it gives its summary).
+    pub fn packages(&self) -> Vec<PackageListing> {
+        let mut names = BTreeSet::new();
+        for content in &self.contents {
+            names.extend(content.package_names().into_iter().map(str::to_string));
+        }
+        names.into_iter().filter_map(|name| self.package(&name)).collect()
+    }
+
+    /// One package, or `None` when no platform has it.
+    pub fn package(&self, name: &str) -> Option<PackageListing> {
+        let mut summary = None;
+        let mut carried_by = Vec::new();
+        let mut architectures = BTreeSet::new();
+        for (platform, index) in &self.platforms {
+            let content = &self.contents[*index];
+            let Some(found) = content.summarize_package(name) else {
+                continue;
+            };
+            carried_by.push(platform.clone());
+            for bundle in content.bundles_of(name) {
+                architectures.extend(bundle.architectures());
+            }
+            summary.get_or_insert(found);
+        }
+        summary.map(|summary| PackageListing {
+            summary,
+            catalog_platforms: carried_by,
+            bundle_architectures: architectures.into_iter().collect(),
+        })
+    }
+
+    /// Which platforms carry which packages, for a per-platform view.
+    pub fn packages_per_platform(&self) -> BTreeMap<String, Vec<String>> {
+        self.platforms
+            .iter()
+            .map(|(platform, index)| {
+                let names = self.contents[*index]
+                    .package_names()
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect();
+                (platform.clone(), names)
+            })
+            .collect()
+    }
+}

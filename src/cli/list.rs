@@ -1,0 +1,195 @@
+//! `ferry list operators`: the packages, channels and bundles of a catalog, per platform, from a registry, an OCI
+//! layout, or offline from an archive (`--from file://DIR`).
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use super::args::{ListOperatorsArgs, OutputFormat};
+use crate::auth::CredentialStore;
+use crate::catalog::listing::{self, LoadedCatalog, PackageListing};
+use crate::engine::Sources;
+use crate::image::PlatformFilter;
+use crate::plan::ImageSource;
+use crate::reference::{ImageReference, Location};
+use crate::registries_conf::RegistriesConf;
+use crate::registry::{ClientOptions, RegistryClient};
+use crate::store::archive::ArchiveReader;
+
+pub fn run(args: &ListOperatorsArgs) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return 1;
+        }
+    };
+    match runtime.block_on(list(args)) {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            1
+        }
+    }
+}
+
+async fn list(args: &ListOperatorsArgs) -> Result<String, String> {
+    let (source, sources) = open_sources(args)?;
+    let filter = PlatformFilter::of(args.platforms.clone());
+    let catalog = listing::load(&source, &args.catalog, &sources, &filter)
+        .await
+        .map_err(|e| e.to_string())?;
+    match &args.package {
+        Some(name) => {
+            let package = catalog
+                .package(name)
+                .ok_or_else(|| format!("the catalog has no package `{name}`"))?;
+            render_package(&catalog, &package, args)
+        }
+        None => Ok(render_catalog(&catalog, args.output)),
+    }
+}
+
+/// Where the catalog is read from: the archive (`--from`), an OCI layout, or a registry.
+fn open_sources(args: &ListOperatorsArgs) -> Result<(ImageSource, Sources), String> {
+    let credentials = Arc::new(CredentialStore::discover(args.authfile.as_deref()).map_err(|e| e.to_string())?);
+    let options = ClientOptions {
+        tls_verify: args.src_tls_verify,
+        ..ClientOptions::default()
+    };
+    let mut sources = Sources {
+        registry: Arc::new(RegistryClient::new(options, credentials).map_err(|e| e.to_string())?),
+        mirrors: Arc::new(RegistriesConf::load(args.registries_conf.as_deref()).map_err(|e| e.to_string())?),
+        archive: None,
+        built: Default::default(),
+    };
+    if let Some(from) = &args.from {
+        let Ok(Location::Directory(dir)) = from.parse::<Location>() else {
+            return Err("--from must be file://DIR".into());
+        };
+        let archive = ArchiveReader::open(&dir).map_err(|e| e.to_string())?;
+        let wanted = args.catalog.trim_start_matches("docker://");
+        let image = archive
+            .metadata()
+            .iter()
+            .rev()
+            .flat_map(|run| run.images.iter())
+            .find(|image| image.source.trim_start_matches("docker://").starts_with(wanted))
+            .ok_or_else(|| format!("the archive in {} holds no catalog {}", dir.display(), args.catalog))?;
+        let source = ImageSource::Archive {
+            digest: image.digest.clone(),
+            original: image.source.clone(),
+        };
+        sources.archive = Some(Arc::new(archive));
+        return Ok((source, sources));
+    }
+    if args.catalog.starts_with("oci://") {
+        return match args.catalog.parse::<Location>() {
+            Ok(Location::OciLayout { path, reference }) => Ok((ImageSource::Layout { path, reference }, sources)),
+            _ => Err(format!("`{}` is not an oci:// reference", args.catalog)),
+        };
+    }
+    let reference: ImageReference = args
+        .catalog
+        .parse()
+        .map_err(|e: crate::reference::ReferenceError| e.to_string())?;
+    Ok((ImageSource::Registry(reference), sources))
+}
+
+fn render_catalog(catalog: &LoadedCatalog, output: OutputFormat) -> String {
+    let packages = catalog.packages();
+    if output == OutputFormat::Json {
+        let value = serde_json::json!({
+            "catalog": catalog.name,
+            "digest": catalog.digest,
+            "platforms": catalog.platforms.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            "packages": packages,
+        });
+        return serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
+    }
+    let mut out = String::new();
+    let platforms: Vec<&str> = catalog.platforms.iter().map(|(p, _)| p.as_str()).collect();
+    let _ = writeln!(
+        out,
+        "{} ({})\nplatforms: {}\n",
+        catalog.name,
+        catalog.digest,
+        platforms.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "{:<40} {:<24} {:<16} {}",
+        "PACKAGE", "DEFAULT CHANNEL", "HEAD VERSION", "PLATFORMS"
+    );
+    for package in &packages {
+        let default = package.summary.default_channel.clone().unwrap_or_default();
+        let head = package
+            .summary
+            .channels
+            .iter()
+            .find(|c| Some(&c.name) == package.summary.default_channel.as_ref())
+            .and_then(|c| c.head_version.clone())
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:<40} {:<24} {:<16} {}",
+            package.summary.name,
+            default,
+            head,
+            package.catalog_platforms.join(",")
+        );
+    }
+    out
+}
+
+fn render_package(
+    catalog: &LoadedCatalog,
+    package: &PackageListing,
+    args: &ListOperatorsArgs,
+) -> Result<String, String> {
+    let channels: Vec<_> = match &args.channel {
+        Some(name) => {
+            let channel = package.summary.channels.iter().find(|c| &c.name == name);
+            vec![channel.ok_or_else(|| format!("package {} has no channel `{name}`", package.summary.name))?]
+        }
+        None => package.summary.channels.iter().collect(),
+    };
+    if args.output == OutputFormat::Json {
+        let value = serde_json::json!({
+            "catalog": catalog.name,
+            "package": package.summary.name,
+            "defaultChannel": package.summary.default_channel,
+            "catalogPlatforms": package.catalog_platforms,
+            "bundleArchitectures": package.bundle_architectures,
+            "channels": channels,
+        });
+        return Ok(serde_json::to_string_pretty(&value).unwrap_or_default() + "\n");
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} in {}\ndefault channel: {}\ncatalog platforms: {}\nbundle architectures: {}\n",
+        package.summary.name,
+        catalog.name,
+        package.summary.default_channel.as_deref().unwrap_or("-"),
+        package.catalog_platforms.join(", "),
+        package.bundle_architectures.join(", ")
+    );
+    for channel in channels {
+        let _ = writeln!(
+            out,
+            "channel {} (head {} {})",
+            channel.name,
+            channel.head.as_deref().unwrap_or("?"),
+            channel.head_version.as_deref().unwrap_or("")
+        );
+        if args.channel.is_some() || args.package.is_some() {
+            for bundle in &channel.bundles {
+                let _ = writeln!(out, "  {bundle}");
+            }
+        }
+    }
+    Ok(out)
+}
