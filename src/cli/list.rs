@@ -118,11 +118,7 @@ fn render_catalog(catalog: &LoadedCatalog, output: OutputFormat) -> String {
         catalog.digest,
         platforms.join(", ")
     );
-    let _ = writeln!(
-        out,
-        "{:<40} {:<24} {:<16} {}",
-        "PACKAGE", "DEFAULT CHANNEL", "HEAD VERSION", "PLATFORMS"
-    );
+    let _ = writeln!(out, "{:<40} {:<24} {:<16} PLATFORMS", "PACKAGE", "DEFAULT CHANNEL", "HEAD VERSION");
     for package in &packages {
         let default = package.summary.default_channel.clone().unwrap_or_default();
         let head = package
