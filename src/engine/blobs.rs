@@ -156,7 +156,10 @@ impl Engine {
     async fn upload_once(&self, reader: &SourceReader, blob: &Descriptor, repository: &str) -> Result<(), EngineError> {
         let (_, stream) = reader.open_blob(blob).await?;
         let verdict = Arc::new(Mutex::new(None));
-        let verified = verify_stream(stream, blob.clone(), verdict.clone(), self.reporter.clone());
+        // Registries verify a blob's digest before committing it, and archive and layout writers hash what they
+        // write: hashing here too only pays where the bytes come from local media (archives, layouts).
+        let hash = reader.is_local();
+        let verified = verify_stream(stream, blob.clone(), hash, verdict.clone(), self.reporter.clone());
         let uploaded = self
             .destination
             .upload_blob(repository, &blob.digest, blob.size, verified)
@@ -182,66 +185,81 @@ fn is_worth_retrying(error: &EngineError) -> bool {
     }
 }
 
-/// Passes chunks through while hashing and counting them; at the end, a wrong size or digest becomes an error
-/// (so the upload is aborted and nothing corrupt is committed), recorded in `verdict` for the caller.
+/// Counts a stream's bytes and, when asked, hashes them.
+struct StreamCheck {
+    hasher: Option<DigestHasher>,
+    length: u64,
+}
+
+impl StreamCheck {
+    fn update(&mut self, chunk: &[u8]) {
+        self.length += chunk.len() as u64;
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(chunk);
+        }
+    }
+
+    /// The content's digest when it was hashed and differs from `expected`.
+    fn mismatch(&self, expected: &Digest) -> Option<Digest> {
+        self.hasher
+            .as_ref()
+            .map(|h| h.clone().finish())
+            .filter(|actual| actual != expected)
+    }
+}
+
+/// Passes chunks through while counting (and, with `hash`, hashing) them. A wrong size, or a wrong digest judged
+/// with the last byte before that byte is handed on, becomes an error: the upload is aborted and nothing corrupt is
+/// committed. The verdict is recorded for the caller.
 fn verify_stream(
     stream: ByteStream,
     blob: Descriptor,
+    hash: bool,
     verdict: Arc<Mutex<Option<EngineError>>>,
     reporter: Arc<dyn super::events::Reporter>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    let state = (stream, Some(DigestHasher::new()), blob, verdict, reporter);
-    futures_util::stream::unfold(state, |(mut stream, hasher, blob, verdict, reporter)| async move {
-        let mut hasher = hasher?;
+    let check = StreamCheck {
+        hasher: hash.then(DigestHasher::new),
+        length: 0,
+    };
+    let fail = move |verdict: &Mutex<Option<EngineError>>, blob: &Descriptor, detail: String| {
+        let error = EngineError::SourceCorrupt {
+            digest: blob.digest.clone(),
+            detail,
+        };
+        let io = std::io::Error::other(error.to_string());
+        *verdict.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+        io
+    };
+    let state = (stream, Some(check), blob, verdict, reporter);
+    futures_util::stream::unfold(state, move |(mut stream, check, blob, verdict, reporter)| async move {
+        let mut check = check?;
         match stream.next().await {
             Some(Ok(chunk)) => {
-                hasher.update(&chunk);
-                // Judge the content with its last byte, before handing that byte on: a wrong blob then never
-                // reaches the end of its upload, whatever the receiver checks itself.
-                if hasher.length() == blob.size {
-                    let actual = hasher.clone().finish();
-                    if actual != blob.digest {
-                        let error = EngineError::SourceCorrupt {
-                            digest: blob.digest.clone(),
-                            detail: format!("its content has digest {actual}"),
-                        };
-                        let io = std::io::Error::other(error.to_string());
-                        *verdict.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
-                        return Some((Err(io), (stream, None, blob, verdict, reporter)));
-                    }
-                }
-                if hasher.length() > blob.size {
-                    let error = EngineError::SourceCorrupt {
-                        digest: blob.digest.clone(),
-                        detail: format!("more than the {} bytes its descriptor declares", blob.size),
-                    };
-                    let io = std::io::Error::other(error.to_string());
-                    *verdict.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+                check.update(&chunk);
+                let problem = if check.length > blob.size {
+                    Some(format!("more than the {} bytes its descriptor declares", blob.size))
+                } else if check.length == blob.size {
+                    check
+                        .mismatch(&blob.digest)
+                        .map(|actual| format!("its content has digest {actual}"))
+                } else {
+                    None
+                };
+                if let Some(detail) = problem {
+                    let io = fail(&verdict, &blob, detail);
                     return Some((Err(io), (stream, None, blob, verdict, reporter)));
                 }
                 reporter.event(Event::BytesCopied(chunk.len() as u64));
-                Some((Ok(chunk), (stream, Some(hasher), blob, verdict, reporter)))
+                Some((Ok(chunk), (stream, Some(check), blob, verdict, reporter)))
             }
             Some(Err(e)) => {
-                let error = EngineError::SourceCorrupt {
-                    digest: blob.digest.clone(),
-                    detail: format!("read failed: {e}"),
-                };
-                *verdict.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
-                Some((Err(e), (stream, None, blob, verdict, reporter)))
+                let io = fail(&verdict, &blob, format!("read failed: {e}"));
+                Some((Err(io), (stream, None, blob, verdict, reporter)))
             }
+            None if check.length == blob.size => None,
             None => {
-                let length = hasher.length();
-                let actual = hasher.finish();
-                if actual == blob.digest && length == blob.size {
-                    return None;
-                }
-                let error = EngineError::SourceCorrupt {
-                    digest: blob.digest.clone(),
-                    detail: format!("got {length} of {} bytes with digest {actual}", blob.size),
-                };
-                let io = std::io::Error::other(error.to_string());
-                *verdict.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+                let io = fail(&verdict, &blob, format!("got {} of {} bytes", check.length, blob.size));
                 Some((Err(io), (stream, None, blob, verdict, reporter)))
             }
         }

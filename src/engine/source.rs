@@ -135,6 +135,15 @@ impl SourceReader {
         })
     }
 
+    /// Whether the content comes from local media (an archive or a layout) rather than a registry.
+    pub fn is_local(&self) -> bool {
+        match self {
+            SourceReader::Registry { .. } => false,
+            SourceReader::Layout(_) | SourceReader::Archive(_) => true,
+            SourceReader::Built { base, .. } => base.is_local(),
+        }
+    }
+
     /// The repository this reader serves, for messages.
     pub fn describe(&self) -> String {
         match self {
