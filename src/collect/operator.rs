@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use regex::Regex;
 
 use super::CollectContext;
@@ -134,12 +135,14 @@ async fn collect_catalog(
         destination,
         template: operator.target_catalog_source_template.clone(),
     };
-    let mut related = Vec::new();
-    for content in filtered.values() {
-        for reference in &content.images {
-            related.push(related_job(reference, &platforms, context));
-        }
-    }
+    let mut references: Vec<ImageReference> = filtered.values().flat_map(|c| c.images.iter().cloned()).collect();
+    references.sort();
+    references.dedup();
+    let references = pin_tags(references, sources).await;
+    let related = references
+        .iter()
+        .map(|reference| related_job(reference, &platforms, context))
+        .collect();
     Ok(PlannedCatalog {
         built,
         job,
@@ -302,6 +305,28 @@ fn catalog_destination(
         repository: context.destination_repository(operator.target_catalog.as_deref().unwrap_or(&path)),
         tag: operator.target_tag.clone().unwrap_or(tag),
     }
+}
+
+/// Resolves tag-only references to the digests their tags name now, so that the whole run copies one consistent
+/// set (the tag is kept for the destination). A reference that cannot be resolved stays as it is and fails, with
+/// its reason, when it is copied.
+async fn pin_tags(references: Vec<ImageReference>, sources: &Sources) -> Vec<ImageReference> {
+    let resolve = |reference: ImageReference| async move {
+        if reference.digest.is_some() {
+            return reference;
+        }
+        match SourceReader::open(&ImageSource::Registry(reference.clone()), sources).await {
+            Ok((_, root)) => ImageReference {
+                digest: Some(root.digest),
+                ..reference
+            },
+            Err(_) => reference,
+        }
+    };
+    futures_util::stream::iter(references.into_iter().map(resolve))
+        .buffered(8)
+        .collect()
+        .await
 }
 
 /// A bundle or related image: copied by digest when the catalog pins it (as it should), else by tag.
