@@ -497,3 +497,44 @@ fn done_digests(journal: &Path) -> Vec<String> {
         .filter_map(|entry| entry["digest"].as_str().map(str::to_string))
         .collect()
 }
+
+#[test]
+fn since_repacks_what_earlier_runs_shipped_on_or_after_that_date() {
+    let dir = TestDir::new("disk_since");
+    let source = source_with(&dir, 1, 1000);
+    let config = isc(dir.path(), &source.names());
+    let archive = dir.join("archive");
+    ok(&to_disk(&dir, &config, &archive, &[]));
+    let first = segments(&archive);
+    let first_blobs: usize = first
+        .iter()
+        .map(|s| tar_listing(s).iter().filter(|e| e.starts_with("blobs/")).count())
+        .sum();
+
+    // Same config again: only manifests are packed.
+    ok(&to_disk(&dir, &config, &archive, &[]));
+    let second: Vec<PathBuf> = segments(&archive).into_iter().filter(|s| !first.contains(s)).collect();
+    let second_blobs: usize = second
+        .iter()
+        .map(|s| tar_listing(s).iter().filter(|e| e.starts_with("blobs/")).count())
+        .sum();
+    assert!(
+        second_blobs < first_blobs,
+        "a no-change run packs manifests only ({second_blobs} of {first_blobs})"
+    );
+
+    // --since today: the earlier runs (today) no longer count as shipped: everything is packed again.
+    let today = String::from_utf8(Command::new("date").args(["-u", "+%Y-%m-%d"]).output().unwrap().stdout).unwrap();
+    let before: Vec<PathBuf> = segments(&archive);
+    ok(&to_disk(&dir, &config, &archive, &["--since", today.trim()]));
+    let third: Vec<PathBuf> = segments(&archive).into_iter().filter(|s| !before.contains(s)).collect();
+    let third_blobs: usize = third
+        .iter()
+        .map(|s| tar_listing(s).iter().filter(|e| e.starts_with("blobs/")).count())
+        .sum();
+    assert_eq!(third_blobs, first_blobs, "--since repacks every blob");
+
+    let bad = to_disk(&dir, &config, &archive, &["--since", "2026-13-40"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM-DD"));
+}
