@@ -12,7 +12,7 @@ use crate::image::PlatformFilter;
 use crate::plan::ImageSource;
 use crate::reference::{ImageReference, Location};
 use crate::registries_conf::RegistriesConf;
-use crate::registry::{ClientOptions, RegistryClient};
+use crate::registry::ClientOptions;
 use crate::store::archive::ArchiveReader;
 
 pub fn run(args: &ListOperatorsArgs) -> i32 {
@@ -59,12 +59,8 @@ fn open_sources(args: &ListOperatorsArgs) -> Result<(ImageSource, Sources), Stri
         tls_verify: args.src_tls_verify,
         ..ClientOptions::default()
     };
-    let mut sources = Sources {
-        registry: Arc::new(RegistryClient::new(options, credentials).map_err(|e| e.to_string())?),
-        mirrors: Arc::new(RegistriesConf::load(args.registries_conf.as_deref()).map_err(|e| e.to_string())?),
-        archive: None,
-        built: Default::default(),
-    };
+    let mirrors = RegistriesConf::load(args.registries_conf.as_deref()).map_err(|e| e.to_string())?;
+    let mut sources = Sources::new(credentials, options, mirrors).map_err(|e| e.to_string())?;
     if let Some(from) = &args.from {
         let Ok(Location::Directory(dir)) = from.parse::<Location>() else {
             return Err("--from must be file://DIR".into());
@@ -118,7 +114,11 @@ fn render_catalog(catalog: &LoadedCatalog, output: OutputFormat) -> String {
         catalog.digest,
         platforms.join(", ")
     );
-    let _ = writeln!(out, "{:<40} {:<24} {:<16} PLATFORMS", "PACKAGE", "DEFAULT CHANNEL", "HEAD VERSION");
+    let _ = writeln!(
+        out,
+        "{:<40} {:<24} {:<16} PLATFORMS",
+        "PACKAGE", "DEFAULT CHANNEL", "HEAD VERSION"
+    );
     for package in &packages {
         let default = package.summary.default_channel.clone().unwrap_or_default();
         let head = package

@@ -8,13 +8,14 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 use super::EngineError;
+use crate::auth::CredentialStore;
 use crate::image::manifest::{Descriptor, RawManifest};
 use crate::image::walk::ManifestSource;
 use crate::image::Digest;
 use crate::plan::ImageSource;
 use crate::reference::ImageReference;
 use crate::registries_conf::RegistriesConf;
-use crate::registry::{RegistryClient, RegistryError, Repo};
+use crate::registry::{ClientOptions, RegistryClient, RegistryError, Repo};
 use crate::store::archive::ArchiveReader;
 use crate::store::OciLayout;
 
@@ -27,12 +28,45 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> +
 pub struct Sources {
     /// The client for source registries.
     pub registry: Arc<RegistryClient>,
+    /// The client for registries that containers-registries.conf marks `insecure` (no certificate checks, plain
+    /// HTTP allowed); the same as `registry` when TLS verification is off anyway.
+    pub insecure_registry: Arc<RegistryClient>,
     /// Source mirrors from containers-registries.conf.
     pub mirrors: Arc<RegistriesConf>,
     /// The archives of a disk-to-mirror run.
     pub archive: Option<Arc<ArchiveReader>>,
     /// Images ferry built in this run (rebuilt catalogs), by root digest.
     pub built: HashMap<Digest, Arc<BuiltImage>>,
+}
+
+impl Sources {
+    /// Registry clients for a run's sources: one that verifies TLS as asked, and one for registries that
+    /// containers-registries.conf marks insecure.
+    pub fn new(
+        credentials: Arc<CredentialStore>,
+        options: ClientOptions,
+        mirrors: RegistriesConf,
+    ) -> Result<Sources, RegistryError> {
+        let registry = Arc::new(RegistryClient::new(options.clone(), credentials.clone())?);
+        let insecure_registry = if options.tls_verify {
+            Arc::new(RegistryClient::new(
+                ClientOptions {
+                    tls_verify: false,
+                    ..options
+                },
+                credentials,
+            )?)
+        } else {
+            registry.clone()
+        };
+        Ok(Sources {
+            registry,
+            insecure_registry,
+            mirrors: Arc::new(mirrors),
+            archive: None,
+            built: HashMap::new(),
+        })
+    }
 }
 
 /// An image ferry built: new manifests and blobs over an original image that supplies everything else.
@@ -76,7 +110,7 @@ impl SourceReader {
             ));
         }
         match source {
-            ImageSource::Registry(reference) => open_registry(reference, &sources.registry, &sources.mirrors).await,
+            ImageSource::Registry(reference) => open_registry(reference, sources).await,
             ImageSource::Layout { path, reference } => {
                 let layout = OciLayout::open(path)?;
                 let descriptor = layout.resolve(reference.as_deref())?;
@@ -157,13 +191,17 @@ impl SourceReader {
 
 async fn open_registry(
     reference: &ImageReference,
-    client: &Arc<RegistryClient>,
-    mirrors: &RegistriesConf,
+    sources: &Sources,
 ) -> Result<(SourceReader, RawManifest), EngineError> {
-    let candidates = mirrors.pull_sources(reference);
+    let candidates = sources.mirrors.pull_sources(reference);
     let mut first_error: Option<RegistryError> = None;
     for candidate in candidates {
         let candidate_ref = candidate.reference;
+        let client = if candidate.insecure {
+            &sources.insecure_registry
+        } else {
+            &sources.registry
+        };
         let repo = Repo {
             registry: &candidate_ref.registry,
             path: &candidate_ref.repository,

@@ -129,15 +129,12 @@ fn unsupported_groups(config: &ImageSetConfiguration) -> Vec<Failure> {
 /// Credentials, source registries (with their configured mirrors) and a client for destination registries.
 pub fn connect(request: &MirrorRequest) -> Result<(Sources, Arc<RegistryClient>), WorkflowError> {
     let credentials = Arc::new(CredentialStore::discover(request.authfile.as_deref())?);
-    let sources = Sources {
-        registry: Arc::new(RegistryClient::new(
-            client_options(request, request.src_tls_verify),
-            credentials.clone(),
-        )?),
-        mirrors: Arc::new(RegistriesConf::load(request.registries_conf.as_deref())?),
-        archive: None,
-        built: Default::default(),
-    };
+    let mirrors = RegistriesConf::load(request.registries_conf.as_deref())?;
+    let sources = Sources::new(
+        credentials.clone(),
+        client_options(request, request.src_tls_verify),
+        mirrors,
+    )?;
     let destination = Arc::new(RegistryClient::new(
         client_options(request, request.dest_tls_verify),
         credentials,

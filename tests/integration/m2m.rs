@@ -706,3 +706,36 @@ fn oci_layout_destination_keeps_every_parallel_entry_and_feeds_a_registry_back()
         images[3].index.digest
     );
 }
+
+#[test]
+fn an_insecure_mirror_in_registries_conf_is_reached_over_plain_http_while_tls_stays_verified_elsewhere() {
+    let dir = TestDir::new("m2m_insecure_mirror");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let image = multi_arch_image(dir.join("img"), 181, &["linux/amd64"], false);
+    image.push(&src.host(), "enclave/ns/app:1");
+    let conf = dir.join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nlocation = \"quay.example.invalid/ns\"\n\n[[registry.mirror]]\nlocation = \"{}/enclave/ns\"\ninsecure = true\n",
+            src.host()
+        ),
+    )
+    .unwrap();
+    let isc = write_isc(
+        dir.path(),
+        "  additionalImages:\n  - name: quay.example.invalid/ns/app:1\n",
+    );
+    let output = ferry_bin()
+        .env("HOME", dir.path())
+        .args(["mirror", "-c"])
+        .arg(&isc)
+        .arg("--workspace")
+        .arg(format!("file://{}", dir.join("ws").display()))
+        .arg(format!("docker://{}", dst.host()))
+        .args(["--dest-tls-verify=false", "--registries-conf", conf.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(manifest_digest(&raw(&dst.docker_ref("ns/app:1"))), image.index.digest);
+}

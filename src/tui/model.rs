@@ -1,0 +1,740 @@
+//! The TUI's whole state (`Model`) and the read-only queries that `update` and `view` share.
+//!
+//! The selection *is* configuration: each catalog holds the `Operator` entry it edits (packages, channels, version
+//! bounds, platforms), so every field of a loaded ImageSetConfiguration that the TUI does not edit is carried through
+//! untouched, and [`Model::isc`] is the file `ctrl-s` writes. Catalog content arrives as [`CatalogData`], plain data
+//! that `commands` builds from the library's listing.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::{AdditionalImage, ImageSetConfiguration, Operator, Package, ReleasePlatform};
+use crate::image::Platform;
+
+/// What a catalog offers, as the TUI shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CatalogData {
+    /// The pinned digest of the catalog image.
+    pub digest: String,
+    /// Platforms of the catalog's index (`linux/amd64`...), or `all` for a single-platform image.
+    pub platforms: Vec<String>,
+    /// Sorted by name.
+    pub packages: Vec<PackageInfo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PackageInfo {
+    pub name: String,
+    pub default_channel: Option<String>,
+    /// Head version of the default channel.
+    pub head_version: Option<String>,
+    /// Catalog platforms whose catalog carries the package.
+    pub platforms: Vec<String>,
+    /// Architectures its bundles declare (CSV `operatorframework.io/arch.*` labels).
+    pub architectures: Vec<String>,
+    /// Sorted by name.
+    pub channels: Vec<ChannelInfo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChannelInfo {
+    pub name: String,
+    pub head: Option<String>,
+    pub head_version: Option<String>,
+    /// Highest version first.
+    pub bundles: Vec<BundleInfo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BundleInfo {
+    pub name: String,
+    pub version: Option<String>,
+}
+
+/// Where a catalog's content stands.
+#[derive(Debug, Clone)]
+pub enum LoadState {
+    Loading { since: Instant },
+    Loaded(Arc<CatalogData>),
+    Failed(String),
+}
+
+/// One catalog of the session and the `mirror.operators` entry it edits.
+#[derive(Debug, Clone)]
+pub struct CatalogEntry {
+    /// Stable identity, for load results arriving later.
+    pub id: u64,
+    /// Read the catalog from the archives in this `file://DIR` instead of its registry.
+    pub from: Option<String>,
+    /// The configuration entry: `catalog`, `packages` (the selection) and `platforms` are edited here; every other
+    /// field is kept as loaded.
+    pub operator: Operator,
+    /// In the configuration without `packages`: every package of the catalog.
+    pub whole: bool,
+    /// Packages deselected in this session, to restore their channels if selected again.
+    pub stash: BTreeMap<String, Package>,
+    pub load: LoadState,
+    /// The package filter (`/`), matched case-insensitively anywhere in the name.
+    pub filter: String,
+    pub package_cursor: usize,
+    pub channel_cursor: usize,
+    pub bundle_cursor: usize,
+    pub platform_cursor: usize,
+}
+
+/// One row of the packages pane: a catalog package, or a configured package the catalog lacks.
+#[derive(Debug, Clone, Copy)]
+pub struct PackageRow<'a> {
+    pub name: &'a str,
+    pub info: Option<&'a PackageInfo>,
+    pub selected: bool,
+}
+
+/// One checkbox of the platforms pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformRow {
+    pub name: String,
+    /// Found in the catalog's index (else only in the configuration, or derived from bundle labels).
+    pub in_index: bool,
+    pub checked: bool,
+}
+
+impl CatalogEntry {
+    pub fn new(id: u64, operator: Operator, from: Option<String>, now: Instant) -> Self {
+        let whole = operator.packages.is_empty();
+        CatalogEntry {
+            id,
+            from,
+            operator,
+            whole,
+            stash: BTreeMap::new(),
+            load: LoadState::Loading { since: now },
+            filter: String::new(),
+            package_cursor: 0,
+            channel_cursor: 0,
+            bundle_cursor: 0,
+            platform_cursor: 0,
+        }
+    }
+
+    /// Whether the catalog goes into the configuration.
+    pub fn included(&self) -> bool {
+        self.whole || !self.operator.packages.is_empty()
+    }
+
+    pub fn data(&self) -> Option<&CatalogData> {
+        match &self.load {
+            LoadState::Loaded(data) => Some(data),
+            _ => None,
+        }
+    }
+
+    pub fn selected(&self, package: &str) -> Option<&Package> {
+        self.operator.packages.iter().find(|p| p.name == package)
+    }
+
+    /// The packages pane: catalog packages matching the filter, then configured packages the catalog lacks.
+    pub fn package_rows(&self) -> Vec<PackageRow<'_>> {
+        let needle = self.filter.to_lowercase();
+        let matches = |name: &str| needle.is_empty() || name.to_lowercase().contains(&needle);
+        let mut rows: Vec<PackageRow<'_>> = Vec::new();
+        let known: BTreeSet<&str> = self
+            .data()
+            .map(|d| d.packages.iter().map(|p| p.name.as_str()).collect())
+            .unwrap_or_default();
+        if let Some(data) = self.data() {
+            rows.extend(data.packages.iter().filter(|p| matches(&p.name)).map(|p| PackageRow {
+                name: &p.name,
+                info: Some(p),
+                selected: self.selected(&p.name).is_some(),
+            }));
+        }
+        rows.extend(
+            self.operator
+                .packages
+                .iter()
+                .filter(|p| !known.contains(p.name.as_str()) && matches(&p.name))
+                .map(|p| PackageRow {
+                    name: &p.name,
+                    info: None,
+                    selected: true,
+                }),
+        );
+        rows
+    }
+
+    /// The package under the cursor.
+    pub fn focused_package(&self) -> Option<PackageRow<'_>> {
+        self.package_rows().get(self.package_cursor).copied()
+    }
+
+    /// Channels of the focused package.
+    pub fn channel_rows(&self) -> &[ChannelInfo] {
+        self.focused_package()
+            .and_then(|row| row.info)
+            .map_or(&[], |info| info.channels.as_slice())
+    }
+
+    pub fn focused_channel(&self) -> Option<&ChannelInfo> {
+        self.channel_rows().get(self.channel_cursor)
+    }
+
+    /// Bundles of the channel under the channel cursor.
+    pub fn bundle_rows(&self) -> &[BundleInfo] {
+        self.focused_channel().map_or(&[], |c| c.bundles.as_slice())
+    }
+
+    /// Checkboxes: the index's platforms (or, for a single-platform catalog image, `linux/<arch>` for every
+    /// architecture its bundles declare), then configured platforms found nowhere else.
+    pub fn platform_rows(&self) -> Vec<PlatformRow> {
+        let configured: Vec<String> = self.operator.platforms.iter().map(ToString::to_string).collect();
+        let mut rows: Vec<PlatformRow> = Vec::new();
+        if let Some(data) = self.data() {
+            let index: Vec<&String> = data.platforms.iter().filter(|p| p.as_str() != "all").collect();
+            if index.is_empty() {
+                let arches: BTreeSet<&str> = data
+                    .packages
+                    .iter()
+                    .flat_map(|p| p.architectures.iter().map(String::as_str))
+                    .collect();
+                rows.extend(arches.into_iter().map(|arch| PlatformRow {
+                    name: format!("linux/{arch}"),
+                    in_index: false,
+                    checked: false,
+                }));
+            } else {
+                rows.extend(index.into_iter().map(|name| PlatformRow {
+                    name: name.clone(),
+                    in_index: true,
+                    checked: false,
+                }));
+            }
+        }
+        for name in &configured {
+            if !rows.iter().any(|r| &r.name == name) {
+                rows.push(PlatformRow {
+                    name: name.clone(),
+                    in_index: false,
+                    checked: true,
+                });
+            }
+        }
+        for row in &mut rows {
+            row.checked = configured.contains(&row.name);
+        }
+        rows
+    }
+
+    pub fn is_loading(&self) -> bool {
+        matches!(self.load, LoadState::Loading { .. })
+    }
+}
+
+/// The panes, in `tab` order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Catalogs,
+    Packages,
+    Channels,
+    Bundles,
+    Platforms,
+    Images,
+    Releases,
+    Preview,
+    Run,
+}
+
+impl Pane {
+    pub const ORDER: [Pane; 9] = [
+        Pane::Catalogs,
+        Pane::Packages,
+        Pane::Channels,
+        Pane::Bundles,
+        Pane::Platforms,
+        Pane::Images,
+        Pane::Releases,
+        Pane::Preview,
+        Pane::Run,
+    ];
+
+    pub fn screen(self) -> Screen {
+        match self {
+            Pane::Catalogs | Pane::Packages | Pane::Channels | Pane::Bundles | Pane::Platforms => Screen::Operators,
+            Pane::Images => Screen::Images,
+            Pane::Releases => Screen::Releases,
+            Pane::Preview => Screen::Preview,
+            Pane::Run => Screen::Run,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Catalogs => "Catalogs",
+            Pane::Packages => "Packages",
+            Pane::Channels => "Channels",
+            Pane::Bundles => "Bundles",
+            Pane::Platforms => "Platforms",
+            Pane::Images => "Additional images",
+            Pane::Releases => "Releases",
+            Pane::Preview => "Preview",
+            Pane::Run => "Run",
+        }
+    }
+}
+
+/// The screens, selected with `1`..`5` (or by moving the focus with `tab`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Operators,
+    Images,
+    Releases,
+    Preview,
+    Run,
+}
+
+impl Screen {
+    pub const ALL: [Screen; 5] = [
+        Screen::Operators,
+        Screen::Images,
+        Screen::Releases,
+        Screen::Preview,
+        Screen::Run,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Screen::Operators => "Operators",
+            Screen::Images => "Images",
+            Screen::Releases => "Releases",
+            Screen::Preview => "Preview",
+            Screen::Run => "Run",
+        }
+    }
+
+    /// The pane a screen opens on.
+    pub fn first_pane(self) -> Pane {
+        match self {
+            Screen::Operators => Pane::Catalogs,
+            Screen::Images => Pane::Images,
+            Screen::Releases => Pane::Releases,
+            Screen::Preview => Pane::Preview,
+            Screen::Run => Pane::Run,
+        }
+    }
+}
+
+/// A modal on top of the screen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dialog {
+    Help { scroll: u16 },
+    /// `q` with unsaved changes.
+    ConfirmQuit,
+    Form(Form),
+}
+
+/// A small form: text fields and choice fields (`←`/`→`/`space` cycle).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Form {
+    pub kind: FormKind,
+    pub title: String,
+    pub fields: Vec<Field>,
+    pub focus: usize,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormKind {
+    AddCatalog,
+    AddImage,
+    EditImage(usize),
+    AddRelease,
+    EditRelease(usize),
+    Run,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub label: &'static str,
+    pub value: String,
+    /// Empty for free text; else the values `value` cycles through.
+    pub choices: Vec<&'static str>,
+    pub hint: &'static str,
+}
+
+impl Field {
+    pub fn text(label: &'static str, value: impl Into<String>, hint: &'static str) -> Self {
+        Field {
+            label,
+            value: value.into(),
+            choices: Vec::new(),
+            hint,
+        }
+    }
+
+    pub fn choice(label: &'static str, choices: Vec<&'static str>, value: &str, hint: &'static str) -> Self {
+        let value = choices
+            .iter()
+            .find(|c| **c == value)
+            .or(choices.first())
+            .map_or(String::new(), |c| c.to_string());
+        Field {
+            label,
+            value,
+            choices,
+            hint,
+        }
+    }
+}
+
+impl Form {
+    pub fn value(&self, label: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|f| f.label == label)
+            .map_or("", |f| f.value.trim())
+    }
+}
+
+/// The line at the bottom: the outcome of the last action.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Status {
+    pub text: String,
+    pub kind: StatusKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusKind {
+    #[default]
+    Info,
+    Success,
+    Warning,
+    Error,
+}
+
+/// The three ways to run the selection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    DryRun,
+    MirrorToDisk,
+    MirrorToMirror,
+}
+
+impl RunMode {
+    pub const ALL: [RunMode; 3] = [RunMode::DryRun, RunMode::MirrorToDisk, RunMode::MirrorToMirror];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunMode::DryRun => "dry-run",
+            RunMode::MirrorToDisk => "mirror-to-disk",
+            RunMode::MirrorToMirror => "mirror-to-mirror",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RunMode> {
+        RunMode::ALL.into_iter().find(|m| m.as_str() == text)
+    }
+}
+
+/// What the run form holds, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSettings {
+    pub mode: RunMode,
+    /// `file://DIR` (dry-run, mirror-to-disk) or `docker://HOST[:PORT][/NS]` (mirror-to-mirror, dry-run).
+    pub destination: String,
+    /// `file://DIR`: state of a mirror-to-mirror run.
+    pub workspace: String,
+    pub dest_tls_verify: bool,
+}
+
+/// Where a run reads and writes, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoints {
+    /// Archives (or, for a dry run, the plan) in this directory.
+    Disk { archive_dir: PathBuf },
+    /// A registry, with the run's state in `workspace`.
+    Registry {
+        registry: String,
+        namespace: String,
+        workspace: PathBuf,
+    },
+}
+
+impl RunSettings {
+    /// Checks the destination and workspace against the mode.
+    pub fn endpoints(&self) -> Result<Endpoints, String> {
+        use crate::reference::Location;
+        let destination: Location = self
+            .destination
+            .parse()
+            .map_err(|e| format!("destination: {e}"))?;
+        let workspace = || -> Result<PathBuf, String> {
+            match self.workspace.parse::<Location>() {
+                Ok(Location::Directory(dir)) => Ok(dir),
+                _ => Err("a registry destination needs a workspace file://DIR for state, logs and cluster resources".into()),
+            }
+        };
+        match (self.mode, destination) {
+            (RunMode::DryRun | RunMode::MirrorToDisk, Location::Directory(archive_dir)) => {
+                Ok(Endpoints::Disk { archive_dir })
+            }
+            (RunMode::DryRun | RunMode::MirrorToMirror, Location::Registry { registry, namespace }) => {
+                Ok(Endpoints::Registry {
+                    registry,
+                    namespace,
+                    workspace: workspace()?,
+                })
+            }
+            (RunMode::MirrorToDisk, _) => Err("mirror-to-disk writes archives to file://DIR".into()),
+            (RunMode::MirrorToMirror, _) => Err("mirror-to-mirror pushes to docker://HOST[:PORT][/NS]".into()),
+            (RunMode::DryRun, _) => Err("a dry run plans against file://DIR or docker://HOST[/NS]".into()),
+        }
+    }
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings {
+            mode: RunMode::DryRun,
+            destination: "file://mirror".into(),
+            workspace: "file://mirror-workspace".into(),
+            dest_tls_verify: true,
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunOutcome {
+    Completed(RunResult),
+    Failed(String),
+    Cancelled,
+}
+
+/// The summary of a finished run, as text-ready data.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunResult {
+    pub planned: usize,
+    pub mirrored: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    pub bytes: u64,
+    pub elapsed: Duration,
+    pub dry_run: bool,
+    pub files: Vec<String>,
+    pub errors_file: Option<String>,
+    pub exit_code: i32,
+}
+
+/// A run in progress (or the last one), fed by engine events.
+#[derive(Debug, Clone)]
+pub struct RunProgress {
+    pub settings: RunSettings,
+    pub started: Instant,
+    pub images_total: usize,
+    pub images_done: usize,
+    pub images_unchanged: usize,
+    pub images_failed: usize,
+    pub bytes: u64,
+    pub blobs_copied: u64,
+    pub blobs_skipped: u64,
+    pub blobs_mounted: u64,
+    pub manifests: u64,
+    pub retries: u64,
+    /// Images in flight, by plan index.
+    pub current: BTreeMap<usize, String>,
+    /// Failed images and warnings, as they happen.
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+    /// The latest informational lines.
+    pub log: VecDeque<String>,
+    /// (time, total bytes) over the last seconds, for the rate.
+    pub samples: VecDeque<(Instant, u64)>,
+    pub cancelling: bool,
+    pub outcome: Option<RunOutcome>,
+    pub finished: Option<Instant>,
+}
+
+impl RunProgress {
+    pub fn new(settings: RunSettings, now: Instant) -> Self {
+        RunProgress {
+            settings,
+            started: now,
+            images_total: 0,
+            images_done: 0,
+            images_unchanged: 0,
+            images_failed: 0,
+            bytes: 0,
+            blobs_copied: 0,
+            blobs_skipped: 0,
+            blobs_mounted: 0,
+            manifests: 0,
+            retries: 0,
+            current: BTreeMap::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            log: VecDeque::new(),
+            samples: VecDeque::from([(now, 0)]),
+            cancelling: false,
+            outcome: None,
+            finished: None,
+        }
+    }
+
+    pub fn active(&self) -> bool {
+        self.outcome.is_none()
+    }
+
+    /// Bytes per second over the sampled window.
+    pub fn rate(&self) -> f64 {
+        match (self.samples.front(), self.samples.back()) {
+            (Some((t0, b0)), Some((t1, b1))) if t1 > t0 => (b1 - b0) as f64 / (*t1 - *t0).as_secs_f64(),
+            _ => 0.0,
+        }
+    }
+
+    /// Remaining time, extrapolated from the images processed so far.
+    pub fn eta(&self, now: Instant) -> Option<Duration> {
+        let processed = self.images_done + self.images_failed;
+        if processed == 0 || self.images_total <= processed {
+            return None;
+        }
+        let elapsed = now.saturating_duration_since(self.started);
+        let remaining = (self.images_total - processed) as f64;
+        Some(Duration::from_secs_f64(elapsed.as_secs_f64() / processed as f64 * remaining))
+    }
+}
+
+/// The TUI's state. Only `update` changes it.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// The configuration loaded with `-c` (or an empty one): what the TUI does not edit comes from here.
+    pub base: ImageSetConfiguration,
+    pub config_path: Option<PathBuf>,
+    /// Where `ctrl-s` writes.
+    pub output: PathBuf,
+    /// The YAML last loaded or saved: the model is dirty when the configuration it produces differs.
+    pub saved_yaml: String,
+    pub catalogs: Vec<CatalogEntry>,
+    pub catalog_cursor: usize,
+    pub additional: Vec<AdditionalImage>,
+    pub image_cursor: usize,
+    pub releases: ReleasePlatform,
+    pub release_cursor: usize,
+    pub focus: Pane,
+    pub dialog: Option<Dialog>,
+    /// Typing into the package filter.
+    pub filtering: bool,
+    pub status: Status,
+    pub preview_scroll: u16,
+    pub run_settings: RunSettings,
+    pub run: Option<RunProgress>,
+    /// The clock as of the last tick (the view is pure: it never reads the clock).
+    pub now: Instant,
+    pub spinner: usize,
+    /// false when `NO_COLOR` is set: the view uses only bold, reverse and underline.
+    pub colors: bool,
+    pub quit: bool,
+    pub quit_after_save: bool,
+    pub next_id: u64,
+}
+
+impl Model {
+    /// A model over `base` (loaded from `config_path`, or empty).
+    pub fn new(
+        base: ImageSetConfiguration,
+        config_path: Option<PathBuf>,
+        output: PathBuf,
+        from: Option<String>,
+        now: Instant,
+    ) -> Self {
+        let mut model = Model {
+            additional: base.spec.mirror.additional_images.clone(),
+            releases: base.spec.mirror.platform.clone(),
+            catalogs: Vec::new(),
+            base,
+            config_path,
+            output,
+            saved_yaml: String::new(),
+            catalog_cursor: 0,
+            image_cursor: 0,
+            release_cursor: 0,
+            focus: Pane::Catalogs,
+            dialog: None,
+            filtering: false,
+            status: Status::default(),
+            preview_scroll: 0,
+            run_settings: RunSettings::default(),
+            run: None,
+            now,
+            spinner: 0,
+            colors: true,
+            quit: false,
+            quit_after_save: false,
+            next_id: 1,
+        };
+        for operator in model.base.spec.mirror.operators.clone() {
+            model.push_catalog(operator, from.clone());
+        }
+        model.saved_yaml = model.isc().to_yaml();
+        model
+    }
+
+    /// Adds a catalog (loading state) and returns its id.
+    pub fn push_catalog(&mut self, operator: Operator, from: Option<String>) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.catalogs.push(CatalogEntry::new(id, operator, from, self.now));
+        id
+    }
+
+    /// The configuration the session produces.
+    pub fn isc(&self) -> ImageSetConfiguration {
+        let mut isc = self.base.clone();
+        isc.spec.mirror.operators = self
+            .catalogs
+            .iter()
+            .filter(|c| c.included())
+            .map(|c| c.operator.clone())
+            .collect();
+        isc.spec.mirror.additional_images = self.additional.clone();
+        isc.spec.mirror.platform = self.releases.clone();
+        isc
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.isc().to_yaml() != self.saved_yaml
+    }
+
+    pub fn screen(&self) -> Screen {
+        self.focus.screen()
+    }
+
+    pub fn catalog(&self) -> Option<&CatalogEntry> {
+        self.catalogs.get(self.catalog_cursor)
+    }
+
+    pub fn catalog_mut(&mut self) -> Option<&mut CatalogEntry> {
+        self.catalogs.get_mut(self.catalog_cursor)
+    }
+
+    pub fn running(&self) -> bool {
+        self.run.as_ref().is_some_and(RunProgress::active)
+    }
+
+    /// Release rows: channels, then one checkbox per release architecture.
+    pub fn release_rows(&self) -> usize {
+        self.releases.channels.len() + crate::config::RELEASE_ARCHITECTURES.len()
+    }
+}
+
+/// `linux/amd64` → `amd64`: the short form used in narrow columns.
+pub fn short_platform(name: &str) -> &str {
+    name.strip_prefix("linux/").unwrap_or(name)
+}
+
+/// Parses a platform row name for the configuration.
+pub fn parse_platform(name: &str) -> Option<Platform> {
+    name.parse().ok()
+}
