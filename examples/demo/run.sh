@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The offline demo (README): mirrors the 3-platform image in examples/demo/layout (an OCI layout shipped in the
-# repository) into a local registry that this script starts, first for one platform, then for all, and shows the
-# result with skopeo. Needs nothing from the network but Debian packages for the registry and skopeo.
+# repository) into a local registry that this script starts, first for one platform, then for all, then through an
+# archive (mirror-to-disk, describe, disk-to-mirror), and shows the results with skopeo. Needs nothing from the network but Debian packages for the registry and skopeo.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 bash scripts/install-deps.sh
@@ -60,6 +60,12 @@ skopeo inspect --raw --tls-verify=false "docker://$registry/mirror/demo/hello:1.
 
 echo "== ferry mirror again (nothing to do)"
 "$ferry" mirror -c "$work/isc.yaml" --workspace "file://$work/ws" "docker://$registry/mirror" --dest-tls-verify=false
+
+echo "== across an air gap: mirror to disk, describe the archive, push it from disk"
+"$ferry" mirror -c "$work/isc.yaml" "file://$work/archive"
+"$ferry" describe "file://$work/archive"
+"$ferry" mirror -c "$work/isc.yaml" --from "file://$work/archive" "docker://$registry/from-disk" --dest-tls-verify=false
+skopeo inspect --raw --tls-verify=false "docker://$registry/from-disk/demo/hello:1.0" | sha256sum
 
 echo "== cluster resources"
 cat "$work/ws/working-dir/cluster-resources/"*.yaml 2>/dev/null || echo "(none: an oci:// source has no registry to redirect)"
