@@ -4,6 +4,7 @@
 #   skopeo           the independent peer that loads fixtures and checks results
 #   apache2-utils    htpasswd, for basic-auth registries
 #   openssl          makes the test CA of TLS registries
+#   tmux             drives the terminal UI in its end-to-end tests
 # Debian/Ubuntu (apt-get) only; as root, else through sudo. Non-interactive.
 # Note: installing docker-registry on a machine with systemd also enables its own service on port 5000; ferry's
 # tests and demo do not use it.
@@ -19,6 +20,7 @@ command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
 command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 
 if ((${#missing[@]} > 0)); then
     echo "scripts/install-deps.sh: installing missing packages: ${missing[*]}" >&2
@@ -39,7 +41,7 @@ if ((${#missing[@]} > 0)); then
         die "apt-get install ${missing[*]} failed"
 fi
 
-for tool in docker-registry skopeo htpasswd openssl cargo; do
+for tool in docker-registry skopeo htpasswd openssl tmux cargo; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is still not on PATH"
 done
 

@@ -18,4 +18,5 @@ pub mod registry;
 pub mod report;
 pub mod resources;
 pub mod store;
+pub mod tui;
 pub mod workflow;

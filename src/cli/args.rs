@@ -30,6 +30,49 @@ pub enum Command {
     /// List what a catalog offers.
     #[command(subcommand)]
     List(ListCommand),
+    /// Build an ImageSetConfiguration interactively: browse catalogs, pick packages, channels, versions and
+    /// platforms, preview and save the configuration, run it. `?` in the TUI shows every key.
+    Tui(TuiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TuiArgs {
+    /// Start from this ImageSetConfiguration (fields the TUI does not edit are kept when saving).
+    #[arg(short = 'c', long = "config", value_name = "ISC")]
+    pub config: Option<PathBuf>,
+
+    /// A catalog to browse: docker://REGISTRY/REPO:TAG (or without docker://) or oci://DIR[:NAME]; repeatable.
+    #[arg(long = "catalog", value_name = "REF")]
+    pub catalogs: Vec<String>,
+
+    /// Where ctrl-s writes the configuration.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "OUT",
+        default_value = "imageset-config.yaml"
+    )]
+    pub output: PathBuf,
+
+    /// Read the catalogs offline from the archives in file://DIR.
+    #[arg(long, value_name = "file://DIR")]
+    pub from: Option<String>,
+
+    /// Verify the registry's TLS certificate; false also allows plain HTTP.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub src_tls_verify: bool,
+
+    /// Credentials file (containers-auth.json); see `ferry mirror --help` for the default search.
+    #[arg(long, value_name = "PATH")]
+    pub authfile: Option<PathBuf>,
+
+    /// Source registry mirrors (containers-registries.conf). Default: CONTAINERS_REGISTRIES_CONF.
+    #[arg(long, value_name = "PATH")]
+    pub registries_conf: Option<PathBuf>,
+
+    /// Only these catalog platforms (OS/ARCH[/VARIANT]); repeatable; runs are limited to them too.
+    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
+    pub platforms: Vec<Platform>,
 }
 
 #[derive(Debug, Subcommand)]

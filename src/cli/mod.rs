@@ -27,6 +27,18 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate(&args.config),
         Command::Describe(args) => describe::run(&args),
         Command::List(args::ListCommand::Operators(args)) => list::run(&args),
+        Command::Tui(args) => crate::tui::run(crate::tui::Options {
+            config: args.config,
+            catalogs: args.catalogs,
+            output: args.output,
+            from: args.from,
+            library: crate::tui::commands::LibraryOptions {
+                src_tls_verify: args.src_tls_verify,
+                authfile: args.authfile,
+                registries_conf: args.registries_conf,
+                platforms: args.platforms,
+            },
+        }),
         Command::Init => {
             print!("{}", crate::config::TEMPLATE);
             0

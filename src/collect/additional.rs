@@ -113,7 +113,9 @@ fn destination(image: &AdditionalImage, source: &ImageSource, context: &CollectC
         }
         ImageSource::Layout { path, reference } => layout_destination(path, reference.as_deref()),
         // Collectors read configurations, never archives.
-        ImageSource::Archive { digest, .. } | ImageSource::Built { digest, .. } => ("image".to_string(), digest.as_tag()),
+        ImageSource::Archive { digest, .. } | ImageSource::Built { digest, .. } => {
+            ("image".to_string(), digest.as_tag())
+        }
     };
     let path = image.target_repo.clone().unwrap_or(path);
     let tag = image.target_tag.clone().unwrap_or(tag);

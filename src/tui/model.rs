@@ -75,6 +75,8 @@ pub struct CatalogEntry {
     pub whole: bool,
     /// Packages deselected in this session, to restore their channels if selected again.
     pub stash: BTreeMap<String, Package>,
+    /// The selection set aside while the whole catalog is selected (`space` on the catalog).
+    pub set_aside: Vec<Package>,
     pub load: LoadState,
     /// The package filter (`/`), matched case-insensitively anywhere in the name.
     pub filter: String,
@@ -110,6 +112,7 @@ impl CatalogEntry {
             operator,
             whole,
             stash: BTreeMap::new(),
+            set_aside: Vec::new(),
             load: LoadState::Loading { since: now },
             filter: String::new(),
             package_cursor: 0,
@@ -328,7 +331,9 @@ impl Screen {
 /// A modal on top of the screen.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dialog {
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
     /// `q` with unsaved changes.
     ConfirmQuit,
     Form(Form),
@@ -465,14 +470,13 @@ impl RunSettings {
     /// Checks the destination and workspace against the mode.
     pub fn endpoints(&self) -> Result<Endpoints, String> {
         use crate::reference::Location;
-        let destination: Location = self
-            .destination
-            .parse()
-            .map_err(|e| format!("destination: {e}"))?;
+        let destination: Location = self.destination.parse().map_err(|e| format!("destination: {e}"))?;
         let workspace = || -> Result<PathBuf, String> {
             match self.workspace.parse::<Location>() {
                 Ok(Location::Directory(dir)) => Ok(dir),
-                _ => Err("a registry destination needs a workspace file://DIR for state, logs and cluster resources".into()),
+                _ => Err(
+                    "a registry destination needs a workspace file://DIR for state, logs and cluster resources".into(),
+                ),
             }
         };
         match (self.mode, destination) {
@@ -602,7 +606,9 @@ impl RunProgress {
         }
         let elapsed = now.saturating_duration_since(self.started);
         let remaining = (self.images_total - processed) as f64;
-        Some(Duration::from_secs_f64(elapsed.as_secs_f64() / processed as f64 * remaining))
+        Some(Duration::from_secs_f64(
+            elapsed.as_secs_f64() / processed as f64 * remaining,
+        ))
     }
 }
 

@@ -9,3 +9,4 @@ mod disk;
 mod harness;
 mod m2m;
 mod token_auth;
+mod tui;

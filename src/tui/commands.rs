@@ -1,0 +1,484 @@
+//! Commands: the TUI's only door to the library and to I/O. `update` returns [`Command`]s; the [`Executor`] runs
+//! each as a tokio task (catalog loading, saving, mirror runs) that sends its result back as a [`Msg`].
+//! Nothing here blocks the event loop.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::model::{
+    BundleInfo, CatalogData, ChannelInfo, Endpoints, PackageInfo, RunMode, RunOutcome, RunResult, RunSettings,
+};
+use super::msg::Msg;
+use crate::auth::CredentialStore;
+use crate::catalog::listing::{self, LoadedCatalog};
+use crate::config::{ConfigError, ImageSetConfiguration};
+use crate::engine::{EngineOptions, Event, Reporter, Sources};
+use crate::image::{Platform, PlatformFilter};
+use crate::plan::ImageSource;
+use crate::reference::{ImageReference, Location};
+use crate::registries_conf::RegistriesConf;
+use crate::registry::{ClientOptions, RegistryClient, RetryPolicy};
+use crate::store::archive::ArchiveReader;
+use crate::workflow::{self, DiskOptions, MirrorRequest, Mode, RegistryTarget, RunSummary};
+
+/// I/O that `update` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Load a catalog (`reference` as the configuration names it; `from`: an archive `file://DIR`).
+    LoadCatalog {
+        id: u64,
+        reference: String,
+        from: Option<String>,
+    },
+    /// Write the configuration.
+    Save { path: PathBuf, yaml: String },
+    /// Run the workflow on this configuration.
+    StartRun { yaml: String, settings: RunSettings },
+    /// Stop the running workflow (it reports `RunFinished(Cancelled)`).
+    CancelRun,
+}
+
+/// The registry options of `ferry tui` (as for `ferry list operators`).
+#[derive(Debug, Clone, Default)]
+pub struct LibraryOptions {
+    pub src_tls_verify: bool,
+    pub authfile: Option<PathBuf>,
+    pub registries_conf: Option<PathBuf>,
+    /// `--platform`: only these catalog platforms are loaded, and runs are limited to them.
+    pub platforms: Vec<Platform>,
+}
+
+/// Reads the configuration given with `-c`.
+pub fn load_config(path: &Path) -> Result<ImageSetConfiguration, ConfigError> {
+    crate::config::load_imageset(path)
+}
+
+/// What every catalog load shares: [`Sources`] without the per-catalog archive.
+#[derive(Clone)]
+struct SharedSources {
+    registry: Arc<RegistryClient>,
+    insecure_registry: Arc<RegistryClient>,
+    mirrors: Arc<RegistriesConf>,
+}
+
+impl SharedSources {
+    fn sources(&self) -> Sources {
+        Sources {
+            registry: self.registry.clone(),
+            insecure_registry: self.insecure_registry.clone(),
+            mirrors: self.mirrors.clone(),
+            archive: None,
+            built: Default::default(),
+        }
+    }
+}
+
+/// Runs commands as tasks on the current tokio runtime.
+pub struct Executor {
+    tx: mpsc::UnboundedSender<Msg>,
+    options: Arc<LibraryOptions>,
+    /// The source registry clients and mirrors, built on first use (an error is reported by every load).
+    registry: Option<Result<SharedSources, String>>,
+    cancel: Option<oneshot::Sender<()>>,
+}
+
+impl Executor {
+    pub fn new(tx: mpsc::UnboundedSender<Msg>, options: LibraryOptions) -> Self {
+        Executor {
+            tx,
+            options: Arc::new(options),
+            registry: None,
+            cancel: None,
+        }
+    }
+
+    pub fn execute(&mut self, command: Command) {
+        match command {
+            Command::LoadCatalog { id, reference, from } => {
+                let registry = self.registry().clone();
+                let tx = self.tx.clone();
+                let filter = PlatformFilter::of(self.options.platforms.clone());
+                tokio::spawn(async move {
+                    let result = match registry {
+                        Ok(shared) => load_catalog(&reference, from.as_deref(), shared.sources(), &filter).await,
+                        Err(error) => Err(error),
+                    };
+                    let _ = tx.send(Msg::CatalogLoaded { id, result });
+                });
+            }
+            Command::Save { path, yaml } => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result =
+                        write_atomically(&path, &yaml).map_err(|e| format!("cannot write {}: {e}", path.display()));
+                    let _ = tx.send(Msg::Saved { path, yaml, result });
+                });
+            }
+            Command::StartRun { yaml, settings } => {
+                let (cancel_tx, cancel_rx) = oneshot::channel();
+                self.cancel = Some(cancel_tx);
+                let tx = self.tx.clone();
+                let options = self.options.clone();
+                // The workflow's future is not provably `Send` (a rustc limitation with the engine's higher-ranked
+                // closures), so it is driven by `block_on` on a blocking thread of the same runtime.
+                let handle = tokio::runtime::Handle::current();
+                tokio::task::spawn_blocking(move || {
+                    let outcome = handle.block_on(run_workflow(yaml, settings, options, tx.clone(), cancel_rx));
+                    let _ = tx.send(Msg::RunFinished(outcome));
+                });
+            }
+            Command::CancelRun => {
+                if let Some(cancel) = self.cancel.take() {
+                    let _ = cancel.send(());
+                }
+            }
+        }
+    }
+
+    fn registry(&mut self) -> &Result<SharedSources, String> {
+        let options = self.options.clone();
+        self.registry.get_or_insert_with(|| {
+            let credentials = CredentialStore::discover(options.authfile.as_deref()).map_err(|e| e.to_string())?;
+            let client_options = ClientOptions {
+                tls_verify: options.src_tls_verify,
+                // Browsing: report a failure after a short wait rather than a minute of backoff.
+                retry: RetryPolicy {
+                    times: 2,
+                    delay: Duration::from_millis(500),
+                    ..RetryPolicy::default()
+                },
+                ..ClientOptions::default()
+            };
+            let mirrors = RegistriesConf::load(options.registries_conf.as_deref()).map_err(|e| e.to_string())?;
+            let sources = Sources::new(Arc::new(credentials), client_options, mirrors).map_err(|e| e.to_string())?;
+            Ok(SharedSources {
+                registry: sources.registry,
+                insecure_registry: sources.insecure_registry,
+                mirrors: sources.mirrors,
+            })
+        })
+    }
+}
+
+/// Writes through a temporary file in the same directory, so the file is never half-written.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Opens and lists a catalog: from the archives in `from`, an OCI layout (`oci:`), or a registry.
+async fn load_catalog(
+    reference: &str,
+    from: Option<&str>,
+    mut sources: Sources,
+    filter: &PlatformFilter,
+) -> Result<Arc<CatalogData>, String> {
+    let source = if let Some(from) = from {
+        let Ok(Location::Directory(dir)) = from.parse::<Location>() else {
+            return Err(format!("`{from}`: the archive must be file://DIR"));
+        };
+        let archive = tokio::task::spawn_blocking(move || ArchiveReader::open(&dir).map_err(|e| e.to_string()))
+            .await
+            .map_err(|e| e.to_string())??;
+        let wanted = reference.trim_start_matches("docker://");
+        let image = archive
+            .metadata()
+            .iter()
+            .rev()
+            .flat_map(|run| run.images.iter())
+            .find(|image| image.source.trim_start_matches("docker://").starts_with(wanted))
+            .ok_or_else(|| format!("the archive in {from} holds no catalog {reference}"))?;
+        let source = ImageSource::Archive {
+            digest: image.digest.clone(),
+            original: image.source.clone(),
+        };
+        sources.archive = Some(Arc::new(archive));
+        source
+    } else if reference.starts_with("oci:") {
+        match reference.parse::<Location>() {
+            Ok(Location::OciLayout { path, reference }) => ImageSource::Layout { path, reference },
+            _ => return Err(format!("`{reference}` is not an oci://DIR[:NAME] reference")),
+        }
+    } else {
+        let parsed: ImageReference = reference
+            .parse()
+            .map_err(|e: crate::reference::ReferenceError| e.to_string())?;
+        ImageSource::Registry(parsed)
+    };
+    let loaded = listing::load(&source, reference, &sources, filter)
+        .await
+        .map_err(|e| explain(&e.to_string()))?;
+    Ok(Arc::new(catalog_data(&loaded)))
+}
+
+/// Adds what to do to the errors people meet most when browsing a registry.
+pub(crate) fn explain(error: &str) -> String {
+    let lower = error.to_lowercase();
+    let hint = if lower.contains("401") || lower.contains("unauthorized") || lower.contains("authentication") {
+        "log in with `podman login`, or give credentials with --authfile"
+    } else if lower.contains("403") || lower.contains("denied") {
+        "the credentials found do not grant access to this repository"
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("ssl") {
+        "for a registry over plain HTTP or with a private CA, start ferry tui with --src-tls-verify=false"
+    } else if lower.contains("connect")
+        || lower.contains("dns")
+        || lower.contains("timed out")
+        || lower.contains("resolve")
+    {
+        "is the registry reachable from here? (registries.conf mirrors apply: --registries-conf)"
+    } else if lower.contains("label") || lower.contains("not a catalog") || lower.contains("configs") {
+        "is this an operator catalog image (with the operators.operatorframework.io.index.configs.v1 label)?"
+    } else {
+        return error.to_string();
+    };
+    format!("{error}\n  help: {hint}")
+}
+
+/// The TUI's view of a loaded catalog.
+pub(crate) fn catalog_data(loaded: &LoadedCatalog) -> CatalogData {
+    let packages = loaded
+        .packages()
+        .into_iter()
+        .map(|listing| {
+            let name = listing.summary.name.clone();
+            let content = loaded
+                .platforms
+                .iter()
+                .find(|(platform, _)| listing.catalog_platforms.contains(platform))
+                .map(|(_, index)| &loaded.contents[*index]);
+            let version_of = |bundle: &str| {
+                content
+                    .and_then(|c| c.bundle(&name, bundle))
+                    .and_then(|b| b.version_text())
+                    .map(str::to_string)
+            };
+            let channels: Vec<ChannelInfo> = listing
+                .summary
+                .channels
+                .iter()
+                .map(|channel| ChannelInfo {
+                    name: channel.name.clone(),
+                    head: channel.head.clone(),
+                    head_version: channel.head_version.clone(),
+                    bundles: channel
+                        .bundles
+                        .iter()
+                        .map(|bundle| BundleInfo {
+                            name: bundle.clone(),
+                            version: version_of(bundle),
+                        })
+                        .collect(),
+                })
+                .collect();
+            let head_version = channels
+                .iter()
+                .find(|c| Some(&c.name) == listing.summary.default_channel.as_ref())
+                .and_then(|c| c.head_version.clone());
+            PackageInfo {
+                name: name.clone(),
+                default_channel: listing.summary.default_channel.clone(),
+                head_version,
+                platforms: listing.catalog_platforms.clone(),
+                architectures: listing.bundle_architectures.clone(),
+                channels,
+            }
+        })
+        .collect();
+    CatalogData {
+        digest: loaded.digest.to_string(),
+        platforms: loaded.platforms.iter().map(|(p, _)| p.clone()).collect(),
+        packages,
+    }
+}
+
+/// Forwards engine events into the TUI's channel; byte counts are summed here and sent a few times a second.
+struct TuiReporter {
+    tx: mpsc::UnboundedSender<Msg>,
+    bytes: Arc<AtomicU64>,
+}
+
+impl Reporter for TuiReporter {
+    fn event(&self, event: Event) {
+        match event {
+            Event::BytesCopied(bytes) => {
+                self.bytes.fetch_add(bytes, Ordering::Relaxed);
+            }
+            event => {
+                let _ = self.tx.send(Msg::Engine(event));
+            }
+        }
+    }
+}
+
+/// The workflow request for the settings of the run form.
+fn request(config_path: PathBuf, settings: &RunSettings, options: &LibraryOptions) -> Result<MirrorRequest, String> {
+    let mode = match settings.endpoints()? {
+        Endpoints::Disk { archive_dir } => Mode::MirrorToDisk(DiskOptions {
+            archive_dir,
+            since: None,
+            archive_size: None,
+            strict_archive: false,
+        }),
+        Endpoints::Registry {
+            registry,
+            namespace,
+            workspace,
+        } => Mode::MirrorToMirror {
+            workspace,
+            destination: RegistryTarget { registry, namespace },
+        },
+    };
+    Ok(MirrorRequest {
+        config_path,
+        mode,
+        dry_run: settings.mode == RunMode::DryRun,
+        cli_platforms: PlatformFilter::of(options.platforms.clone()),
+        engine: EngineOptions::default(),
+        src_tls_verify: options.src_tls_verify,
+        dest_tls_verify: settings.dest_tls_verify,
+        authfile: options.authfile.clone(),
+        registries_conf: options.registries_conf.clone(),
+    })
+}
+
+/// Runs the workflow until it ends or `cancel` fires. Cancelling drops the run: as with `ctrl-c` in
+/// `ferry mirror`, uploads in flight are abandoned, no manifest refers to them, and the next run resumes.
+async fn run_workflow(
+    yaml: String,
+    settings: RunSettings,
+    options: Arc<LibraryOptions>,
+    tx: mpsc::UnboundedSender<Msg>,
+    cancel: oneshot::Receiver<()>,
+) -> RunOutcome {
+    // The workflow reads its configuration from a file: this session's, kept until the run ends.
+    let file = match tempfile::Builder::new().prefix("ferry-tui-").suffix(".yaml").tempfile() {
+        Ok(file) => file,
+        Err(error) => return RunOutcome::Failed(format!("cannot write the configuration for the run: {error}")),
+    };
+    if let Err(error) = std::fs::write(file.path(), yaml) {
+        return RunOutcome::Failed(format!("cannot write the configuration for the run: {error}"));
+    }
+    let request = match request(file.path().to_path_buf(), &settings, &options) {
+        Ok(request) => request,
+        Err(error) => return RunOutcome::Failed(error),
+    };
+    let bytes = Arc::new(AtomicU64::new(0));
+    let reporter = Arc::new(TuiReporter {
+        tx: tx.clone(),
+        bytes: bytes.clone(),
+    });
+    let flusher = {
+        let (bytes, tx) = (bytes.clone(), tx.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                every.tick().await;
+                let n = bytes.swap(0, Ordering::Relaxed);
+                if n > 0 && tx.send(Msg::RunBytes(n)).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    let outcome = tokio::select! {
+        result = workflow::run(&request, reporter) => match result {
+            Ok(summary) => RunOutcome::Completed(run_result(&summary)),
+            Err(error) => RunOutcome::Failed(error.to_string()),
+        },
+        _ = cancel => RunOutcome::Cancelled,
+    };
+    flusher.abort();
+    let n = bytes.swap(0, Ordering::Relaxed);
+    if n > 0 {
+        let _ = tx.send(Msg::RunBytes(n));
+    }
+    outcome
+}
+
+fn run_result(summary: &RunSummary) -> RunResult {
+    RunResult {
+        planned: summary.images_planned,
+        mirrored: summary.images_mirrored,
+        unchanged: summary.images_unchanged,
+        failed: summary.failures.len(),
+        bytes: summary.bytes_copied,
+        elapsed: summary.elapsed,
+        dry_run: summary.dry_run,
+        files: summary.files_written.iter().map(|p| p.display().to_string()).collect(),
+        errors_file: summary.errors_file.as_ref().map(|p| p.display().to_string()),
+        exit_code: summary.exit_code(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explain_adds_help_to_common_registry_errors() {
+        assert!(explain("registry answered 401 Unauthorized").contains("--authfile"));
+        assert!(explain("invalid peer certificate: UnknownIssuer").contains("--src-tls-verify=false"));
+        assert!(explain("error sending request: connection refused").contains("reachable"));
+        assert_eq!(explain("something else"), "something else");
+    }
+
+    #[test]
+    fn run_settings_become_workflow_modes() {
+        let options = LibraryOptions::default();
+        let settings = RunSettings {
+            mode: RunMode::DryRun,
+            destination: "file:///tmp/out".into(),
+            ..RunSettings::default()
+        };
+        let req = request("isc.yaml".into(), &settings, &options).unwrap();
+        assert!(req.dry_run);
+        assert!(matches!(req.mode, Mode::MirrorToDisk(ref d) if d.archive_dir == Path::new("/tmp/out")));
+        let settings = RunSettings {
+            mode: RunMode::MirrorToMirror,
+            destination: "docker://localhost:5000/mirror".into(),
+            workspace: "file:///tmp/ws".into(),
+            dest_tls_verify: false,
+        };
+        let req = request("isc.yaml".into(), &settings, &options).unwrap();
+        assert!(!req.dry_run && !req.dest_tls_verify);
+        match req.mode {
+            Mode::MirrorToMirror { workspace, destination } => {
+                assert_eq!(workspace, Path::new("/tmp/ws"));
+                assert_eq!(destination.registry, "localhost:5000");
+                assert_eq!(destination.namespace, "mirror");
+            }
+            other => panic!("{other:?}"),
+        }
+        let settings = RunSettings {
+            mode: RunMode::MirrorToDisk,
+            destination: "docker://localhost:5000".into(),
+            ..RunSettings::default()
+        };
+        assert!(request("isc.yaml".into(), &settings, &options).is_err());
+    }
+
+    #[test]
+    fn saving_replaces_the_file_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("isc.yaml");
+        std::fs::write(&path, "old content that is longer than the new").unwrap();
+        write_atomically(&path, "new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! Modals: help, the quit confirmation, and forms.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::{centered, fit, help, pane_block, Theme};
+use crate::tui::model::{Dialog, Form, Model};
+
+pub fn draw(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
+    match &model.dialog {
+        None => {}
+        Some(Dialog::Help { scroll }) => help::draw(*scroll, theme, frame, area),
+        Some(Dialog::ConfirmQuit) => confirm_quit(theme, frame, area),
+        Some(Dialog::Form(form)) => draw_form(form, theme, frame, area),
+    }
+}
+
+fn confirm_quit(theme: &Theme, frame: &mut Frame, area: Rect) {
+    let popup = centered(area, 50, 7);
+    frame.render_widget(Clear, popup);
+    let lines = vec![
+        Line::raw("The configuration has unsaved changes."),
+        Line::raw(""),
+        Line::from(vec![Span::styled("s", theme.key()), Span::raw(" save and quit")]),
+        Line::from(vec![
+            Span::styled("y", theme.key()),
+            Span::raw(" quit without saving   "),
+            Span::styled("n", theme.key()),
+            Span::raw(" stay"),
+        ]),
+    ];
+    frame.render_widget(Paragraph::new(lines).block(pane_block(" Quit? ", true, theme)), popup);
+}
+
+fn draw_form(form: &Form, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let height = form.fields.len() as u16 + 6;
+    let popup = centered(area, 76, height);
+    frame.render_widget(Clear, popup);
+    let label_width = form.fields.iter().map(|f| f.label.len()).max().unwrap_or(0) + 2;
+    let value_width = usize::from(popup.width.saturating_sub(4)).saturating_sub(label_width + 1);
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, field) in form.fields.iter().enumerate() {
+        let focused = i == form.focus;
+        let label = Span::styled(format!("{:>width$} ", field.label, width = label_width), theme.dim());
+        let value = if field.choices.is_empty() {
+            let text = if focused {
+                format!("{}▏", field.value)
+            } else {
+                field.value.clone()
+            };
+            // Long values show their end, where the typing happens.
+            let count = text.chars().count();
+            let shown = if count > value_width && value_width > 1 {
+                format!("…{}", text.chars().skip(count - value_width + 1).collect::<String>())
+            } else {
+                text
+            };
+            Span::styled(
+                shown,
+                if focused {
+                    theme.cursor(true)
+                } else {
+                    ratatui::style::Style::new()
+                },
+            )
+        } else {
+            let choices: Vec<String> = field
+                .choices
+                .iter()
+                .map(|c| {
+                    if *c == field.value {
+                        format!("[{c}]")
+                    } else {
+                        format!(" {c} ")
+                    }
+                })
+                .collect();
+            Span::styled(
+                fit(&choices.join(" "), value_width),
+                if focused {
+                    theme.cursor(true)
+                } else {
+                    ratatui::style::Style::new()
+                },
+            )
+        };
+        lines.push(Line::from(vec![label, value]));
+    }
+    lines.push(Line::raw(""));
+    let hint = form.fields.get(form.focus).map_or("", |f| f.hint);
+    lines.push(Line::styled(hint.to_string(), theme.dim()));
+    match &form.error {
+        Some(error) => lines.push(Line::styled(error.clone(), theme.error())),
+        None => lines.push(Line::from(vec![
+            Span::styled("enter", theme.key()),
+            Span::raw(" apply  "),
+            Span::styled("esc", theme.key()),
+            Span::raw(" cancel  "),
+            Span::styled("tab", theme.key()),
+            Span::raw(" next field"),
+        ])),
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(pane_block(format!(" {} ", form.title), true, theme))
+            .wrap(Wrap { trim: false }),
+        popup,
+    );
+}

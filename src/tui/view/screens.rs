@@ -1,0 +1,251 @@
+//! The Images, Releases and Preview screens.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::Frame;
+
+use super::{pane_block, Theme};
+use crate::config::RELEASE_ARCHITECTURES;
+use crate::tui::model::{Model, Pane};
+
+fn table_state(cursor: usize, len: usize) -> TableState {
+    TableState::default().with_selected((len > 0).then_some(cursor.min(len.saturating_sub(1))))
+}
+
+pub fn draw_images(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let focused = model.focus == Pane::Images;
+    let block = pane_block(
+        format!(" Additional images ({}) ", model.additional.len()),
+        focused,
+        theme,
+    );
+    if model.additional.is_empty() {
+        let text = vec![
+            Line::styled("No additional images.", theme.dim()),
+            Line::from(vec![
+                Span::styled("a", theme.key()),
+                Span::raw(" adds one: registry/namespace/name:tag or ...@sha256:<digest>"),
+            ]),
+        ];
+        frame.render_widget(Paragraph::new(text).block(block).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let rows: Vec<Row> = model
+        .additional
+        .iter()
+        .map(|image| {
+            let platforms: Vec<String> = image.platforms.iter().map(ToString::to_string).collect();
+            Row::new(vec![
+                Cell::from(image.name.clone()),
+                Cell::from(image.target_repo.clone().unwrap_or_default()),
+                Cell::from(image.target_tag.clone().unwrap_or_default()),
+                Cell::from(if platforms.is_empty() {
+                    "all".to_string()
+                } else {
+                    platforms.join(",")
+                }),
+            ])
+        })
+        .collect();
+    let len = rows.len();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Percentage(46),
+            Constraint::Percentage(20),
+            Constraint::Percentage(14),
+            Constraint::Percentage(20),
+        ],
+    )
+    .header(Row::new(vec!["NAME", "TARGET REPO", "TARGET TAG", "PLATFORMS"]).style(theme.dim()))
+    .row_highlight_style(theme.cursor(focused))
+    .block(block);
+    frame.render_stateful_widget(table, area, &mut table_state(model.image_cursor, len));
+}
+
+fn flag(value: bool) -> &'static str {
+    if value {
+        "yes"
+    } else {
+        ""
+    }
+}
+
+pub fn draw_releases(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let focused = model.focus == Pane::Releases;
+    let block = pane_block(" Releases ", focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let releases = &model.releases;
+    let channel_rows = releases.channels.len().max(1) as u16 + 1;
+    let [title, channels, gap, arch_title, arches, extra] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(channel_rows.min(inner.height.saturating_sub(9))),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(RELEASE_ARCHITECTURES.len() as u16),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    let _ = gap;
+    frame.render_widget(Paragraph::new(Line::styled("Channels", theme.accent())), title);
+    let cursor = model.release_cursor;
+    if releases.channels.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled("  none: ", theme.dim()),
+                Span::styled("a", theme.key()),
+                Span::styled(" adds a release channel (stable-4.18, fast-4.19, okd ...)", theme.dim()),
+            ])),
+            channels,
+        );
+    } else {
+        let rows: Vec<Row> = releases
+            .channels
+            .iter()
+            .map(|c| {
+                Row::new(vec![
+                    c.name.clone(),
+                    c.channel_type.as_str().to_string(),
+                    c.min_version.clone().unwrap_or_default(),
+                    c.max_version.clone().unwrap_or_default(),
+                    flag(c.full).to_string(),
+                    flag(c.shortest_path).to_string(),
+                ])
+            })
+            .collect();
+        let len = rows.len();
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Min(16),
+                Constraint::Length(5),
+                Constraint::Length(12),
+                Constraint::Length(12),
+                Constraint::Length(5),
+                Constraint::Length(9),
+            ],
+        )
+        .header(Row::new(vec!["CHANNEL", "TYPE", "MIN", "MAX", "FULL", "SHORTEST"]).style(theme.dim()))
+        .row_highlight_style(theme.cursor(focused && cursor < len));
+        let mut state = table_state(cursor, len);
+        if cursor >= len {
+            state.select(None);
+        }
+        frame.render_stateful_widget(table, channels, &mut state);
+    }
+    let uses_platforms = !releases.platforms.is_empty();
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("Architectures", theme.accent()),
+            Span::styled(
+                if releases.architectures.is_empty() {
+                    "  (none checked: amd64)"
+                } else {
+                    ""
+                },
+                theme.dim(),
+            ),
+        ])),
+        arch_title,
+    );
+    let arch_lines: Vec<Line> = RELEASE_ARCHITECTURES
+        .iter()
+        .enumerate()
+        .map(|(i, arch)| {
+            let checked = releases.architectures.iter().any(|a| a == arch);
+            let row_focused = focused && cursor == releases.channels.len() + i;
+            let style = if row_focused { theme.cursor(true) } else { Style::new() };
+            Line::from(vec![
+                Span::styled(
+                    if checked { "[x]" } else { "[ ]" },
+                    if checked { theme.checked() } else { Style::new() },
+                ),
+                Span::styled(format!(" {arch}"), style),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(arch_lines), arches);
+    let mut notes = Vec::new();
+    if uses_platforms {
+        let platforms: Vec<String> = releases.platforms.iter().map(ToString::to_string).collect();
+        notes.push(Line::styled(
+            format!(
+                "platforms: {} (kept as loaded; it excludes architectures)",
+                platforms.join(", ")
+            ),
+            theme.warning(),
+        ));
+    }
+    if releases.graph {
+        notes.push(Line::styled("graph: true (kept as loaded)", theme.dim()));
+    }
+    if let Some(release) = &releases.release {
+        notes.push(Line::styled(
+            format!("release: {release} (kept as loaded)"),
+            theme.dim(),
+        ));
+    }
+    if releases.kube_virt_container {
+        notes.push(Line::styled("kubeVirtContainer: true (kept as loaded)", theme.dim()));
+    }
+    frame.render_widget(Paragraph::new(notes).wrap(Wrap { trim: true }), extra);
+}
+
+pub fn draw_preview(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let focused = model.focus == Pane::Preview;
+    let isc = model.isc();
+    let issues = isc.check();
+    let title = if model.is_dirty() {
+        format!(" Preview · {} (unsaved) ", model.output.display())
+    } else {
+        format!(" Preview · {} ", model.output.display())
+    };
+    let block = pane_block(title, focused, theme);
+    let mut lines: Vec<Line> = Vec::new();
+    if issues.is_empty() {
+        lines.push(Line::styled("✓ valid: ctrl-s writes it", theme.success()));
+    } else {
+        lines.push(Line::styled(
+            format!("✗ {} problem(s): ctrl-s refuses to write it", issues.len()),
+            theme.error(),
+        ));
+        for issue in &issues {
+            lines.push(Line::styled(
+                format!("  {}: {}", issue.field, issue.message),
+                theme.error(),
+            ));
+            lines.push(Line::styled(format!("    help: {}", issue.help), theme.dim()));
+        }
+    }
+    lines.push(Line::raw(""));
+    let yaml = isc.to_yaml();
+    for line in yaml.lines() {
+        lines.push(yaml_line(line, theme));
+    }
+    frame.render_widget(
+        Paragraph::new(Text::from(lines))
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((model.preview_scroll, 0)),
+        area,
+    );
+}
+
+/// Keys tinted, values plain.
+fn yaml_line<'a>(line: &'a str, theme: &Theme) -> Line<'a> {
+    let trimmed = line.trim_start_matches([' ', '-']);
+    match trimmed.find(':') {
+        Some(at) if !trimmed[..at].contains(' ') => {
+            let split = line.len() - trimmed.len() + at;
+            Line::from(vec![
+                Span::raw(&line[..line.len() - trimmed.len()]),
+                Span::styled(&line[line.len() - trimmed.len()..=split], theme.accent()),
+                Span::raw(&line[split + 1..]),
+            ])
+        }
+        _ => Line::raw(line),
+    }
+}

@@ -1,0 +1,344 @@
+//! Screen snapshots: every screen drawn into a `TestBackend` at 80×24 and 120×40, compared with insta snapshots
+//! in `snapshots/` (digests and times filtered). Review changes with `cargo insta review`, or run with
+//! `INSTA_UPDATE=always` and read the diff.
+
+use std::time::Duration;
+
+use crossterm::event::KeyCode;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use ratatui::Terminal;
+
+use super::view;
+use crate::engine::Event;
+use crate::tui::model::*;
+use crate::tui::msg::Msg;
+use crate::tui::update::update;
+use crate::tui::update_tests::{code, ctrl, empty_model, keys, loaded_model, t0};
+
+fn render(model: &Model, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view(model, frame)).unwrap();
+    terminal
+}
+
+/// Snapshots the model at 80×24 and 120×40.
+fn snap(name: &str, model: &Model) {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"sha256:[0-9a-f]{64}", "sha256:[digest]");
+    settings.add_filter(r"@[0-9a-f]{12}", "@[digest]");
+    settings.add_filter(r"\b\d+(h\d\dm|m\d\ds|s)\b", "[time]");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        for (width, height) in [(80, 24), (120, 40)] {
+            let terminal = render(model, width, height);
+            insta::assert_snapshot!(format!("{name}_{width}x{height}"), terminal.backend().to_string());
+        }
+    });
+}
+
+fn at(seconds: u64) -> std::time::Instant {
+    t0() + Duration::from_secs(seconds)
+}
+
+fn with_selection() -> Model {
+    let mut model = loaded_model();
+    model.focus = Pane::Packages;
+    keys(&mut model, " jj ");
+    code(&mut model, KeyCode::Enter);
+    keys(&mut model, "j ");
+    code(&mut model, KeyCode::Enter);
+    keys(&mut model, "jjmgM");
+    model.focus = Pane::Platforms;
+    keys(&mut model, " j ");
+    model.focus = Pane::Packages;
+    model
+}
+
+#[test]
+fn operators_without_catalogs() {
+    snap("operators_empty", &empty_model());
+}
+
+#[test]
+fn operators_while_a_catalog_loads() {
+    let mut model = empty_model();
+    crate::tui::update::add_catalog(&mut model, "quay.io/redhat/redhat-operator-index:v4.18", "").unwrap();
+    update(&mut model, Msg::Tick(at(3)));
+    snap("operators_loading", &model);
+}
+
+#[test]
+fn operators_with_a_catalog_that_failed() {
+    let mut model = loaded_model();
+    crate::tui::update::add_catalog(&mut model, "quay.io/private/catalog:v1", "").unwrap();
+    let id = model.catalogs[1].id;
+    update(
+        &mut model,
+        Msg::CatalogLoaded {
+            id,
+            result: Err(crate::tui::commands::explain(
+                "quay.io/private/catalog:v1: registry answered 401 Unauthorized",
+            )),
+        },
+    );
+    snap("operators_failed", &model);
+}
+
+#[test]
+fn operators_with_packages_selected() {
+    snap("operators_selected", &with_selection());
+}
+
+#[test]
+fn operators_while_filtering() {
+    let mut model = with_selection();
+    keys(&mut model, "/ba");
+    snap("operators_filtering", &model);
+}
+
+#[test]
+fn operators_with_no_filter_match() {
+    let mut model = loaded_model();
+    model.focus = Pane::Packages;
+    keys(&mut model, "/nothing");
+    code(&mut model, KeyCode::Enter);
+    snap("operators_no_match", &model);
+}
+
+#[test]
+fn operators_bundles_focused() {
+    let mut model = with_selection();
+    model.focus = Pane::Bundles;
+    snap("operators_bundles", &model);
+}
+
+#[test]
+fn operators_whole_catalog() {
+    let mut model = loaded_model();
+    keys(&mut model, " ");
+    snap("operators_whole", &model);
+}
+
+#[test]
+fn help_overlay() {
+    let mut model = with_selection();
+    keys(&mut model, "?");
+    snap("help", &model);
+}
+
+#[test]
+fn add_catalog_form() {
+    let mut model = loaded_model();
+    keys(&mut model, "a");
+    keys(
+        &mut model,
+        "docker://registry.redhat.io/redhat/certified-operator-index:v4.18",
+    );
+    snap("form_add_catalog", &model);
+    code(&mut model, KeyCode::Tab);
+    keys(&mut model, "/media");
+    code(&mut model, KeyCode::Enter);
+    snap("form_add_catalog_error", &model);
+}
+
+#[test]
+fn quit_confirmation() {
+    let mut model = with_selection();
+    keys(&mut model, "q");
+    snap("confirm_quit", &model);
+}
+
+#[test]
+fn images_screen() {
+    let mut model = empty_model();
+    keys(&mut model, "2");
+    snap("images_empty", &model);
+    model.additional = vec![
+        crate::config::AdditionalImage {
+            name: "registry.redhat.io/ubi9/ubi:latest".into(),
+            ..Default::default()
+        },
+        crate::config::AdditionalImage {
+            name: "quay.io/app/web@sha256:1ce8c0187c8fe6b4be327dc848b8baf062ce1baa5096b4f5d955893d126d5b58".into(),
+            target_repo: Some("mirror/web".into()),
+            target_tag: Some("v1".into()),
+            platforms: vec!["linux/arm64".parse().unwrap()],
+        },
+    ];
+    snap("images", &model);
+    keys(&mut model, "je");
+    snap("form_edit_image", &model);
+}
+
+#[test]
+fn releases_screen() {
+    let mut model = empty_model();
+    keys(&mut model, "3");
+    snap("releases_empty", &model);
+    keys(&mut model, "a");
+    keys(&mut model, "stable-4.18");
+    code(&mut model, KeyCode::Tab);
+    code(&mut model, KeyCode::Tab);
+    keys(&mut model, "4.18.1");
+    code(&mut model, KeyCode::Enter);
+    keys(&mut model, "j jj ");
+    snap("releases", &model);
+}
+
+#[test]
+fn preview_screen() {
+    let mut model = with_selection();
+    keys(&mut model, "4");
+    snap("preview", &model);
+    // Make it invalid: min above max.
+    model.focus = Pane::Bundles;
+    keys(&mut model, "gmjjM");
+    keys(&mut model, "4");
+    snap("preview_invalid", &model);
+}
+
+fn running_model() -> Model {
+    let mut model = with_selection();
+    keys(&mut model, "5");
+    code(&mut model, KeyCode::Enter);
+    let commands = code(&mut model, KeyCode::Enter);
+    assert_eq!(commands.len(), 1, "{:?}", model.dialog);
+    update(&mut model, Msg::Engine(Event::RunStarted { images: 12 }));
+    for (index, name) in [
+        "quay.io/oc-mirror/foo-bundle:v0.3.1",
+        "quay.io/oc-mirror/bar-bundle:v1.0.0",
+        "quay.io/oc-mirror/operator@sha256:1ce8c0187c8fe6b4be327dc848b8baf062ce1baa5096b4f5d955893d126d5b58",
+    ]
+    .iter()
+    .enumerate()
+    {
+        update(
+            &mut model,
+            Msg::Engine(Event::ImageStarted {
+                index,
+                name: name.to_string(),
+            }),
+        );
+    }
+    for s in 1..=10 {
+        update(&mut model, Msg::RunBytes(3 << 20));
+        update(&mut model, Msg::Tick(at(s)));
+    }
+    update(
+        &mut model,
+        Msg::Engine(Event::ImageDone {
+            index: 0,
+            name: "quay.io/oc-mirror/foo-bundle:v0.3.1".into(),
+            platforms: Vec::new(),
+            outcome: crate::engine::IndexOutcome::Complete,
+            unchanged: false,
+        }),
+    );
+    update(
+        &mut model,
+        Msg::Engine(Event::ImageFailed {
+            index: 1,
+            name: "quay.io/oc-mirror/bar-bundle:v1.0.0".into(),
+            origin: crate::plan::ImageOrigin::Operator,
+            error: "manifest unknown".into(),
+        }),
+    );
+    update(&mut model, Msg::Engine(Event::Info("collected 12 images".into())));
+    update(
+        &mut model,
+        Msg::Engine(Event::Retrying {
+            what: "blob sha256:abc".into(),
+            attempt: 1,
+            error: "503".into(),
+        }),
+    );
+    model
+}
+
+#[test]
+fn run_screen_before_a_run() {
+    let mut model = with_selection();
+    keys(&mut model, "5");
+    snap("run_idle", &model);
+    code(&mut model, KeyCode::Enter);
+    snap("form_run", &model);
+}
+
+#[test]
+fn run_screen_during_a_run() {
+    snap("run_progress", &running_model());
+}
+
+#[test]
+fn run_screen_after_a_run() {
+    let mut model = running_model();
+    update(
+        &mut model,
+        Msg::RunFinished(RunOutcome::Completed(RunResult {
+            planned: 12,
+            mirrored: 10,
+            unchanged: 1,
+            failed: 1,
+            bytes: 30 << 20,
+            elapsed: Duration::from_secs(10),
+            dry_run: false,
+            files: vec!["mirror/working-dir/cluster-resources/idms-oc-mirror.yaml".into()],
+            errors_file: Some("mirror/working-dir/logs/mirroring_errors.txt".into()),
+            exit_code: 4,
+        })),
+    );
+    snap("run_done", &model);
+}
+
+#[test]
+fn run_screen_after_cancelling() {
+    let mut model = running_model();
+    ctrl(&mut model, 'c');
+    snap("run_cancelling", &model);
+    update(&mut model, Msg::RunFinished(RunOutcome::Cancelled));
+    keys(&mut model, "5");
+    snap("run_cancelled", &model);
+}
+
+#[test]
+fn a_tiny_terminal_gets_a_message_not_a_panic() {
+    let model = with_selection();
+    for (width, height) in [(0, 0), (1, 1), (20, 5), (39, 30), (80, 9)] {
+        let terminal = render(&model, width, height);
+        if width >= 20 {
+            assert!(terminal.backend().to_string().contains("needs"), "{width}x{height}");
+        }
+    }
+    // And every screen draws at in-between sizes without panicking.
+    let mut model = running_model();
+    for screen in ["1", "2", "3", "4", "5", "?"] {
+        keys(&mut model, screen);
+        for (width, height) in [(40, 10), (57, 13), (81, 25), (200, 60)] {
+            render(&model, width, height);
+        }
+        model.dialog = None;
+    }
+}
+
+#[test]
+fn no_color_draws_without_colours() {
+    let mut model = with_selection();
+    let colored = |model: &Model| {
+        let terminal = render(model, 120, 40);
+        terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .any(|cell| cell.fg != Color::Reset || cell.bg != Color::Reset)
+    };
+    assert!(!model.colors);
+    for screen in ["1", "2", "3", "4", "5"] {
+        keys(&mut model, screen);
+        assert!(!colored(&model), "screen {screen} has colours with NO_COLOR");
+    }
+    model.colors = true;
+    keys(&mut model, "1");
+    assert!(colored(&model));
+}
