@@ -175,13 +175,24 @@ impl Engine {
         self.emit(Event::RunStarted {
             images: plan.jobs.len(),
         });
-        let mut results: Vec<(usize, Result<ImageResult, EngineError>)> = stream::iter(plan.jobs.iter().enumerate())
-            .map(|(index, job)| async move { (index, self.run_job(index, job).await) })
+        // The futures are made up front (they do nothing until polled) so that the stream's item type is concrete
+        // and the whole run stays `Send` (spawnable).
+        let jobs: Vec<_> = plan
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(index, job)| self.run_indexed(index, job))
+            .collect();
+        let mut results: Vec<(usize, Result<ImageResult, EngineError>)> = stream::iter(jobs)
             .buffer_unordered(self.options.parallel_images.max(1))
             .collect()
             .await;
         results.sort_by_key(|(index, _)| *index);
         results.into_iter().map(|(_, result)| result).collect()
+    }
+
+    async fn run_indexed(&self, index: usize, job: &MirrorJob) -> (usize, Result<ImageResult, EngineError>) {
+        (index, self.run_job(index, job).await)
     }
 
     async fn run_job(&self, index: usize, job: &MirrorJob) -> Result<ImageResult, EngineError> {

@@ -123,11 +123,8 @@ impl Executor {
                 self.cancel = Some(cancel_tx);
                 let tx = self.tx.clone();
                 let options = self.options.clone();
-                // The workflow's future is not provably `Send` (a rustc limitation with the engine's higher-ranked
-                // closures), so it is driven by `block_on` on a blocking thread of the same runtime.
-                let handle = tokio::runtime::Handle::current();
-                tokio::task::spawn_blocking(move || {
-                    let outcome = handle.block_on(run_workflow(yaml, settings, options, tx.clone(), cancel_rx));
+                tokio::spawn(async move {
+                    let outcome = run_workflow(yaml, settings, options, tx.clone(), cancel_rx).await;
                     let _ = tx.send(Msg::RunFinished(outcome));
                 });
             }

@@ -186,3 +186,15 @@ mod tests {
         assert_eq!(summary.exit_code(), 10);
     }
 }
+
+/// Compile-time check: a whole run can be handed to `tokio::spawn` (the TUI does).
+#[cfg(test)]
+mod send_check {
+    #[allow(dead_code)]
+    fn workflows_can_be_spawned(request: &'static super::MirrorRequest) {
+        fn is_send<T: Send>(_: &T) {}
+        let reporter: std::sync::Arc<dyn crate::engine::Reporter> = std::sync::Arc::new(crate::engine::SilentReporter);
+        let future = super::run(request, reporter);
+        is_send(&future);
+    }
+}
