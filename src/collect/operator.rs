@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use regex::Regex;
 
 use super::CollectContext;
-use crate::catalog::extract::{self, CatalogPlatform};
+use crate::catalog::extract::{self, CatalogPlatform, ConfigFiles};
 use crate::catalog::rebuild::{self, PlatformConfigs};
 use crate::catalog::{filter, related_images, DeclarativeConfig};
 use crate::config::{ImageSetConfiguration, Operator};
@@ -90,7 +90,7 @@ async fn collect_catalog(
     let platforms = PlatformFilter::of(operator.platforms.clone())
         .intersect(&context.cli_platforms)
         .ok_or("its platforms and --platform have none in common")?;
-    let (extracted, stats) = extract::extract(&reader, &operator.catalog, root.clone(), &platforms)
+    let (mut extracted, stats) = extract::extract(&reader, &operator.catalog, root.clone(), &platforms)
         .await
         .map_err(|e| e.to_string())?;
     reporter.event(Event::Info(format!(
@@ -102,7 +102,7 @@ async fn collect_catalog(
         stats.bytes_fetched,
         stats.platforms_shared
     )));
-    let filtered = filter_per_content(&extracted, operator, blocked, reporter)?;
+    let filtered = filter_per_content(&mut extracted, operator, blocked, reporter)?;
     let configs: Vec<PlatformConfigs<'_>> = extracted
         .iter()
         .filter_map(|platform| {
@@ -171,34 +171,36 @@ struct FilteredContent {
     images: Vec<ImageReference>,
 }
 
-/// Platforms with the same configs layers are loaded and filtered once. A package that some platforms' catalogs
-/// lack is mirrored for the platforms that have it (with a warning); a platform that has none of the listed
-/// packages is left out of the rebuilt catalog; a package no platform has is an error.
+/// Platforms with the same configs layers are loaded and filtered once, one content at a time: each content's files
+/// are freed as they are parsed and its model dropped once filtered, so memory holds one catalog model at most.
+/// A package that some platforms' catalogs lack is mirrored for the platforms that have it (with a warning); a
+/// platform that has none of the listed packages is left out of the rebuilt catalog; a package no platform has is
+/// an error (the filter's own, which names close matches).
 fn filter_per_content(
-    platforms: &[CatalogPlatform],
+    platforms: &mut [CatalogPlatform],
     operator: &Operator,
     blocked: &[Regex],
     reporter: &Arc<dyn Reporter>,
 ) -> Result<HashMap<Vec<Digest>, FilteredContent>, String> {
-    let contents = load_contents(platforms)?;
     let requested: Vec<&str> = operator.packages.iter().map(|p| p.name.as_str()).collect();
-    for name in &requested {
-        if !contents.iter().any(|(_, _, catalog)| catalog.package(name).is_some()) {
-            // Let the filter explain it (with the closest names).
-            let (_, _, first) = &contents[0];
-            filter(first, operator).map_err(|e| e.to_string())?;
-            return Err(format!("package `{name}` is in no platform of the catalog"));
-        }
-    }
+    let mut found: Vec<&str> = Vec::new();
+    let mut unknown_package_error: Option<String> = None;
     let mut out = HashMap::new();
-    for (key, which, catalog) in &contents {
+    for (key, which, files) in take_contents(platforms) {
+        let files = Arc::try_unwrap(files).unwrap_or_else(|shared| (*shared).clone());
+        let catalog = DeclarativeConfig::from_files(files.into_iter().map(|(path, bytes)| (path, Vec::from(bytes))))
+            .map_err(|e| e.to_string())?;
         let missing: Vec<&str> = requested
             .iter()
             .copied()
             .filter(|name| catalog.package(name).is_none())
             .collect();
+        found.extend(requested.iter().copied().filter(|name| !missing.contains(name)));
         let mut local = operator.clone();
         if !missing.is_empty() {
+            if unknown_package_error.is_none() {
+                unknown_package_error = filter(&catalog, operator).err().map(|e| e.to_string());
+            }
             local.packages.retain(|p| !missing.contains(&p.name.as_str()));
             reporter.event(Event::Warning(format!(
                 "catalog {} ({which}): no package {}; {}",
@@ -214,31 +216,32 @@ fn filter_per_content(
                 continue;
             }
         }
-        out.insert(key.clone(), filter_content(catalog, &local, which, blocked, reporter)?);
+        out.insert(key, filter_content(&catalog, &local, &which, blocked, reporter)?);
+    }
+    if let Some(name) = requested.iter().find(|name| !found.contains(name)) {
+        return Err(
+            unknown_package_error.unwrap_or_else(|| format!("package `{name}` is in no platform of the catalog"))
+        );
     }
     Ok(out)
 }
 
-/// Each distinct content once: its key, the platforms that carry it (for messages), and the parsed catalog.
-fn load_contents(platforms: &[CatalogPlatform]) -> Result<Vec<(Vec<Digest>, String, DeclarativeConfig)>, String> {
-    let mut contents: Vec<(Vec<Digest>, String, DeclarativeConfig)> = Vec::new();
-    for platform in platforms {
+/// Moves each distinct content's files out of the platforms (once per content key), with the platforms that
+/// carry it (for messages).
+fn take_contents(platforms: &mut [CatalogPlatform]) -> Vec<(Vec<Digest>, String, ConfigFiles)> {
+    let mut contents: Vec<(Vec<Digest>, String, ConfigFiles)> = Vec::new();
+    for platform in platforms.iter_mut() {
         let which = platform
             .platform
             .as_ref()
             .map_or("image".to_string(), ToString::to_string);
-        if let Some(existing) = contents.iter_mut().find(|(key, _, _)| key == &platform.content_key) {
-            existing.1.push_str(&format!(", {which}"));
-            continue;
+        let files = std::mem::take(&mut platform.files);
+        match contents.iter_mut().find(|(key, _, _)| key == &platform.content_key) {
+            Some(existing) => existing.1.push_str(&format!(", {which}")),
+            None => contents.push((platform.content_key.clone(), which, files)),
         }
-        let files = platform
-            .files
-            .iter()
-            .map(|(path, bytes)| (path.clone(), bytes.to_vec()));
-        let catalog = DeclarativeConfig::from_files(files).map_err(|e| e.to_string())?;
-        contents.push((platform.content_key.clone(), which, catalog));
     }
-    Ok(contents)
+    contents
 }
 
 fn filter_content(

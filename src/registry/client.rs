@@ -58,6 +58,12 @@ impl Repo<'_> {
     fn name(&self) -> String {
         format!("{}/{}", self.registry, self.path)
     }
+
+    /// `registry/repo:tag` or `registry/repo@sha256:...`, for messages.
+    fn image(&self, selector: &str) -> String {
+        let separator = if selector.contains(':') { '@' } else { ':' };
+        format!("{}{separator}{selector}", self.name())
+    }
 }
 
 /// Access a request needs, as a token scope.
@@ -162,7 +168,7 @@ impl RegistryClient {
     /// GET a manifest by tag or digest, byte for byte. A digest request is verified against the body.
     pub async fn get_manifest(&self, repo: Repo<'_>, selector: &str) -> Result<RawManifest, RegistryError> {
         let path = format!("/v2/{}/manifests/{selector}", repo.path);
-        let operation = format!("GET manifest {}:{selector}", repo.name());
+        let operation = format!("GET manifest {}", repo.image(selector));
         let response = self
             .execute(repo, &[(repo.path, Access::Pull)], &operation, |http, base| {
                 http.get(format!("{base}{path}")).header(ACCEPT, MANIFEST_ACCEPT)
@@ -173,7 +179,7 @@ impl RegistryClient {
                 repo,
                 &operation,
                 response,
-                &format!("manifest {}:{selector}", repo.name()),
+                &format!("manifest {}", repo.image(selector)),
             )
             .await?;
         let declared = header_str(response.headers(), CONTENT_TYPE.as_str());
@@ -195,7 +201,7 @@ impl RegistryClient {
     /// HEAD a manifest: its digest when it exists.
     pub async fn manifest_digest(&self, repo: Repo<'_>, selector: &str) -> Result<Option<Digest>, RegistryError> {
         let path = format!("/v2/{}/manifests/{selector}", repo.path);
-        let operation = format!("HEAD manifest {}:{selector}", repo.name());
+        let operation = format!("HEAD manifest {}", repo.image(selector));
         let response = self
             .execute(repo, &[(repo.path, Access::Pull)], &operation, |http, base| {
                 http.head(format!("{base}{path}")).header(ACCEPT, MANIFEST_ACCEPT)
@@ -216,7 +222,7 @@ impl RegistryClient {
         manifest: &RawManifest,
     ) -> Result<(), RegistryError> {
         let path = format!("/v2/{}/manifests/{selector}", repo.path);
-        let operation = format!("PUT manifest {}:{selector}", repo.name());
+        let operation = format!("PUT manifest {}", repo.image(selector));
         let response = self
             .execute(repo, &[(repo.path, Access::Push)], &operation, |http, base| {
                 http.put(format!("{base}{path}"))
