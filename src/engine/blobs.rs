@@ -159,7 +159,13 @@ impl Engine {
         // Registries verify a blob's digest before committing it, and archive and layout writers hash what they
         // write: hashing here too only pays where the bytes come from local media (archives, layouts).
         let hash = reader.is_local();
-        let verified = verify_stream(stream, blob.clone(), hash, verdict.clone(), self.reporter.clone());
+        let verified = verify_stream(
+            coalesce(stream),
+            blob.clone(),
+            hash,
+            verdict.clone(),
+            self.reporter.clone(),
+        );
         let uploaded = self
             .destination
             .upload_blob(repository, &blob.digest, blob.size, verified)
@@ -183,6 +189,33 @@ fn is_worth_retrying(error: &EngineError) -> bool {
         EngineError::SourceCorrupt { .. } => true,
         _ => false,
     }
+}
+
+/// Writes handed to the HTTP client are at least this big: fewer, larger writes cost the receiving registry less.
+const WRITE_SIZE: usize = 256 * 1024;
+
+/// Regroups a stream's small chunks (a few KiB each, as they come off a socket) into writes of `WRITE_SIZE`.
+fn coalesce(stream: ByteStream) -> ByteStream {
+    Box::pin(futures_util::stream::unfold(Some(stream), |state| async move {
+        let mut stream = state?;
+        let mut buffer = bytes::BytesMut::new();
+        loop {
+            match stream.next().await {
+                Some(Ok(chunk)) if buffer.is_empty() && chunk.len() >= WRITE_SIZE => {
+                    return Some((Ok(chunk), Some(stream)));
+                }
+                Some(Ok(chunk)) => {
+                    buffer.extend_from_slice(&chunk);
+                    if buffer.len() >= WRITE_SIZE {
+                        return Some((Ok(buffer.freeze()), Some(stream)));
+                    }
+                }
+                Some(Err(error)) => return Some((Err(error), None)),
+                None if buffer.is_empty() => return None,
+                None => return Some((Ok(buffer.freeze()), None)),
+            }
+        }
+    }))
 }
 
 /// Counts a stream's bytes and, when asked, hashes them.
