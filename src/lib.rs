@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod cli;
+pub mod clock;
 pub mod collect;
 pub mod config;
 pub mod engine;

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -119,49 +118,9 @@ pub fn history_path(dir: &Path) -> PathBuf {
     dir.join(WORKING_DIR).join(HISTORY_FILE)
 }
 
-/// A point in time as ferry writes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UtcTime {
-    /// `2024-05-01T12:00:00Z`
-    pub rfc3339: String,
-    /// `20240501T120000Z`, used as the run id.
-    pub compact: String,
-}
-
-impl UtcTime {
-    pub fn now() -> UtcTime {
-        UtcTime::at(SystemTime::now())
-    }
-
-    pub fn at(time: SystemTime) -> UtcTime {
-        let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let (days, rest) = (seconds / 86_400, seconds % 86_400);
-        let (year, month, day) = civil_from_days(days as i64);
-        let (h, m, s) = (rest / 3600, rest % 3600 / 60, rest % 60);
-        UtcTime {
-            rfc3339: format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z"),
-            compact: format!("{year:04}{month:02}{day:02}T{h:02}{m:02}{s:02}Z"),
-        }
-    }
-}
-
 /// The `YYYY-MM-DD` part of an RFC 3339 time.
 pub fn date_of(rfc3339: &str) -> String {
     rfc3339.get(..10).unwrap_or(rfc3339).to_string()
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
@@ -218,9 +177,7 @@ mod tests {
 
     #[test]
     fn utc_times() {
-        let t = UtcTime::at(UNIX_EPOCH + Duration::from_secs(951_782_400 + 3_723));
-        assert_eq!(t.rfc3339, "2000-02-29T01:02:03Z");
-        assert_eq!(t.compact, "20000229T010203Z");
-        assert_eq!(date_of(&t.rfc3339), "2000-02-29");
+        let t = crate::clock::UtcTime::at(std::time::UNIX_EPOCH + Duration::from_secs(951_782_400 + 3_723));
+        assert_eq!(date_of(&t.rfc3339()), "2000-02-29");
     }
 }

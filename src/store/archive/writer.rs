@@ -13,10 +13,11 @@ use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use super::history::{date_of, History, RunRecord, UtcTime};
+use super::history::{date_of, History, RunRecord};
 use super::metadata::{ArchiveMetadata, BlobLocation, FORMAT_VERSION};
 use super::tar::{self, BLOCK, END_OF_ARCHIVE};
 use super::{io_error, parse_segment_name, segment_name, sync_dir, ArchiveError, WORKING_DIR};
+use crate::clock::UtcTime;
 use crate::image::{Digest, DigestHasher};
 
 /// The resume journal of the unfinished run, in `working-dir`.
@@ -559,7 +560,7 @@ impl Inner {
             run_id: self.run_id.clone(),
             date: date_of(&self.created),
             created: self.created.clone(),
-            finished: UtcTime::now().rfc3339,
+            finished: UtcTime::now().rfc3339(),
             segments: metadata.segments.clone(),
             blobs: state.completed.keys().cloned().collect(),
         };
@@ -640,16 +641,16 @@ fn fresh(dir: &Path, work: &Path, history: &History, limit: u64, strict: bool) -
         }
     }
     let now = UtcTime::now();
-    let mut run_id = now.compact.clone();
+    let mut run_id = now.compact();
     let mut attempt = 1;
     while history.run(&run_id).is_some() || work.join(ARCHIVES_DIR).join(format!("{run_id}.json")).exists() {
         attempt += 1;
-        run_id = format!("{}-{attempt}", now.compact);
+        run_id = format!("{}-{attempt}", now.compact());
     }
     let start = Record::Start {
         format_version: FORMAT_VERSION,
         run_id: run_id.clone(),
-        created: now.rfc3339.clone(),
+        created: now.rfc3339(),
         first_segment: highest + 1,
     };
     let journal = open_journal(&work.join(JOURNAL_FILE), &[start])?;
@@ -657,7 +658,7 @@ fn fresh(dir: &Path, work: &Path, history: &History, limit: u64, strict: bool) -
         dir: dir.to_path_buf(),
         work: work.to_path_buf(),
         run_id,
-        created: now.rfc3339,
+        created: now.rfc3339(),
         limit,
         strict,
         state: Mutex::new(State {
