@@ -8,6 +8,7 @@
 //! temporary file, fsynced and renamed: concurrent tasks and other processes (each with its own [`LayoutWriter`]) never
 //! lose each other's entries, and a reader always sees a whole `index.json`.
 
+use crate::store::drain::{drain, BlockingWrite, DrainError};
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -16,13 +17,13 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use serde_json::{json, Map, Value};
 
 use super::layout::{LayoutError, REF_NAME};
 use crate::image::manifest::RawManifest;
 use crate::image::media_type::OCI_INDEX;
-use crate::image::{Digest, DigestHasher};
+use crate::image::Digest;
 
 /// The only layout version ferry writes (and accepts for writing).
 pub const LAYOUT_VERSION: &str = "1.0.0";
@@ -36,8 +37,6 @@ const TEMP_SUFFIX: &str = ".tmp";
 const PARTIAL_SUFFIX: &str = ".partial";
 /// Partial blobs untouched for this long belong to a dead writer and are removed when a layout is opened.
 const STALE_PARTIAL: Duration = Duration::from_secs(3600);
-/// Streamed data is handed to the disk in batches of about this many bytes.
-const FLUSH_BYTES: usize = 1 << 20;
 
 /// An OCI image layout being written. `Send + Sync`: share it through an `Arc`; blobs are written and images tagged
 /// concurrently.
@@ -125,19 +124,29 @@ impl Drop for FileLock<'_> {
 }
 
 /// A blob's temporary file while data streams in.
-struct Sink {
-    file: File,
-    hasher: DigestHasher,
-    path: PathBuf,
+/// A temporary blob file, appended to.
+struct Appended(File);
+
+impl BlockingWrite for Appended {
+    fn write_chunk(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        self.0.write_all(chunk)
+    }
 }
 
-impl Sink {
-    fn write(&mut self, batch: Vec<Bytes>) -> Result<(), LayoutError> {
-        for chunk in batch {
-            self.hasher.update(&chunk);
-            self.file.write_all(&chunk).map_err(write_error(&self.path))?;
-        }
-        Ok(())
+fn drain_error(error: DrainError, digest: &Digest, size: u64, path: &Path) -> LayoutError {
+    match error {
+        DrainError::Stream { written, source } => LayoutError::Stream {
+            digest: digest.clone(),
+            written,
+            source,
+        },
+        DrainError::Size { actual, more } => LayoutError::SizeMismatch {
+            digest: digest.clone(),
+            expected: size,
+            actual,
+            more,
+        },
+        DrainError::Write(source) => write_error(path)(source),
     }
 }
 
@@ -219,65 +228,21 @@ impl LayoutWriter {
         }
         let (file, temp_path) = temp_file(&self.blobs, &format!(".{}.", digest.hex()), PARTIAL_SUFFIX)?.into_parts();
         let path = temp_path.to_path_buf();
-        let mut sink = Sink {
-            file,
-            hasher: DigestHasher::new(),
-            path: path.clone(),
-        };
-        let mut stream = Box::pin(stream);
-        let mut pending: Vec<Bytes> = Vec::new();
-        let mut pending_len = 0usize;
-        let mut received = 0u64;
         // `temp_path` stays in this future until the final step: dropping it (error, cancellation) removes the file.
-        while let Some(item) = stream.next().await {
-            let chunk = item.map_err(|source| LayoutError::Stream {
+        let (sink, actual) = drain(stream, size, Appended(file))
+            .await
+            .map_err(|e| drain_error(e, digest, size, &path))?;
+        if &actual != digest {
+            return Err(LayoutError::DigestMismatch {
                 digest: digest.clone(),
-                written: received,
-                source,
-            })?;
-            received += chunk.len() as u64;
-            if received > size {
-                return Err(LayoutError::SizeMismatch {
-                    digest: digest.clone(),
-                    expected: size,
-                    actual: received,
-                    more: true,
-                });
-            }
-            if chunk.is_empty() {
-                continue;
-            }
-            pending_len += chunk.len();
-            pending.push(chunk);
-            if pending_len >= FLUSH_BYTES {
-                let batch = std::mem::take(&mut pending);
-                pending_len = 0;
-                sink = blocking(&path, move || sink.write(batch).map(|()| sink)).await?;
-            }
-        }
-        if received != size {
-            return Err(LayoutError::SizeMismatch {
-                digest: digest.clone(),
-                expected: size,
-                actual: received,
-                more: false,
+                actual,
             });
         }
-        let expected = digest.clone();
         let final_path = self.blob_path(digest);
         let dir = self.blobs.clone();
-        blocking(&path, move || {
-            let mut sink = sink;
-            sink.write(pending)?;
-            let actual = sink.hasher.finish();
-            if actual != expected {
-                return Err(LayoutError::DigestMismatch {
-                    digest: expected,
-                    actual,
-                });
-            }
-            sink.file.sync_all().map_err(write_error(&sink.path))?;
-            drop(sink.file);
+        blocking(&path.clone(), move || {
+            sink.0.sync_all().map_err(write_error(&path))?;
+            drop(sink);
             temp_path
                 .persist(&final_path)
                 .map_err(|e| write_error(&final_path)(e.error))?;
@@ -479,6 +444,7 @@ mod tests {
     use crate::image::media_type::OCI_MANIFEST;
     use crate::store::archive::test_support::{blob, chunked};
     use crate::store::OciLayout;
+    use futures_util::StreamExt;
 
     const CHILD_DIR: &str = "FERRY_LAYOUT_TAG_CHILD_DIR";
     const CHILD_PREFIX: &str = "FERRY_LAYOUT_TAG_CHILD_PREFIX";

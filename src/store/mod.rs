@@ -1,6 +1,7 @@
 //! Local content: OCI image layouts and the archive format (tar segments) of mirror-to-disk.
 
 pub mod archive;
+pub mod drain;
 pub mod layout;
 pub mod layout_writer;
 

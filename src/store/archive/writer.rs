@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -18,14 +18,13 @@ use super::metadata::{ArchiveMetadata, BlobLocation, FORMAT_VERSION};
 use super::tar::{self, BLOCK, END_OF_ARCHIVE};
 use super::{io_error, parse_segment_name, segment_name, sync_dir, ArchiveError, WORKING_DIR};
 use crate::clock::UtcTime;
-use crate::image::{Digest, DigestHasher};
+use crate::image::Digest;
+use crate::store::drain::{drain, BlockingWrite, DrainError};
 
 /// The resume journal of the unfinished run, in `working-dir`.
 pub const JOURNAL_FILE: &str = "archive-journal.jsonl";
 /// Copies of finished runs' metadata, in `working-dir`.
 pub const ARCHIVES_DIR: &str = "archives";
-/// Data is handed to the disk in batches of about this many bytes.
-const FLUSH_BYTES: usize = 1 << 20;
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -179,62 +178,24 @@ impl ArchiveWriter {
             settled: false,
         };
         let path = partial_path(&self.inner.dir, segment);
-        let mut sink = Sink {
+        let at = Positioned {
             file,
             position: offset + BLOCK,
-            hasher: DigestHasher::new(),
-            path: path.clone(),
         };
-        let mut stream = Box::pin(stream);
-        let mut pending: Vec<Bytes> = Vec::new();
-        let mut pending_len = 0usize;
-        let mut received = 0u64;
-        while let Some(item) = stream.next().await {
-            let chunk = item.map_err(|source| ArchiveError::Stream {
+        let (sink, actual) = drain(stream, size, at)
+            .await
+            .map_err(|e| drain_error(e, digest, size, &path))?;
+        if &actual != digest {
+            return Err(ArchiveError::DigestMismatch {
                 digest: digest.clone(),
-                written: received,
-                source,
-            })?;
-            received += chunk.len() as u64;
-            if received > size {
-                return Err(ArchiveError::SizeMismatch {
-                    digest: digest.clone(),
-                    expected: size,
-                    actual: received,
-                    more: true,
-                });
-            }
-            if chunk.is_empty() {
-                continue;
-            }
-            pending_len += chunk.len();
-            pending.push(chunk);
-            if pending_len >= FLUSH_BYTES {
-                let batch = std::mem::take(&mut pending);
-                pending_len = 0;
-                sink = blocking(&path, move || sink.write(batch).map(|()| sink)).await?;
-            }
-        }
-        if received != size {
-            return Err(ArchiveError::SizeMismatch {
-                digest: digest.clone(),
-                expected: size,
-                actual: received,
-                more: false,
+                actual,
             });
         }
         let inner = self.inner.clone();
         let expected = digest.clone();
-        blocking(&path, move || {
-            sink.write(pending)?;
-            let actual = sink.hasher.finish();
-            if actual != expected {
-                return Err(ArchiveError::DigestMismatch {
-                    digest: expected,
-                    actual,
-                });
-            }
-            let io = io_error(&sink.path);
+        let error_path = path.clone();
+        blocking(&error_path, move || {
+            let io = io_error(&path);
             let padding = tar::padded(size) - size;
             if padding > 0 {
                 sink.file
@@ -351,23 +312,34 @@ impl Drop for RegionGuard {
 }
 
 /// Where a blob's data goes next, and its running digest.
-struct Sink {
+/// A segment file written at a moving position (other blobs fill other regions of it at the same time).
+struct Positioned {
     file: Arc<File>,
     position: u64,
-    hasher: DigestHasher,
-    path: PathBuf,
 }
 
-impl Sink {
-    fn write(&mut self, chunks: Vec<Bytes>) -> Result<(), ArchiveError> {
-        for chunk in chunks {
-            self.hasher.update(&chunk);
-            self.file
-                .write_all_at(&chunk, self.position)
-                .map_err(io_error(&self.path))?;
-            self.position += chunk.len() as u64;
-        }
+impl BlockingWrite for Positioned {
+    fn write_chunk(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        self.file.write_all_at(chunk, self.position)?;
+        self.position += chunk.len() as u64;
         Ok(())
+    }
+}
+
+fn drain_error(error: DrainError, digest: &Digest, size: u64, path: &Path) -> ArchiveError {
+    match error {
+        DrainError::Stream { written, source } => ArchiveError::Stream {
+            digest: digest.clone(),
+            written,
+            source,
+        },
+        DrainError::Size { actual, more } => ArchiveError::SizeMismatch {
+            digest: digest.clone(),
+            expected: size,
+            actual,
+            more,
+        },
+        DrainError::Write(source) => io_error(path)(source),
     }
 }
 
@@ -849,6 +821,7 @@ mod tests {
     use super::*;
     use crate::store::archive::test_support::*;
     use crate::store::archive::ArchiveReader;
+    use futures_util::StreamExt;
 
     const GIB: u64 = 1 << 30;
 
@@ -1206,6 +1179,7 @@ mod kill_tests {
     use super::*;
     use crate::store::archive::test_support::*;
     use crate::store::archive::ArchiveReader;
+    use futures_util::StreamExt;
 
     const CHILD_DIR: &str = "FERRY_ARCHIVE_KILL_CHILD_DIR";
     const LIMIT: u64 = 256 * 1024;
