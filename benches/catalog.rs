@@ -37,8 +37,9 @@
 //!                                   unless FERRY_BENCH_WRITE_DOCS=1)
 //! Without `--bench` (e.g. `cargo test --benches`) it runs once as a smoke test and writes no docs.
 //!
-//! The timing helpers are copies of those in benches/m2m.rs (each bench is its own crate).
+//! The timing helpers, report cells and the docs update are shared with the other benches, in benches/common/mod.rs.
 
+mod common;
 #[path = "../tests/integration/support/mod.rs"]
 mod support;
 
@@ -47,15 +48,19 @@ use std::fmt::Write as _;
 use std::fs;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
+// Not a glob: this bench has its own `Timed` and `PLATFORMS`.
+use common::{
+    docs_section, ferry_command, finish, load_average, machine_facts, median, median_of, mib, missed, own_hwm_kib,
+    ratio_row, ratio_table_header, save_logs, seconds_cell, settle_logs, size, smoke, update_docs, vm_hwm_kib,
+    wait_with_rusage, BaseSettings as Settings,
+};
 use ferry::catalog::DeclarativeConfig;
 use support::bench_data::*;
 use support::*;
 
-const MIB: u64 = 1 << 20;
-const KIB: u64 = 1 << 10;
 const FBC: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../shared/testdata/fbc/large/certified-operators-v4.16.tar.gz"
@@ -120,50 +125,8 @@ history that names the layers as opm-built images do. Then per run:
 
 "#;
 
-struct Settings {
-    smoke: bool,
-    write_docs: bool,
-    enforce: bool,
-    logs: Option<PathBuf>,
-    ferry_args: Vec<String>,
-    runs: usize,
-}
-
 fn settings() -> Settings {
-    let smoke = !std::env::args().any(|a| a == "--bench");
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let ferry_args: Vec<String> = var("FERRY_BENCH_FERRY_ARGS")
-        .map(|v| v.split_whitespace().map(String::from).collect())
-        .unwrap_or_default();
-    let full = !smoke && ferry_args.is_empty();
-    Settings {
-        smoke,
-        write_docs: match var("FERRY_BENCH_WRITE_DOCS").as_deref() {
-            Some("1") => true,
-            Some("0") => false,
-            _ => full,
-        },
-        enforce: var("FERRY_BENCH_ENFORCE").as_deref() == Some("1"),
-        logs: var("FERRY_BENCH_LOGS").map(PathBuf::from),
-        ferry_args,
-        runs: match var("FERRY_BENCH_RUNS") {
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .unwrap_or_else(|| panic!("FERRY_BENCH_RUNS={v}: expected a positive integer")),
-            None if smoke => 1,
-            None => 3,
-        },
-    }
-}
-
-fn size(bytes: u64) -> String {
-    if bytes >= MIB {
-        format!("{:.1} MiB", bytes as f64 / MIB as f64)
-    } else {
-        format!("{:.1} KiB", bytes as f64 / KIB as f64)
-    }
+    Settings::from_env(smoke(), true)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -347,75 +310,7 @@ fn host_of(reference: &str) -> &str {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Timing (copies of the helpers in benches/m2m.rs)
-
-fn rusage_cpu(usage: &libc::rusage) -> f64 {
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    tv(usage.ru_utime) + tv(usage.ru_stime)
-}
-
-/// Waits for `child` with wait4 so its own peak RSS (KiB) and CPU seconds come back with its exit status.
-fn wait_with_rusage(child: std::process::Child) -> (ExitStatus, u64, f64) {
-    use std::os::unix::process::ExitStatusExt as _;
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain old data; wait4 fills it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: pid is our own unwaited child; the pointers are valid for the call.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if r == pid {
-            break;
-        }
-        let err = std::io::Error::last_os_error();
-        if r == -1 && err.kind() == std::io::ErrorKind::Interrupted {
-            continue;
-        }
-        panic!("wait4({pid}): {err}");
-    }
-    drop(child); // already reaped; Child's Drop neither waits nor kills
-    (ExitStatus::from_raw(status), usage.ru_maxrss as u64, rusage_cpu(&usage))
-}
-
-fn load_average() -> f64 {
-    let text = fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    text.split_whitespace()
-        .next()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
-}
-
-/// Registries log a request after answering it: give the last lines a moment to land.
-fn settle_logs() {
-    std::thread::sleep(Duration::from_millis(300));
-}
-
-/// `VmHWM` (peak resident set) of a running process, in KiB.
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// This process's own peak RSS (KiB). The kernel folds the spawning process's RSS high-water mark into a child's
-/// `ru_maxrss` when the child execs (with posix_spawn the old address space is the parent's), so `wait4` figures of
-/// the processes this bench starts are exact only above this value; the bench keeps it small by building its data
-/// in a child process.
-fn own_hwm_kib() -> u64 {
-    vm_hwm_kib(std::process::id()).unwrap_or(0)
-}
+// The source registry's access log
 
 fn registry_log_path(registry: &TestRegistry) -> PathBuf {
     registry.storage_dir().parent().unwrap().join("registry.log")
@@ -546,14 +441,6 @@ struct Results {
     /// This bench's own peak RSS at the end (KiB).
     own_hwm_kib: u64,
     runs: Vec<RunResult>,
-}
-
-fn ferry_command(home: &Path) -> Command {
-    let mut cmd = ferry_bin();
-    cmd.env("HOME", home)
-        .env_remove("XDG_RUNTIME_DIR")
-        .env_remove("XDG_CONFIG_HOME");
-    cmd
 }
 
 fn run_list(home: &Path, source: &TestRegistry, out: &Path, packages: usize) -> ListRun {
@@ -781,15 +668,6 @@ fn verify_rebuilt(dest: &TestRegistry, original_index: &str) {
             }
         }
         assert_eq!(packages, selected, "packages in the rebuilt {digest}");
-    }
-}
-
-fn save_logs(settings: &Settings, name: &str, files: &[(&str, String)]) {
-    if let Some(dir) = &settings.logs {
-        fs::create_dir_all(dir).unwrap();
-        for (file, text) in files {
-            fs::write(dir.join(format!("{name}-{file}")), text).unwrap();
-        }
     }
 }
 
@@ -1035,26 +913,8 @@ impl Results {
     }
 
     fn missed(&self) -> Vec<String> {
-        TARGETS
-            .iter()
-            .filter(|(m, max)| self.metric(*m) > *max)
-            .map(|(m, max)| format!("catalog: {}: {:.3} > {max}", m.label(), self.metric(*m)))
-            .collect()
+        missed("catalog", &TARGETS, Metric::label, |m| self.metric(m))
     }
-}
-
-fn seconds_cell(values: Vec<f64>) -> String {
-    let m = median(values.clone());
-    if values.len() < 2 {
-        return format!("{m:.2}");
-    }
-    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = values.iter().copied().fold(0.0, f64::max);
-    format!("{m:.2} ({min:.2}–{max:.2})")
-}
-
-fn mib(kib: u64) -> String {
-    format!("{:.0} MiB", kib as f64 / 1024.0)
 }
 
 fn report(r: &Results) -> String {
@@ -1080,11 +940,7 @@ fn report(r: &Results) -> String {
     writeln!(
         s,
         "| step | seconds{} | peak RSS | CPU s | bytes fetched from the source (blob GETs) | load avg before |",
-        if r.runs.len() > 1 {
-            format!(", median of {} (min–max)", r.runs.len())
-        } else {
-            String::new()
-        }
+        median_of(r.runs.len())
     )
     .unwrap();
     writeln!(s, "|---|---:|---:|---:|---:|---:|").unwrap();
@@ -1142,12 +998,9 @@ fn report(r: &Results) -> String {
         fetched(first.mirror.served_total),
     )
     .unwrap();
-    writeln!(s, "\n| ratio | value | target | |").unwrap();
-    writeln!(s, "|---|---:|---:|---|").unwrap();
+    ratio_table_header(&mut s);
     for (m, target) in TARGETS {
-        let value = r.metric(m);
-        let verdict = if value <= target { "met" } else { "**missed**" };
-        writeln!(s, "| {} | {value:.3} | ≤ {target} | {verdict} |", m.label()).unwrap();
+        ratio_row(&mut s, m.label(), r.metric(m), 3, Some(target));
     }
     let list_ratio = r.median(|x| x.list.timed.seconds) / r.median(|x| x.parse_seconds);
     let list_rss =
@@ -1176,84 +1029,31 @@ fn report(r: &Results) -> String {
     s
 }
 
-fn command_output(program: &str, args: &[&str]) -> String {
-    Command::new(program)
-        .args(args)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-fn machine_facts() -> String {
-    let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let mem_kib: u64 = meminfo
-        .lines()
-        .find(|l| l.starts_with("MemTotal:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let cpu = fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or("unknown CPU".to_string(), |(_, v)| v.trim().to_string());
-    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let manifest_dir = env!("CARGO_MANIFEST_DIR");
-    let commit = command_output("git", &["-C", manifest_dir, "rev-parse", "--short", "HEAD"]);
-    let dirty = !command_output(
-        "git",
-        &["-C", manifest_dir, "status", "--porcelain", "--untracked-files=no"],
-    )
-    .is_empty();
-    format!(
-        "Machine: {} CPUs (nproc), {:.1} GiB memory, {cpu}, Linux {}. docker-registry {}, {}, ferry {commit}{}.",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        mem_kib as f64 / (1024.0 * 1024.0),
-        kernel.trim(),
-        command_output("docker-registry", &["--version"])
-            .split_whitespace()
-            .last()
-            .unwrap_or("unknown"),
-        command_output("skopeo", &["--version"]),
-        if dirty { " (with uncommitted changes)" } else { "" }
-    )
-}
-
 fn command_line(settings: &Settings) -> String {
-    let mut vars = Vec::new();
-    if settings.runs != 3 {
-        vars.push(format!("FERRY_BENCH_RUNS={}", settings.runs));
-    }
-    if !settings.ferry_args.is_empty() {
-        vars.push(format!("FERRY_BENCH_FERRY_ARGS='{}'", settings.ferry_args.join(" ")));
-    }
-    vars.push(COMMAND.to_string());
-    vars.join(" ")
+    common::command_line(&[settings.runs_var(), settings.ferry_args_var()], COMMAND)
+}
+
+/// The CPU count for `machine_facts`, 0 when unknown.
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(0, |n| n.get())
 }
 
 /// Replaces the text between the markers of docs/performance.md (or appends `DOC_SECTION` and the markers).
 fn write_docs(settings: &Settings, results: &Results) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/performance.md");
-    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
-    let section = format!(
-        "{BEGIN}\nResults of `{}` on {date}. {}\n\nSeconds are wall-clock, the median of {} interleaved runs; ratios \
-         are ratios of medians, except RSS and bytes, which take the worst run. Registries are CNCF distribution \
-         (filesystem storage, plain HTTP on 127.0.0.1).\n\n{}\n{END}",
-        command_line(settings),
-        machine_facts(),
-        results.runs.len(),
-        report(results)
+    let notes = format!(
+        "Seconds are wall-clock, the median of {} interleaved runs; ratios are ratios of medians, except RSS and \
+         bytes, which take the worst run. Registries are CNCF distribution (filesystem storage, plain HTTP on \
+         127.0.0.1).",
+        results.runs.len()
     );
-    let text = fs::read_to_string(&path).unwrap_or_else(|_| "# Performance\n".into());
-    let new_text = match (text.find(BEGIN), text.find(END)) {
-        (Some(b), Some(e)) if b < e => format!("{}{section}{}", &text[..b], &text[e + END.len()..]),
-        _ => format!("{}\n\n{DOC_SECTION}{section}\n", text.trim_end()),
-    };
-    fs::write(&path, new_text).unwrap();
-    path
+    let section = docs_section(
+        (BEGIN, END),
+        &command_line(settings),
+        &machine_facts(cpus()),
+        &notes,
+        &[report(results)],
+    );
+    update_docs((BEGIN, END), &section, "# Performance\n", &format!("\n\n{DOC_SECTION}"))
 }
 
 fn main() {
@@ -1270,20 +1070,12 @@ fn main() {
         eprintln!("catalog bench: no --bench argument, running once as a smoke test");
     }
     let results = run_bench(&settings);
-    println!("\n{}\n", machine_facts());
+    println!("\n{}\n", machine_facts(cpus()));
     println!("{}", report(&results));
-    if settings.write_docs {
-        println!("wrote {}", write_docs(&settings, &results).display());
-    } else {
-        println!("docs/performance.md not updated (smoke or experimental run; FERRY_BENCH_WRITE_DOCS=1 forces it)");
-    }
-    let missed = results.missed();
-    if missed.is_empty() {
-        println!("all targets met");
-    } else {
-        println!("targets missed:\n  {}", missed.join("\n  "));
-        if settings.enforce && !settings.smoke {
-            std::process::exit(1);
-        }
-    }
+    finish(
+        &settings,
+        || write_docs(&settings, &results),
+        "smoke or experimental run",
+        results.missed(),
+    );
 }
