@@ -6,7 +6,7 @@ mod progress;
 mod summary;
 
 pub use log::{LogFile, LogLevel};
-pub use progress::{CliReporter, Display};
+pub use progress::{event_line, CliReporter, Display};
 pub use summary::render_summary;
 
 /// Human-readable byte counts (`1.5 GiB`).

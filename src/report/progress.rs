@@ -138,6 +138,9 @@ impl Drop for CliReporter {
 
 impl Reporter for CliReporter {
     fn event(&self, event: Event) {
+        if let Some((level, line)) = event_line(&event) {
+            self.say(level, &line);
+        }
         match event {
             Event::RunStarted { images } => {
                 self.counters.images_total.store(images, Ordering::Relaxed);
@@ -146,7 +149,6 @@ impl Reporter for CliReporter {
                 }
             }
             Event::ImageStarted { index, name } => {
-                self.say(LogLevel::Debug, &format!("copying {name}"));
                 if let Some(bars) = &self.bars {
                     bars.current
                         .lock()
@@ -161,51 +163,60 @@ impl Reporter for CliReporter {
                     bars.bytes.inc(bytes);
                 }
             }
-            Event::ImageDone {
-                index,
-                name,
-                platforms,
-                outcome,
-                unchanged,
-            } => {
+            Event::ImageDone { index, .. } => {
                 self.counters.images_done.fetch_add(1, Ordering::Relaxed);
-                let platforms: Vec<String> = platforms.iter().map(ToString::to_string).collect();
-                let state = if unchanged { "unchanged" } else { "mirrored" };
-                let detail = match &outcome {
-                    IndexOutcome::Complete => String::new(),
-                    IndexOutcome::Sparse => " (sparse index, digest kept)".to_string(),
-                    IndexOutcome::Rewritten => " (index rewritten to the selected platforms)".to_string(),
-                    IndexOutcome::FullCopyForDigest { extra_platforms } => {
-                        format!(
-                            " (all platforms, digest reference: also {})",
-                            extra_platforms.join(", ")
-                        )
-                    }
-                };
-                let platforms = if platforms.is_empty() {
-                    String::new()
-                } else {
-                    format!(" [{}]", platforms.join(", "))
-                };
-                self.say(LogLevel::Info, &format!("{state} {name}{platforms}{detail}"));
                 self.finish_image(index);
             }
-            Event::ImageFailed { index, name, error, .. } => {
+            Event::ImageFailed { index, .. } => {
                 self.counters.images_failed.fetch_add(1, Ordering::Relaxed);
-                self.say(LogLevel::Error, &format!("{name}: {error}"));
                 self.finish_image(index);
             }
-            Event::Warning(message) => self.say(LogLevel::Warn, &message),
-            Event::Info(message) => self.say(LogLevel::Info, &message),
-            Event::Retrying { what, attempt, error } => {
-                self.say(LogLevel::Debug, &format!("retry {attempt} of {what}: {error}"));
-            }
-            Event::BlobCopied { size } => self.say(LogLevel::Trace, &format!("blob copied ({size} bytes)")),
-            Event::BlobSkipped => self.say(LogLevel::Trace, "blob already present"),
-            Event::BlobMounted => self.say(LogLevel::Trace, "blob mounted"),
-            Event::ManifestPushed => self.say(LogLevel::Trace, "manifest pushed"),
+            _ => {}
         }
     }
+}
+
+/// The log line an event deserves, at its level (none for byte counts and the run's start).
+pub fn event_line(event: &Event) -> Option<(LogLevel, String)> {
+    Some(match event {
+        Event::RunStarted { .. } | Event::BytesCopied(_) => return None,
+        Event::ImageStarted { name, .. } => (LogLevel::Debug, format!("copying {name}")),
+        Event::ImageDone {
+            name,
+            platforms,
+            outcome,
+            unchanged,
+            ..
+        } => {
+            let state = if *unchanged { "unchanged" } else { "mirrored" };
+            let detail = match outcome {
+                IndexOutcome::Complete => String::new(),
+                IndexOutcome::Sparse => " (sparse index, digest kept)".to_string(),
+                IndexOutcome::Rewritten => " (index rewritten to the selected platforms)".to_string(),
+                IndexOutcome::FullCopyForDigest { extra_platforms } => {
+                    format!(
+                        " (all platforms, digest reference: also {})",
+                        extra_platforms.join(", ")
+                    )
+                }
+            };
+            let names: Vec<String> = platforms.iter().map(ToString::to_string).collect();
+            let platforms = if names.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", names.join(", "))
+            };
+            (LogLevel::Info, format!("{state} {name}{platforms}{detail}"))
+        }
+        Event::ImageFailed { name, error, .. } => (LogLevel::Error, format!("{name}: {error}")),
+        Event::Warning(message) => (LogLevel::Warn, message.clone()),
+        Event::Info(message) => (LogLevel::Info, message.clone()),
+        Event::Retrying { what, attempt, error } => (LogLevel::Debug, format!("retry {attempt} of {what}: {error}")),
+        Event::BlobCopied { size } => (LogLevel::Trace, format!("blob copied ({size} bytes)")),
+        Event::BlobSkipped => (LogLevel::Trace, "blob already present".to_string()),
+        Event::BlobMounted => (LogLevel::Trace, "blob mounted".to_string()),
+        Event::ManifestPushed => (LogLevel::Trace, "manifest pushed".to_string()),
+    })
 }
 
 impl CliReporter {

@@ -2,6 +2,8 @@
 //! each as a tokio task (catalog loading, saving, mirror runs) that sends its result back as a [`Msg`].
 //! Nothing here blocks the event loop.
 
+use crate::report::{event_line, LogFile, LogLevel};
+use crate::workflow::Workspace;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -303,10 +305,14 @@ pub(crate) fn catalog_data(loaded: &LoadedCatalog) -> CatalogData {
 struct TuiReporter {
     tx: mpsc::UnboundedSender<Msg>,
     bytes: Arc<AtomicU64>,
+    log: Option<LogFile>,
 }
 
 impl Reporter for TuiReporter {
     fn event(&self, event: Event) {
+        if let (Some(log), Some((level, line))) = (&self.log, event_line(&event)) {
+            log.write(level, &line);
+        }
         match event {
             Event::BytesCopied(bytes) => {
                 self.bytes.fetch_add(bytes, Ordering::Relaxed);
@@ -371,9 +377,12 @@ async fn run_workflow(
         Err(error) => return RunOutcome::Failed(error),
     };
     let bytes = Arc::new(AtomicU64::new(0));
+    // The same log file `ferry mirror` appends to.
+    let log = LogFile::open(&Workspace::new(request.mode.workspace_dir()).log_file(), LogLevel::Info).ok();
     let reporter = Arc::new(TuiReporter {
         tx: tx.clone(),
         bytes: bytes.clone(),
+        log,
     });
     let flusher = {
         let (bytes, tx) = (bytes.clone(), tx.clone());
