@@ -16,9 +16,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Mirror what an ImageSetConfiguration describes.
+    /// Mirror what an ImageSetConfiguration describes (additional images and operator catalogs).
     ///
     /// Mirror-to-mirror:  ferry mirror -c isc.yaml --workspace file://DIR docker://HOST[:PORT][/NS]
+    /// Mirror-to-disk:    ferry mirror -c isc.yaml file://DIR
+    /// Disk-to-mirror:    ferry mirror -c isc.yaml --from file://DIR docker://HOST[:PORT][/NS]
+    /// Into a layout:     ferry mirror -c isc.yaml --workspace file://DIR oci://LAYOUT
+    ///
+    /// Exit codes: 0 success; 1 usage, configuration or fatal error; 130 interrupted;
+    /// otherwise a bitmask of groups with failed images:
+    /// 2 release, 4 operator, 8 additional, 16 helm.
     #[command(verbatim_doc_comment)]
     Mirror(Box<MirrorArgs>),
     /// Parse and validate an ImageSetConfiguration; exit 0 when valid, 1 with precise errors otherwise.
