@@ -739,3 +739,64 @@ fn an_insecure_mirror_in_registries_conf_is_reached_over_plain_http_while_tls_st
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(manifest_digest(&raw(&dst.docker_ref("ns/app:1"))), image.index.digest);
 }
+
+#[test]
+fn tls_registries_are_verified_unless_told_otherwise() {
+    let dir = TestDir::new("m2m_tls");
+    let src = TestRegistry::start();
+    let dst = TestRegistry::start_tls();
+    let image = multi_arch_image(dir.join("img"), 191, &["linux/amd64", "linux/arm64"], false);
+    image.push(&src.host(), "ns/app:1");
+    let isc = write_isc(
+        dir.path(),
+        &format!("  additionalImages:\n  - name: {}/ns/app:1\n", src.host()),
+    );
+    let run = |verify: &str| {
+        ferry_bin()
+            .env("HOME", dir.path())
+            .args(["mirror", "-c"])
+            .arg(&isc)
+            .arg("--workspace")
+            .arg(format!("file://{}", dir.join("ws").display()))
+            .arg(format!("docker://{}", dst.host()))
+            .args([
+                "--src-tls-verify=false",
+                &format!("--dest-tls-verify={verify}"),
+                "--retry-times",
+                "0",
+            ])
+            .output()
+            .unwrap()
+    };
+    // The test CA is not trusted: verification fails with a message that says what to do.
+    let refused = run("true");
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("--dest-tls-verify=false") && stderr.to_lowercase().contains("certificate"),
+        "{stderr}"
+    );
+    // Without verification the copy goes over TLS all the same.
+    let accepted = run("false");
+    assert!(
+        accepted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+    let ca = dst.cert_dir();
+    let copied = skopeo(&[
+        "inspect",
+        "--raw",
+        "--cert-dir",
+        ca.to_str().unwrap(),
+        &dst.docker_ref("ns/app:1"),
+    ])
+    .unwrap();
+    assert!(copied.status.success(), "{}", String::from_utf8_lossy(&copied.stderr));
+    assert_eq!(manifest_digest(&copied.stdout), image.index.digest);
+}
