@@ -800,3 +800,70 @@ fn tls_registries_are_verified_unless_told_otherwise() {
     assert!(copied.status.success(), "{}", String::from_utf8_lossy(&copied.stderr));
     assert_eq!(manifest_digest(&copied.stdout), image.index.digest);
 }
+
+#[test]
+fn a_source_registry_killed_mid_run_fails_its_images_cleanly() {
+    let dir = TestDir::new("m2m_killed_source");
+    let mut src = TestRegistry::start();
+    let dst = TestRegistry::start();
+    let mut yaml = String::from("  additionalImages:\n");
+    let mut expected = Vec::new();
+    for i in 0..4u64 {
+        let mut layout = LayoutBuilder::new(dir.join(format!("big{i}")));
+        let image = layout.image(("linux", "amd64", None), &[random_bytes(2000 + i, 3 << 20)]);
+        layout.tag(&image, "v1");
+        push_layout(layout.dir(), "v1", &src.host(), &format!("big/app{i}:v1"));
+        yaml.push_str(&format!("  - name: {}/big/app{i}:v1\n", src.host()));
+        expected.push(image.digest);
+    }
+    let proxy = FaultProxy::start(&src.host(), FaultPlan::default());
+    let yaml = yaml.replace(&src.host(), &proxy.host());
+    let isc = write_isc(dir.path(), &yaml);
+    let mut child = ferry_bin()
+        .env("HOME", dir.path())
+        .args(["mirror", "-c"])
+        .arg(&isc)
+        .arg("--workspace")
+        .arg(format!("file://{}", dir.join("ws").display()))
+        .arg(format!("docker://{}", dst.host()))
+        .args([
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--parallel-images",
+            "1",
+            "--retry-times",
+            "1",
+        ])
+        .args(["--retry-delay", "50ms", "--quiet"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kill the source once the first blob has been served.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !proxy
+        .requests()
+        .iter()
+        .any(|r| r.starts_with("GET") && r.contains("/blobs/") && r.contains("-> 200"))
+    {
+        assert!(std::time::Instant::now() < deadline, "ferry never fetched a blob");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    src.kill();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(8),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Whatever reached the destination is whole: a tag is there only with its complete image.
+    for (i, digest) in expected.iter().enumerate() {
+        if let Ok(raw) = skopeo_inspect_raw(&dst.docker_ref(&format!("big/app{i}:v1"))) {
+            assert_eq!(&manifest_digest(&raw), digest);
+            let manifest: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+            let layer = manifest["layers"][0]["digest"].as_str().unwrap();
+            let head = http::request(&dst.host(), "HEAD", &format!("/v2/big/app{i}/blobs/{layer}"), &[], &[]).unwrap();
+            assert_eq!(head.status(), 200);
+        }
+    }
+}
