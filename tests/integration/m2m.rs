@@ -819,7 +819,7 @@ fn a_source_registry_killed_mid_run_fails_its_images_cleanly() {
     let proxy = FaultProxy::start(&src.host(), FaultPlan::default());
     let yaml = yaml.replace(&src.host(), &proxy.host());
     let isc = write_isc(dir.path(), &yaml);
-    let mut child = ferry_bin()
+    let child = ferry_bin()
         .env("HOME", dir.path())
         .args(["mirror", "-c"])
         .arg(&isc)
