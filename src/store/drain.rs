@@ -14,20 +14,49 @@ pub trait BlockingWrite: Send + 'static {
     fn write_chunk(&mut self, chunk: &[u8]) -> std::io::Result<()>;
 }
 
-/// Why a drain stopped.
+/// What was wrong with a blob's content; the write was abandoned and can be retried with a fresh stream.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobContentError {
+    #[error("blob {digest} arrived with content of digest {actual}: the source served different data\n  help: the write was abandoned and can be retried")]
+    DigestMismatch { digest: Digest, actual: Digest },
+    #[error("blob {digest} should be {expected} bytes but the source sent {actual}{}\n  help: the write was abandoned and can be retried", if *.more { " or more" } else { "" })]
+    SizeMismatch {
+        digest: Digest,
+        expected: u64,
+        actual: u64,
+        more: bool,
+    },
+    #[error("reading blob {digest} failed after {written} bytes: {source}\n  help: the write was abandoned and can be retried")]
+    Stream {
+        digest: Digest,
+        written: u64,
+        source: std::io::Error,
+    },
+}
+
+/// Why a drain stopped: the content, or the writing.
 #[derive(Debug)]
 pub enum DrainError {
-    /// The stream failed after `written` bytes.
-    Stream { written: u64, source: std::io::Error },
-    /// The stream gave `actual` bytes where `size` were expected (`more`: it was cut short when it overflowed).
-    Size { actual: u64, more: bool },
-    /// Writing failed.
+    Content(BlobContentError),
     Write(std::io::Error),
 }
 
-/// Writes every chunk of `stream` to `writer`, expecting exactly `size` bytes; returns the writer and the digest of
-/// what was written. Nothing past `size` is written.
-pub async fn drain<S, W>(stream: S, size: u64, writer: W) -> Result<(W, Digest), DrainError>
+/// Checks that bytes held in memory are the blob `digest` names.
+pub fn check_bytes(digest: &Digest, bytes: &[u8]) -> Result<(), BlobContentError> {
+    let actual = Digest::of_bytes(bytes);
+    if &actual == digest {
+        Ok(())
+    } else {
+        Err(BlobContentError::DigestMismatch {
+            digest: digest.clone(),
+            actual,
+        })
+    }
+}
+
+/// Writes every chunk of `stream` to `writer`, expecting exactly `size` bytes with digest `digest`; returns the
+/// writer. Nothing past `size` is written.
+pub async fn drain<S, W>(stream: S, digest: &Digest, size: u64, writer: W) -> Result<W, DrainError>
 where
     S: Stream<Item = Result<Bytes, std::io::Error>> + Send,
     W: BlockingWrite,
@@ -38,16 +67,16 @@ where
     let mut pending_len = 0usize;
     let mut received = 0u64;
     while let Some(item) = stream.next().await {
-        let chunk = item.map_err(|source| DrainError::Stream {
-            written: received,
-            source,
+        let chunk = item.map_err(|source| {
+            DrainError::Content(BlobContentError::Stream {
+                digest: digest.clone(),
+                written: received,
+                source,
+            })
         })?;
         received += chunk.len() as u64;
         if received > size {
-            return Err(DrainError::Size {
-                actual: received,
-                more: true,
-            });
+            return Err(size_mismatch(digest, size, received, true));
         }
         if chunk.is_empty() {
             continue;
@@ -60,13 +89,26 @@ where
         }
     }
     if received != size {
-        return Err(DrainError::Size {
-            actual: received,
-            more: false,
-        });
+        return Err(size_mismatch(digest, size, received, false));
     }
     let (writer, hasher) = write_batch(state.take(), pending).await?;
-    Ok((writer, hasher.finish()))
+    let actual = hasher.finish();
+    if &actual != digest {
+        return Err(DrainError::Content(BlobContentError::DigestMismatch {
+            digest: digest.clone(),
+            actual,
+        }));
+    }
+    Ok(writer)
+}
+
+fn size_mismatch(digest: &Digest, expected: u64, actual: u64, more: bool) -> DrainError {
+    DrainError::Content(BlobContentError::SizeMismatch {
+        digest: digest.clone(),
+        expected,
+        actual,
+        more,
+    })
 }
 
 async fn write_batch<W: BlockingWrite>(
@@ -104,19 +146,35 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn drains_hashes_and_checks_sizes() {
-        let (memory, digest) = drain(chunks(&[b"ab", b"", b"cd"]), 4, Memory(Vec::new()))
+    async fn drains_hashes_and_checks_sizes_and_digests() {
+        let digest = Digest::of_bytes(b"abcd");
+        let memory = drain(chunks(&[b"ab", b"", b"cd"]), &digest, 4, Memory(Vec::new()))
             .await
             .unwrap();
         assert_eq!(memory.0, b"abcd");
-        assert_eq!(digest, Digest::of_bytes(b"abcd"));
+        let other = Digest::of_bytes(b"abce");
+        let wrong = drain(chunks(&[b"abcd"]), &other, 4, Memory(Vec::new())).await;
         assert!(matches!(
-            drain(chunks(&[b"abc"]), 2, Memory(Vec::new())).await,
-            Err(DrainError::Size { actual: 3, more: true })
+            wrong,
+            Err(DrainError::Content(BlobContentError::DigestMismatch { .. }))
         ));
+        let long = drain(chunks(&[b"abc"]), &digest, 2, Memory(Vec::new())).await;
         assert!(matches!(
-            drain(chunks(&[b"a"]), 2, Memory(Vec::new())).await,
-            Err(DrainError::Size { actual: 1, more: false })
+            long,
+            Err(DrainError::Content(BlobContentError::SizeMismatch {
+                actual: 3,
+                more: true,
+                ..
+            }))
+        ));
+        let short = drain(chunks(&[b"a"]), &digest, 2, Memory(Vec::new())).await;
+        assert!(matches!(
+            short,
+            Err(DrainError::Content(BlobContentError::SizeMismatch {
+                actual: 1,
+                more: false,
+                ..
+            }))
         ));
     }
 }

@@ -39,21 +39,8 @@ pub enum LayoutError {
     Write { path: PathBuf, source: std::io::Error },
     #[error("{path} is an OCI image layout of version `{version}`; ferry writes version 1.0.0 only\n  help: write to an empty or new directory")]
     UnsupportedVersion { path: PathBuf, version: String },
-    #[error("blob {digest} arrived with content of digest {actual}: the source served different data\n  help: the write was abandoned and can be retried")]
-    DigestMismatch { digest: Digest, actual: Digest },
-    #[error("blob {digest} should be {expected} bytes but the source sent {actual}{}\n  help: the write was abandoned and can be retried", if *.more { " or more" } else { "" })]
-    SizeMismatch {
-        digest: Digest,
-        expected: u64,
-        actual: u64,
-        more: bool,
-    },
-    #[error("reading blob {digest} failed after {written} bytes: {source}\n  help: the write was abandoned and can be retried")]
-    Stream {
-        digest: Digest,
-        written: u64,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Content(#[from] crate::store::drain::BlobContentError),
     #[error("`{name}` cannot name an image in an OCI layout: it must be components of letters and digits joined by `-`, `.`, `_`, `:`, `@`, `+` or `--`, separated by `/`")]
     InvalidName { name: String },
 }

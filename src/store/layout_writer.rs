@@ -8,7 +8,7 @@
 //! temporary file, fsynced and renamed: concurrent tasks and other processes (each with its own [`LayoutWriter`]) never
 //! lose each other's entries, and a reader always sees a whole `index.json`.
 
-use crate::store::drain::{drain, BlockingWrite, DrainError};
+use crate::store::drain::{check_bytes, drain, BlockingWrite, DrainError};
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -133,19 +133,9 @@ impl BlockingWrite for Appended {
     }
 }
 
-fn drain_error(error: DrainError, digest: &Digest, size: u64, path: &Path) -> LayoutError {
+fn drain_error(error: DrainError, path: &Path) -> LayoutError {
     match error {
-        DrainError::Stream { written, source } => LayoutError::Stream {
-            digest: digest.clone(),
-            written,
-            source,
-        },
-        DrainError::Size { actual, more } => LayoutError::SizeMismatch {
-            digest: digest.clone(),
-            expected: size,
-            actual,
-            more,
-        },
+        DrainError::Content(content) => LayoutError::Content(content),
         DrainError::Write(source) => write_error(path)(source),
     }
 }
@@ -229,15 +219,9 @@ impl LayoutWriter {
         let (file, temp_path) = temp_file(&self.blobs, &format!(".{}.", digest.hex()), PARTIAL_SUFFIX)?.into_parts();
         let path = temp_path.to_path_buf();
         // `temp_path` stays in this future until the final step: dropping it (error, cancellation) removes the file.
-        let (sink, actual) = drain(stream, size, Appended(file))
+        let sink = drain(stream, digest, size, Appended(file))
             .await
-            .map_err(|e| drain_error(e, digest, size, &path))?;
-        if &actual != digest {
-            return Err(LayoutError::DigestMismatch {
-                digest: digest.clone(),
-                actual,
-            });
-        }
+            .map_err(|e| drain_error(e, &path))?;
         let final_path = self.blob_path(digest);
         let dir = self.blobs.clone();
         blocking(&path.clone(), move || {
@@ -253,13 +237,7 @@ impl LayoutWriter {
 
     /// Writes a small blob held in memory (a manifest), verifying its digest first.
     pub async fn write_bytes(&self, digest: &Digest, bytes: Bytes) -> Result<(), LayoutError> {
-        let actual = Digest::of_bytes(&bytes);
-        if &actual != digest {
-            return Err(LayoutError::DigestMismatch {
-                digest: digest.clone(),
-                actual,
-            });
-        }
+        check_bytes(digest, &bytes)?;
         let size = bytes.len() as u64;
         self.write_blob(digest, size, futures_util::stream::iter([Ok(bytes)]))
             .await
@@ -275,13 +253,7 @@ impl LayoutWriter {
         if !valid_ref_name(name) {
             return Err(LayoutError::InvalidName { name: name.into() });
         }
-        let actual = Digest::of_bytes(&manifest.bytes);
-        if actual != manifest.digest {
-            return Err(LayoutError::DigestMismatch {
-                digest: manifest.digest.clone(),
-                actual,
-            });
-        }
+        check_bytes(&manifest.digest, &manifest.bytes)?;
         if !self.has_blob(&manifest.digest) {
             write_atomically(
                 &self.blobs,
@@ -443,6 +415,7 @@ mod tests {
     use super::*;
     use crate::image::media_type::OCI_MANIFEST;
     use crate::store::archive::test_support::{blob, chunked};
+    use crate::store::drain::BlobContentError;
     use crate::store::OciLayout;
     use futures_util::StreamExt;
 
@@ -749,7 +722,7 @@ mod tests {
         forged.digest = Digest::of_bytes(b"something else");
         assert!(matches!(
             writer.tag("forged", &forged),
-            Err(LayoutError::DigestMismatch { .. })
+            Err(LayoutError::Content(BlobContentError::DigestMismatch { .. }))
         ));
         assert_eq!(writer.tagged("forged").unwrap(), None);
 
@@ -780,30 +753,48 @@ mod tests {
             .write_blob(&digest, size, chunked(wrong, 100_000))
             .await
             .unwrap_err();
-        assert!(matches!(error, LayoutError::DigestMismatch { .. }), "{error}");
+        assert!(
+            matches!(error, LayoutError::Content(BlobContentError::DigestMismatch { .. })),
+            "{error}"
+        );
         let error = writer
             .write_blob(&digest, size, chunked(bytes.slice(..size as usize - 1), 100_000))
             .await
             .unwrap_err();
         assert!(
-            matches!(error, LayoutError::SizeMismatch { more: false, .. }),
+            matches!(
+                error,
+                LayoutError::Content(BlobContentError::SizeMismatch { more: false, .. })
+            ),
             "{error}"
         );
         let long = chunked(Bytes::from([bytes.to_vec(), vec![0]].concat()), 100_000);
         let error = writer.write_blob(&digest, size, long).await.unwrap_err();
-        assert!(matches!(error, LayoutError::SizeMismatch { more: true, .. }), "{error}");
+        assert!(
+            matches!(
+                error,
+                LayoutError::Content(BlobContentError::SizeMismatch { more: true, .. })
+            ),
+            "{error}"
+        );
         let failing = chunked(bytes.slice(..2_500_000), 100_000)
             .chain(stream::iter([Err(std::io::Error::other("connection reset"))]));
         let error = writer.write_blob(&digest, size, failing).await.unwrap_err();
         assert!(
-            matches!(error, LayoutError::Stream { written: 2_500_000, .. }),
+            matches!(
+                error,
+                LayoutError::Content(BlobContentError::Stream { written: 2_500_000, .. })
+            ),
             "{error}"
         );
         let error = writer
             .write_bytes(&digest, Bytes::from_static(b"not it"))
             .await
             .unwrap_err();
-        assert!(matches!(error, LayoutError::DigestMismatch { .. }), "{error}");
+        assert!(
+            matches!(error, LayoutError::Content(BlobContentError::DigestMismatch { .. })),
+            "{error}"
+        );
         assert!(!writer.has_blob(&digest));
         assert!(blob_names(dir.path()).is_empty(), "{:?}", blob_names(dir.path()));
 

@@ -79,21 +79,8 @@ pub enum ArchiveError {
         "cannot access {path}: {source}\n  help: check that the directory exists, is writable and the disk is not full"
     )]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("blob {digest} arrived with content of digest {actual}: the source served different data\n  help: the write was abandoned and can be retried")]
-    DigestMismatch { digest: Digest, actual: Digest },
-    #[error("blob {digest} should be {expected} bytes but the source sent {actual}{}\n  help: the write was abandoned and can be retried", if *.more { " or more" } else { "" })]
-    SizeMismatch {
-        digest: Digest,
-        expected: u64,
-        actual: u64,
-        more: bool,
-    },
-    #[error("reading blob {digest} failed after {written} bytes: {source}\n  help: the write was abandoned and can be retried")]
-    Stream {
-        digest: Digest,
-        written: u64,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Content(#[from] crate::store::drain::BlobContentError),
     #[error("blob {digest} is {size} bytes, more than the archive segment size of {limit} bytes\n  help: raise archiveSize, or run without strict so that such a blob gets a segment of its own")]
     Oversized { digest: Digest, size: u64, limit: u64 },
     #[error("the archive run {run_id} in {dir} is finished (or finishing) and takes no more writes\n  help: run mirror-to-disk again to continue or to start a new run")]

@@ -19,7 +19,7 @@ use super::tar::{self, BLOCK, END_OF_ARCHIVE};
 use super::{io_error, parse_segment_name, segment_name, sync_dir, ArchiveError, WORKING_DIR};
 use crate::clock::UtcTime;
 use crate::image::Digest;
-use crate::store::drain::{drain, BlockingWrite, DrainError};
+use crate::store::drain::{check_bytes, drain, BlockingWrite, DrainError};
 
 /// The resume journal of the unfinished run, in `working-dir`.
 pub const JOURNAL_FILE: &str = "archive-journal.jsonl";
@@ -182,15 +182,9 @@ impl ArchiveWriter {
             file,
             position: offset + BLOCK,
         };
-        let (sink, actual) = drain(stream, size, at)
+        let sink = drain(stream, digest, size, at)
             .await
-            .map_err(|e| drain_error(e, digest, size, &path))?;
-        if &actual != digest {
-            return Err(ArchiveError::DigestMismatch {
-                digest: digest.clone(),
-                actual,
-            });
-        }
+            .map_err(|e| drain_error(e, &path))?;
         let inner = self.inner.clone();
         let expected = digest.clone();
         let error_path = path.clone();
@@ -226,13 +220,7 @@ impl ArchiveWriter {
 
     /// Writes a small blob held in memory (a manifest), verifying its digest first.
     pub async fn write_bytes(&self, digest: &Digest, bytes: Bytes) -> Result<(), ArchiveError> {
-        let actual = Digest::of_bytes(&bytes);
-        if &actual != digest {
-            return Err(ArchiveError::DigestMismatch {
-                digest: digest.clone(),
-                actual,
-            });
-        }
+        check_bytes(digest, &bytes)?;
         let size = bytes.len() as u64;
         self.write_blob(digest, size, futures_util::stream::iter([Ok(bytes)]))
             .await
@@ -326,19 +314,9 @@ impl BlockingWrite for Positioned {
     }
 }
 
-fn drain_error(error: DrainError, digest: &Digest, size: u64, path: &Path) -> ArchiveError {
+fn drain_error(error: DrainError, path: &Path) -> ArchiveError {
     match error {
-        DrainError::Stream { written, source } => ArchiveError::Stream {
-            digest: digest.clone(),
-            written,
-            source,
-        },
-        DrainError::Size { actual, more } => ArchiveError::SizeMismatch {
-            digest: digest.clone(),
-            expected: size,
-            actual,
-            more,
-        },
+        DrainError::Content(content) => ArchiveError::Content(content),
         DrainError::Write(source) => io_error(path)(source),
     }
 }
@@ -821,6 +799,7 @@ mod tests {
     use super::*;
     use crate::store::archive::test_support::*;
     use crate::store::archive::ArchiveReader;
+    use crate::store::drain::BlobContentError;
     use futures_util::StreamExt;
 
     const GIB: u64 = 1 << 30;
@@ -977,24 +956,36 @@ mod tests {
             .write_blob(&digest, size, chunked(wrong, 1000))
             .await
             .unwrap_err();
-        assert!(matches!(error, ArchiveError::DigestMismatch { .. }), "{error}");
+        assert!(
+            matches!(error, ArchiveError::Content(BlobContentError::DigestMismatch { .. })),
+            "{error}"
+        );
         let failing =
             chunked(bytes.slice(..2000), 1000).chain(stream::iter([Err(std::io::Error::other("connection reset"))]));
         let error = writer.write_blob(&digest, size, failing).await.unwrap_err();
-        assert!(matches!(error, ArchiveError::Stream { written: 2000, .. }), "{error}");
+        assert!(
+            matches!(
+                error,
+                ArchiveError::Content(BlobContentError::Stream { written: 2000, .. })
+            ),
+            "{error}"
+        );
         let short = chunked(bytes.slice(..4999), 1000);
         let error = writer.write_blob(&digest, size, short).await.unwrap_err();
         assert!(matches!(
             error,
-            ArchiveError::SizeMismatch {
+            ArchiveError::Content(BlobContentError::SizeMismatch {
                 actual: 4999,
                 more: false,
                 ..
-            }
+            })
         ));
         let long = chunked(Bytes::from([bytes.to_vec(), vec![1]].concat()), 1000);
         let error = writer.write_blob(&digest, size, long).await.unwrap_err();
-        assert!(matches!(error, ArchiveError::SizeMismatch { more: true, .. }));
+        assert!(matches!(
+            error,
+            ArchiveError::Content(BlobContentError::SizeMismatch { more: true, .. })
+        ));
         assert!(!writer.has_blob(&digest));
 
         writer
