@@ -90,13 +90,6 @@ impl ImageSource {
             ImageSource::Layout { .. } => false,
         }
     }
-
-    pub fn registry_reference(&self) -> Option<&ImageReference> {
-        match self {
-            ImageSource::Registry(r) => Some(r),
-            ImageSource::Layout { .. } | ImageSource::Archive { .. } | ImageSource::Built { .. } => None,
-        }
-    }
 }
 
 impl fmt::Display for ImageSource {

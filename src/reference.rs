@@ -57,24 +57,6 @@ impl ImageReference {
         }
     }
 
-    /// The same repository pinned to another digest, without tag.
-    pub fn with_digest(&self, digest: Digest) -> ImageReference {
-        ImageReference {
-            tag: None,
-            digest: Some(digest),
-            ..self.clone()
-        }
-    }
-
-    /// The same repository at a tag, without digest.
-    pub fn with_tag(&self, tag: &str) -> ImageReference {
-        ImageReference {
-            tag: Some(tag.to_string()),
-            digest: None,
-            ..self.clone()
-        }
-    }
-
     /// Whether this name is in the given registry host/namespace scope (`quay.io`, `quay.io/org`, `quay.io/org/repo`).
     pub fn is_within(&self, scope: &str) -> bool {
         let name = self.name();

@@ -2,7 +2,7 @@
 //! Loads a catalog image (from a registry, an OCI layout or an archive), reads each selected platform's declarative
 //! config once per distinct content, and summarizes packages, channels, bundles and architectures.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -118,20 +118,5 @@ impl LoadedCatalog {
             catalog_platforms: carried_by,
             bundle_architectures: architectures.into_iter().collect(),
         })
-    }
-
-    /// Which platforms carry which packages, for a per-platform view.
-    pub fn packages_per_platform(&self) -> BTreeMap<String, Vec<String>> {
-        self.platforms
-            .iter()
-            .map(|(platform, index)| {
-                let names = self.contents[*index]
-                    .package_names()
-                    .into_iter()
-                    .map(str::to_string)
-                    .collect();
-                (platform.clone(), names)
-            })
-            .collect()
     }
 }

@@ -66,6 +66,8 @@ pub enum EngineError {
     Cancelled,
     #[error("an image refers to an archive but no archive was opened")]
     NoArchive,
+    #[error("image {0} was to be built in this run but is not among the built images (an internal error)")]
+    UnknownBuiltImage(Digest),
     #[error("blob {digest} is neither in the archive nor at the destination{}", carried_note(.carried_by))]
     MissingFromArchive { digest: Digest, carried_by: Option<String> },
     #[error(transparent)]

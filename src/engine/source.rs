@@ -97,18 +97,6 @@ pub enum SourceReader {
 impl SourceReader {
     /// Finds the root manifest, trying the configured source mirrors of a registry image in order.
     pub async fn open(source: &ImageSource, sources: &Sources) -> Result<(SourceReader, RawManifest), EngineError> {
-        if let ImageSource::Built { digest, .. } = source {
-            let image = sources.built.get(digest).cloned().ok_or(EngineError::NoArchive)?;
-            let (base, _) = Box::pin(SourceReader::open(&image.base, sources)).await?;
-            let root = image.root.clone();
-            return Ok((
-                SourceReader::Built {
-                    base: Box::new(base),
-                    image,
-                },
-                root,
-            ));
-        }
         match source {
             ImageSource::Registry(reference) => open_registry(reference, sources).await,
             ImageSource::Layout { path, reference } => {
@@ -119,7 +107,22 @@ impl SourceReader {
                     .await?;
                 Ok((SourceReader::Layout(layout), root))
             }
-            ImageSource::Built { .. } => Err(EngineError::NoArchive),
+            ImageSource::Built { digest, .. } => {
+                let image = sources
+                    .built
+                    .get(digest)
+                    .cloned()
+                    .ok_or(EngineError::UnknownBuiltImage(digest.clone()))?;
+                let (base, _) = Box::pin(SourceReader::open(&image.base, sources)).await?;
+                let root = image.root.clone();
+                Ok((
+                    SourceReader::Built {
+                        base: Box::new(base),
+                        image,
+                    },
+                    root,
+                ))
+            }
             ImageSource::Archive { digest, .. } => {
                 let archive = sources.archive.clone().ok_or(EngineError::NoArchive)?;
                 let root = RawManifest::new(archive.read_bytes(digest).await?, None)?;
@@ -175,16 +178,6 @@ impl SourceReader {
             SourceReader::Registry { .. } => false,
             SourceReader::Layout(_) | SourceReader::Archive(_) => true,
             SourceReader::Built { base, .. } => base.is_local(),
-        }
-    }
-
-    /// The repository this reader serves, for messages.
-    pub fn describe(&self) -> String {
-        match self {
-            SourceReader::Registry { reference, .. } => reference.name(),
-            SourceReader::Layout(layout) => format!("oci://{}", layout.root().display()),
-            SourceReader::Archive(_) => "the archive".to_string(),
-            SourceReader::Built { base, .. } => format!("rebuilt from {}", base.describe()),
         }
     }
 }

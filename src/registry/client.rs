@@ -154,10 +154,6 @@ impl RegistryClient {
         })
     }
 
-    pub fn options(&self) -> &ClientOptions {
-        &self.options
-    }
-
     // ----- the distribution API -----
 
     /// Contacts a registry once (`GET /v2/`): fails fast with a clear message when it cannot be reached.

@@ -88,18 +88,4 @@ impl RegistryError {
         matches!(self, RegistryError::Status { code: Some(code), status: 400, .. }
             if code == "MANIFEST_BLOB_UNKNOWN" || code == "MANIFEST_UNKNOWN" || code == "BLOB_UNKNOWN")
     }
-
-    /// Failures that another attempt of the same copy may get past.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            RegistryError::RetriesExhausted { .. }
-                | RegistryError::DigestMismatch { .. }
-                | RegistryError::Unreachable { .. }
-        )
-    }
-
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, RegistryError::NotFound { .. })
-    }
 }

@@ -178,18 +178,8 @@ impl ArchiveReader {
         &self.metadata
     }
 
-    /// The segment files read, in order.
-    pub fn segments(&self) -> Vec<PathBuf> {
-        self.segments.iter().map(|s| s.path.clone()).collect()
-    }
-
     pub fn contains(&self, digest: &Digest) -> bool {
         self.index.contains_key(digest)
-    }
-
-    /// The blob's size, if the archives hold it.
-    pub fn blob_size(&self, digest: &Digest) -> Option<u64> {
-        self.index.get(digest).map(|e| e.size)
     }
 
     fn entry(&self, digest: &Digest) -> Result<(Entry, &Path), ArchiveError> {
