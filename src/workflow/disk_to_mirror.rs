@@ -67,6 +67,7 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
     summary.files_written.extend(outputs::write_cluster_resources(
         &prepared.plan,
         &results,
+        &prepared.catalogs,
         &prepared.workspace,
     )?);
     summary.files_written.extend(outputs::write_catalog_resources(

@@ -92,12 +92,7 @@ fn catalogs_extra(
 ) -> std::collections::BTreeMap<String, serde_json::Value> {
     let archived: Vec<&CatalogTarget> = catalogs
         .iter()
-        .filter(|c| {
-            plan.jobs
-                .iter()
-                .zip(results)
-                .any(|(job, r)| job.destination == c.destination && r.is_ok())
-        })
+        .filter(|c| outputs::mirrored(plan, results, &c.destination))
         .collect();
     let mut extra = std::collections::BTreeMap::new();
     if !archived.is_empty() {

@@ -116,6 +116,8 @@ pub enum WorkflowError {
     Engine(#[from] crate::engine::EngineError),
     #[error(transparent)]
     Archive(#[from] crate::store::archive::ArchiveError),
+    #[error(transparent)]
+    Resource(#[from] crate::resources::ResourceError),
     #[error("{0}")]
     Usage(String),
     #[error("cannot write {path}: {source}\n  help: check that the directory is writable and the disk is not full")]

@@ -9,7 +9,7 @@ use super::{Failure, RunSummary, WorkflowError, Workspace};
 use crate::collect::operator::CatalogTarget;
 use crate::engine::{Engine, EngineError, ImageResult};
 use crate::engine::{Event, Reporter};
-use crate::plan::{ImageSource, MirrorPlan};
+use crate::plan::{ImageDestination, ImageSource, MirrorPlan};
 use crate::reference::ImageReference;
 use crate::resources::catalog::{write_catalog_resources as write_catalog_resources_in, MirroredCatalog};
 use crate::resources::{self, write_atomically, MirroredImage};
@@ -61,17 +61,19 @@ pub fn write_mapping(plan: &MirrorPlan, results: &JobResults, workspace: &Worksp
     Ok(path)
 }
 
-/// IDMS / ITMS for the mirrored images that came from registries.
+/// IDMS / ITMS for the mirrored images that came from registries. Catalogs are left out: clusters reach them through
+/// their CatalogSource, as with oc-mirror.
 pub fn write_cluster_resources(
     plan: &MirrorPlan,
     results: &JobResults,
+    catalogs: &[CatalogTarget],
     workspace: &Workspace,
 ) -> Result<Vec<PathBuf>, WorkflowError> {
     let mirrored: Vec<MirroredImage> = plan
         .jobs
         .iter()
         .zip(results)
-        .filter(|(_, result)| result.is_ok())
+        .filter(|(job, result)| result.is_ok() && !catalogs.iter().any(|c| c.destination == job.destination))
         .filter_map(|(job, _)| {
             registry_source(&job.source).map(|source| MirroredImage {
                 source,
@@ -81,10 +83,7 @@ pub fn write_cluster_resources(
         })
         .collect();
     let dir = workspace.cluster_resources();
-    resources::write_mirror_sets(&dir, &mirrored).map_err(|e| WorkflowError::Io {
-        path: dir.clone(),
-        source: std::io::Error::other(e.to_string()),
-    })
+    Ok(resources::write_mirror_sets(&dir, &mirrored)?)
 }
 
 /// CatalogSource and ClusterCatalog for every catalog whose rebuilt image reached the destination.
@@ -97,26 +96,26 @@ pub fn write_catalog_resources(
 ) -> Result<Vec<PathBuf>, WorkflowError> {
     let mirrored: Vec<MirroredCatalog> = catalogs
         .iter()
-        .filter(|catalog| {
-            plan.jobs
-                .iter()
-                .zip(results)
-                .any(|(job, result)| job.destination == catalog.destination && result.is_ok())
-        })
+        .filter(|catalog| mirrored(plan, results, &catalog.destination))
         .map(|catalog| MirroredCatalog {
             destination: catalog.destination.clone(),
             template: catalog.template.as_ref().map(PathBuf::from),
         })
         .collect();
     let dir = workspace.cluster_resources();
-    let (written, warnings) = write_catalog_resources_in(&dir, &mirrored).map_err(|e| WorkflowError::Io {
-        path: dir.clone(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    let (written, warnings) = write_catalog_resources_in(&dir, &mirrored)?;
     for warning in warnings {
         reporter.event(Event::Warning(warning));
     }
     Ok(written)
+}
+
+/// Whether the image planned for `destination` reached it.
+pub fn mirrored(plan: &MirrorPlan, results: &JobResults, destination: &ImageDestination) -> bool {
+    plan.jobs
+        .iter()
+        .zip(results)
+        .any(|(job, result)| &job.destination == destination && result.is_ok())
 }
 
 /// The registry reference an image came from, also for images replayed from an archive.
