@@ -134,7 +134,7 @@ pub fn finish(
     started: Instant,
     started_at: SystemTime,
 ) -> Result<RunSummary, WorkflowError> {
-    summary.failures.extend(prepared.not_supported);
+    summary.failures.extend(prepared.early_failures);
     summary.images_planned = prepared.plan.jobs.len();
     summary.excluded = prepared.excluded;
     summary.elapsed = started.elapsed();

@@ -22,7 +22,7 @@ pub struct Prepared {
     pub plan: MirrorPlan,
     pub excluded: Vec<Excluded>,
     /// Failures known before copying: content this version cannot mirror, catalogs that cannot be read.
-    pub not_supported: Vec<Failure>,
+    pub early_failures: Vec<Failure>,
     /// Rebuilt catalogs and where they go.
     pub catalogs: Vec<CatalogTarget>,
 }
@@ -42,8 +42,8 @@ pub fn prepare(
     for warning in config.warnings() {
         reporter.event(Event::Warning(format!("`{}`: {}", warning.field, warning.message)));
     }
-    let not_supported = unsupported_groups(&config);
-    for failure in &not_supported {
+    let early_failures = unsupported_groups(&config);
+    for failure in &early_failures {
         reporter.event(Event::Warning(format!("{}: {}", failure.image, failure.error)));
     }
     let context = CollectContext {
@@ -64,7 +64,7 @@ pub fn prepare(
         workspace,
         plan: MirrorPlan { jobs },
         excluded,
-        not_supported,
+        early_failures,
         catalogs: Vec::new(),
     })
 }
@@ -94,7 +94,7 @@ pub async fn add_operators(
     }
     prepared.catalogs = collected.catalogs;
     prepared
-        .not_supported
+        .early_failures
         .extend(collected.failures.into_iter().map(|(catalog, error)| Failure {
             image: catalog,
             origin: ImageOrigin::Operator,
