@@ -113,7 +113,7 @@ fn isc(dir: &TestDir, yaml: &str) -> PathBuf {
 }
 
 fn ferry(dir: &TestDir, args: &[&str]) -> Output {
-    ferry_bin().env("HOME", dir.path()).args(args).output().unwrap()
+    ferry_at(dir.path()).args(args).output().unwrap()
 }
 
 fn ok(output: Output) -> String {

@@ -18,17 +18,8 @@ fn isc(dir: &Path, images: &[String]) -> PathBuf {
     path
 }
 
-fn ferry_command(dir: &TestDir) -> Command {
-    let mut command = ferry_bin();
-    command
-        .env("HOME", dir.path())
-        .env_remove("XDG_RUNTIME_DIR")
-        .env_remove("XDG_CONFIG_HOME");
-    command
-}
-
 fn to_disk(dir: &TestDir, config: &Path, archive: &Path, extra: &[&str]) -> Output {
-    ferry_command(dir)
+    ferry_at(dir.path())
         .args(["mirror", "-c"])
         .arg(config)
         .arg(format!("file://{}", archive.display()))
@@ -39,7 +30,7 @@ fn to_disk(dir: &TestDir, config: &Path, archive: &Path, extra: &[&str]) -> Outp
 }
 
 fn from_disk(dir: &TestDir, config: &Path, archive: &Path, registry: &str) -> Output {
-    ferry_command(dir)
+    ferry_at(dir.path())
         .args(["mirror", "-c"])
         .arg(config)
         .arg("--from")
@@ -158,7 +149,7 @@ fn round_trip_through_three_segments_and_a_moved_directory() {
     // Carry it across: another directory, another registry.
     let carried = dir.join("carried");
     std::fs::rename(&archive, &carried).unwrap();
-    let describe = ferry_command(&dir)
+    let describe = ferry_at(dir.path())
         .args(["describe", &format!("file://{}", carried.display()), "--output", "json"])
         .output()
         .unwrap();
@@ -167,7 +158,7 @@ fn round_trip_through_three_segments_and_a_moved_directory() {
     assert_eq!(run["images"].as_array().unwrap().len(), 3);
     assert_eq!(run["segments"].as_array().unwrap().len(), written.len());
     assert_eq!(run["images"][0]["platforms"].as_array().unwrap().len(), 3);
-    let text = ferry_command(&dir)
+    let text = ferry_at(dir.path())
         .args(["describe", &format!("file://{}", carried.display())])
         .output()
         .unwrap();
@@ -435,7 +426,7 @@ fn a_killed_mirror_to_disk_resumes_without_downloading_finished_blobs_again() {
     );
     let archive = dir.join("archive");
 
-    let mut child = ferry_command(&dir)
+    let mut child = ferry_at(dir.path())
         .args(["mirror", "-c"])
         .arg(&config)
         .arg(format!("file://{}", archive.display()))

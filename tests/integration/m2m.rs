@@ -44,11 +44,8 @@ fn write_isc(dir: &Path, mirror_yaml: &str) -> PathBuf {
 fn mirror(dir: &TestDir, mirror_yaml: &str, destination: &str, extra: &[&str]) -> Run {
     let isc = write_isc(dir.path(), mirror_yaml);
     let workspace = dir.join("ws");
-    let mut command = ferry_bin();
+    let mut command = ferry_at(dir.path());
     command
-        .env("HOME", dir.path())
-        .env_remove("XDG_RUNTIME_DIR")
-        .env_remove("XDG_CONFIG_HOME")
         .args(["mirror", "-c"])
         .arg(&isc)
         .arg("--workspace")
@@ -660,8 +657,7 @@ fn oci_layout_destination_keeps_every_parallel_entry_and_feeds_a_registry_back()
     }
     let isc = write_isc(dir.path(), &yaml);
     let layout = dir.join("layout");
-    let output = ferry_bin()
-        .env("HOME", dir.path())
+    let output = ferry_at(dir.path())
         .args(["mirror", "-c"])
         .arg(&isc)
         .arg("--workspace")
@@ -726,8 +722,7 @@ fn an_insecure_mirror_in_registries_conf_is_reached_over_plain_http_while_tls_st
         dir.path(),
         "  additionalImages:\n  - name: quay.example.invalid/ns/app:1\n",
     );
-    let output = ferry_bin()
-        .env("HOME", dir.path())
+    let output = ferry_at(dir.path())
         .args(["mirror", "-c"])
         .arg(&isc)
         .arg("--workspace")
@@ -752,8 +747,7 @@ fn tls_registries_are_verified_unless_told_otherwise() {
         &format!("  additionalImages:\n  - name: {}/ns/app:1\n", src.host()),
     );
     let run = |verify: &str| {
-        ferry_bin()
-            .env("HOME", dir.path())
+        ferry_at(dir.path())
             .args(["mirror", "-c"])
             .arg(&isc)
             .arg("--workspace")
@@ -819,8 +813,7 @@ fn a_source_registry_killed_mid_run_fails_its_images_cleanly() {
     let proxy = FaultProxy::start(&src.host(), FaultPlan::default());
     let yaml = yaml.replace(&src.host(), &proxy.host());
     let isc = write_isc(dir.path(), &yaml);
-    let child = ferry_bin()
-        .env("HOME", dir.path())
+    let child = ferry_at(dir.path())
         .args(["mirror", "-c"])
         .arg(&isc)
         .arg("--workspace")

@@ -56,11 +56,8 @@ fn mirror(dir: &TestDir, images: &[&str], destination: &str, authfile: Option<&P
     )
     .unwrap();
     let workspace = dir.join("ws");
-    let mut command = ferry_bin();
+    let mut command = ferry_at(dir.path());
     command
-        .env("HOME", dir.path())
-        .env_remove("XDG_RUNTIME_DIR")
-        .env_remove("XDG_CONFIG_HOME")
         .args(["mirror", "-c"])
         .arg(&isc)
         .arg("--workspace")

@@ -44,6 +44,15 @@ pub fn ferry_bin() -> Command {
     cmd
 }
 
+/// `ferry_bin()` with `home` as HOME and no XDG directories: the developer's credential files stay out of the test.
+pub fn ferry_at(home: &Path) -> Command {
+    let mut cmd = ferry_bin();
+    cmd.env("HOME", home)
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CONFIG_HOME");
+    cmd
+}
+
 /// A temp dir per test, removed on Drop unless the test panicked and `FERRY_KEEP_TEST_DIRS` is set.
 pub struct TestDir {
     dir: Option<tempfile::TempDir>,
