@@ -65,21 +65,8 @@ pub struct TuiArgs {
     #[arg(long, value_name = "file://DIR")]
     pub from: Option<String>,
 
-    /// Verify the registry's TLS certificate; false also allows plain HTTP.
-    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
-    pub src_tls_verify: bool,
-
-    /// Credentials file (containers-auth.json); see `ferry mirror --help` for the default search.
-    #[arg(long, value_name = "PATH")]
-    pub authfile: Option<PathBuf>,
-
-    /// Source registry mirrors (containers-registries.conf). Default: CONTAINERS_REGISTRIES_CONF.
-    #[arg(long, value_name = "PATH")]
-    pub registries_conf: Option<PathBuf>,
-
-    /// Only these catalog platforms (OS/ARCH[/VARIANT]); repeatable; runs are limited to them too.
-    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
-    pub platforms: Vec<Platform>,
+    #[command(flatten)]
+    pub registry: SourceRegistryArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,21 +99,8 @@ pub struct ListOperatorsArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub output: OutputFormat,
 
-    /// Verify the registry's TLS certificate; false also allows plain HTTP.
-    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
-    pub src_tls_verify: bool,
-
-    /// Credentials file (containers-auth.json); see `ferry mirror --help` for the default search.
-    #[arg(long, value_name = "PATH")]
-    pub authfile: Option<std::path::PathBuf>,
-
-    /// Source registry mirrors (containers-registries.conf). Default: CONTAINERS_REGISTRIES_CONF.
-    #[arg(long, value_name = "PATH")]
-    pub registries_conf: Option<std::path::PathBuf>,
-
-    /// Only these catalog platforms (OS/ARCH[/VARIANT]); repeatable.
-    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
-    pub platforms: Vec<Platform>,
+    #[command(flatten)]
+    pub registry: SourceRegistryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -204,26 +178,12 @@ pub struct MirrorArgs {
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub retry_delay: Duration,
 
-    /// Verify the source registries' TLS certificates; false also allows plain HTTP.
-    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
-    pub src_tls_verify: bool,
-
     /// Verify the destination registry's TLS certificate; false also allows plain HTTP.
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     pub dest_tls_verify: bool,
 
-    /// Credentials file (containers-auth.json). Default: REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,
-    /// ~/.config/containers/auth.json, $DOCKER_CONFIG/config.json or ~/.docker/config.json.
-    #[arg(long, value_name = "PATH")]
-    pub authfile: Option<PathBuf>,
-
-    /// Source registry mirrors (containers-registries.conf). Default: CONTAINERS_REGISTRIES_CONF.
-    #[arg(long, value_name = "PATH")]
-    pub registries_conf: Option<PathBuf>,
-
-    /// Only these platforms (OS/ARCH[/VARIANT]); repeatable; intersected with each entry's own `platforms`.
-    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
-    pub platforms: Vec<Platform>,
+    #[command(flatten)]
+    pub registry: SourceRegistryArgs,
 
     /// error, warn, info, debug or trace (the log file in working-dir/logs gets the same level).
     #[arg(long, value_name = "LEVEL", default_value = "info")]
@@ -260,6 +220,28 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .checked_mul(factor)
         .filter(|v| *v > 0)
         .ok_or_else(|| format!("`{text}` is not a usable size"))
+}
+
+/// The options of every command that reads registries (`mirror`, `list`, `tui`), with the same meaning everywhere.
+#[derive(Debug, Args)]
+pub struct SourceRegistryArgs {
+    /// Verify the source registries' TLS certificates; false also allows plain HTTP.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub src_tls_verify: bool,
+
+    /// Credentials file (containers-auth.json). Default: REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,
+    /// ~/.config/containers/auth.json, $DOCKER_CONFIG/config.json or ~/.docker/config.json.
+    #[arg(long, value_name = "PATH")]
+    pub authfile: Option<PathBuf>,
+
+    /// Source registry mirrors (containers-registries.conf). Default: CONTAINERS_REGISTRIES_CONF.
+    #[arg(long, value_name = "PATH")]
+    pub registries_conf: Option<PathBuf>,
+
+    /// Only these platforms (OS/ARCH[/VARIANT]); repeatable; for `mirror`, intersected with each entry's own
+    /// `platforms`.
+    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
+    pub platforms: Vec<Platform>,
 }
 
 /// `1s`, `500ms`, `2m`, `1h`, or a number of seconds.

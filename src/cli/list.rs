@@ -37,7 +37,7 @@ pub fn run(args: &ListOperatorsArgs) -> i32 {
 
 async fn list(args: &ListOperatorsArgs) -> Result<String, String> {
     let (source, sources) = open_sources(args)?;
-    let filter = PlatformFilter::of(args.platforms.clone());
+    let filter = PlatformFilter::of(args.registry.platforms.clone());
     let catalog = listing::load(&source, &args.catalog, &sources, &filter)
         .await
         .map_err(|e| e.to_string())?;
@@ -54,12 +54,13 @@ async fn list(args: &ListOperatorsArgs) -> Result<String, String> {
 
 /// Where the catalog is read from: the archive (`--from`), an OCI layout, or a registry.
 fn open_sources(args: &ListOperatorsArgs) -> Result<(ImageSource, Sources), String> {
-    let credentials = Arc::new(CredentialStore::discover(args.authfile.as_deref()).map_err(|e| e.to_string())?);
+    let credentials =
+        Arc::new(CredentialStore::discover(args.registry.authfile.as_deref()).map_err(|e| e.to_string())?);
     let options = ClientOptions {
-        tls_verify: args.src_tls_verify,
+        tls_verify: args.registry.src_tls_verify,
         ..ClientOptions::default()
     };
-    let mirrors = RegistriesConf::load(args.registries_conf.as_deref()).map_err(|e| e.to_string())?;
+    let mirrors = RegistriesConf::load(args.registry.registries_conf.as_deref()).map_err(|e| e.to_string())?;
     let mut sources = Sources::new(credentials, options, mirrors).map_err(|e| e.to_string())?;
     if let Some(from) = &args.from {
         let Ok(Location::Directory(dir)) = from.parse::<Location>() else {

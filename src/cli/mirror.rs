@@ -115,7 +115,7 @@ fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, String> {
         config_path: args.config.clone(),
         mode,
         dry_run: args.dry_run,
-        cli_platforms: PlatformFilter::of(args.platforms.clone()),
+        cli_platforms: PlatformFilter::of(args.registry.platforms.clone()),
         engine: EngineOptions {
             parallel_images: usize::from(args.parallel_images),
             parallel_layers: usize::from(args.parallel_layers),
@@ -125,10 +125,10 @@ fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, String> {
                 ..RetryPolicy::default()
             },
         },
-        src_tls_verify: args.src_tls_verify,
+        src_tls_verify: args.registry.src_tls_verify,
         dest_tls_verify: args.dest_tls_verify,
-        authfile: args.authfile.clone(),
-        registries_conf: args.registries_conf.clone(),
+        authfile: args.registry.authfile.clone(),
+        registries_conf: args.registry.registries_conf.clone(),
     })
 }
 

@@ -33,10 +33,10 @@ pub fn main() -> ExitCode {
             output: args.output,
             from: args.from,
             library: crate::tui::commands::LibraryOptions {
-                src_tls_verify: args.src_tls_verify,
-                authfile: args.authfile,
-                registries_conf: args.registries_conf,
-                platforms: args.platforms,
+                src_tls_verify: args.registry.src_tls_verify,
+                authfile: args.registry.authfile,
+                registries_conf: args.registry.registries_conf,
+                platforms: args.registry.platforms,
             },
         }),
         Command::Init => {

@@ -64,19 +64,8 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
     summary
         .files_written
         .push(outputs::write_mapping(&prepared.plan, &results, &prepared.workspace)?);
-    summary.files_written.extend(outputs::write_cluster_resources(
-        &prepared.plan,
-        &results,
-        &prepared.catalogs,
-        &prepared.workspace,
-    )?);
-    summary.files_written.extend(outputs::write_catalog_resources(
-        &prepared.plan,
-        &results,
-        &prepared.catalogs,
-        &prepared.workspace,
-        &reporter,
-    )?);
+    let written = outputs::write_registry_resources(&prepared.plan, &results, &prepared, &reporter)?;
+    summary.files_written.extend(written);
     outputs::finish(summary, prepared, started, started_at)
 }
 

@@ -54,19 +54,8 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
             .files_written
             .push(outputs::write_mapping(&prepared.plan, &results, &prepared.workspace)?);
         if matches!(engine.destination(), Destination::Registry(_)) {
-            summary.files_written.extend(outputs::write_catalog_resources(
-                &prepared.plan,
-                &results,
-                &prepared.catalogs,
-                &prepared.workspace,
-                &reporter,
-            )?);
-            summary.files_written.extend(outputs::write_cluster_resources(
-                &prepared.plan,
-                &results,
-                &prepared.catalogs,
-                &prepared.workspace,
-            )?);
+            let written = outputs::write_registry_resources(&prepared.plan, &results, &prepared, &reporter)?;
+            summary.files_written.extend(written);
         }
         summary
     };

@@ -63,7 +63,7 @@ pub fn write_mapping(plan: &MirrorPlan, results: &JobResults, workspace: &Worksp
 
 /// IDMS / ITMS for the mirrored images that came from registries. Catalogs are left out: clusters reach them through
 /// their CatalogSource, as with oc-mirror.
-pub fn write_cluster_resources(
+fn write_cluster_resources(
     plan: &MirrorPlan,
     results: &JobResults,
     catalogs: &[CatalogTarget],
@@ -87,7 +87,7 @@ pub fn write_cluster_resources(
 }
 
 /// CatalogSource and ClusterCatalog for every catalog whose rebuilt image reached the destination.
-pub fn write_catalog_resources(
+fn write_catalog_resources(
     plan: &MirrorPlan,
     results: &JobResults,
     catalogs: &[CatalogTarget],
@@ -107,6 +107,24 @@ pub fn write_catalog_resources(
     for warning in warnings {
         reporter.event(Event::Warning(warning));
     }
+    Ok(written)
+}
+
+/// Everything a run into a registry leaves for the cluster: mirror sets and catalog resources.
+pub fn write_registry_resources(
+    plan: &MirrorPlan,
+    results: &JobResults,
+    prepared: &Prepared,
+    reporter: &Arc<dyn Reporter>,
+) -> Result<Vec<PathBuf>, WorkflowError> {
+    let mut written = write_cluster_resources(plan, results, &prepared.catalogs, &prepared.workspace)?;
+    written.extend(write_catalog_resources(
+        plan,
+        results,
+        &prepared.catalogs,
+        &prepared.workspace,
+        reporter,
+    )?);
     Ok(written)
 }
 
