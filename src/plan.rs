@@ -92,6 +92,16 @@ impl ImageSource {
     }
 }
 
+impl ImageSource {
+    /// The name the configuration gives the image: a rebuilt catalog is named after the catalog it was built from.
+    pub fn configured_name(&self) -> String {
+        match self {
+            ImageSource::Built { original, .. } | ImageSource::Archive { original, .. } => original.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for ImageSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

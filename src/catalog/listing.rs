@@ -12,6 +12,8 @@ use crate::engine::source::SourceReader;
 use crate::engine::Sources;
 use crate::image::{Digest, PlatformFilter};
 use crate::plan::ImageSource;
+use crate::reference::{ImageReference, Location};
+use crate::store::archive::ArchiveReader;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ListingError {
@@ -44,6 +46,40 @@ pub struct PackageListing {
     pub summary: PackageSummary,
     pub catalog_platforms: Vec<String>,
     pub bundle_architectures: Vec<String>,
+}
+
+/// Where the catalog a configuration names is read from: the archive when one is given (the catalog as the archive
+/// recorded it, rebuilt), else an OCI layout (`oci://DIR[:NAME]`) or a registry (with or without `docker://`).
+pub fn catalog_source(catalog: &str, archive: Option<&ArchiveReader>) -> Result<ImageSource, String> {
+    if let Some(archive) = archive {
+        let image = archive
+            .metadata()
+            .iter()
+            .rev()
+            .flat_map(|run| run.images.iter())
+            .find(|image| same_image(&image.source, catalog))
+            .ok_or_else(|| format!("the archive in {} holds no catalog {catalog}", archive.dir().display()))?;
+        return Ok(ImageSource::Archive {
+            digest: image.digest.clone(),
+            original: image.source.clone(),
+        });
+    }
+    if catalog.starts_with("oci://") {
+        return match catalog.parse::<Location>() {
+            Ok(Location::OciLayout { path, reference }) => Ok(ImageSource::Layout { path, reference }),
+            _ => Err(format!("`{catalog}` is not an oci://DIR[:NAME] reference")),
+        };
+    }
+    catalog
+        .parse::<ImageReference>()
+        .map(ImageSource::Registry)
+        .map_err(|e| e.to_string())
+}
+
+/// Two names of the same image: equal as written, or as normalised references (`docker://`, `docker.io` implied).
+fn same_image(recorded: &str, wanted: &str) -> bool {
+    let parse = |name: &str| name.parse::<ImageReference>().ok();
+    recorded == wanted || matches!((parse(recorded), parse(wanted)), (Some(a), Some(b)) if a == b)
 }
 
 /// Opens a catalog and reads its declarative configs for the platforms `filter` keeps.

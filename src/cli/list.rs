@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use super::args::{ListOperatorsArgs, OutputFormat};
 use crate::auth::CredentialStore;
-use crate::catalog::listing::{self, LoadedCatalog, PackageListing};
+use crate::catalog::listing::{self, catalog_source, LoadedCatalog, PackageListing};
 use crate::engine::Sources;
 use crate::image::PlatformFilter;
 use crate::plan::ImageSource;
-use crate::reference::{ImageReference, Location};
+use crate::reference::Location;
 use crate::registries_conf::RegistriesConf;
 use crate::registry::ClientOptions;
 use crate::store::archive::ArchiveReader;
@@ -62,37 +62,18 @@ fn open_sources(args: &ListOperatorsArgs) -> Result<(ImageSource, Sources), Stri
     };
     let mirrors = RegistriesConf::load(args.registry.registries_conf.as_deref()).map_err(|e| e.to_string())?;
     let mut sources = Sources::new(credentials, options, mirrors).map_err(|e| e.to_string())?;
-    if let Some(from) = &args.from {
-        let Ok(Location::Directory(dir)) = from.parse::<Location>() else {
-            return Err("--from must be file://DIR".into());
-        };
-        let archive = ArchiveReader::open(&dir).map_err(|e| e.to_string())?;
-        let wanted = args.catalog.trim_start_matches("docker://");
-        let image = archive
-            .metadata()
-            .iter()
-            .rev()
-            .flat_map(|run| run.images.iter())
-            .find(|image| image.source.trim_start_matches("docker://").starts_with(wanted))
-            .ok_or_else(|| format!("the archive in {} holds no catalog {}", dir.display(), args.catalog))?;
-        let source = ImageSource::Archive {
-            digest: image.digest.clone(),
-            original: image.source.clone(),
-        };
-        sources.archive = Some(Arc::new(archive));
-        return Ok((source, sources));
-    }
-    if args.catalog.starts_with("oci://") {
-        return match args.catalog.parse::<Location>() {
-            Ok(Location::OciLayout { path, reference }) => Ok((ImageSource::Layout { path, reference }, sources)),
-            _ => Err(format!("`{}` is not an oci:// reference", args.catalog)),
-        };
-    }
-    let reference: ImageReference = args
-        .catalog
-        .parse()
-        .map_err(|e: crate::reference::ReferenceError| e.to_string())?;
-    Ok((ImageSource::Registry(reference), sources))
+    let archive = match &args.from {
+        Some(from) => {
+            let Ok(Location::Directory(dir)) = from.parse::<Location>() else {
+                return Err("--from must be file://DIR".into());
+            };
+            Some(Arc::new(ArchiveReader::open(&dir).map_err(|e| e.to_string())?))
+        }
+        None => None,
+    };
+    let source = catalog_source(&args.catalog, archive.as_deref())?;
+    sources.archive = archive;
+    Ok((source, sources))
 }
 
 fn render_catalog(catalog: &LoadedCatalog, output: OutputFormat) -> String {

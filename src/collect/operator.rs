@@ -12,6 +12,7 @@ use regex::Regex;
 
 use super::CollectContext;
 use crate::catalog::extract::{self, CatalogPlatform, ConfigFiles};
+use crate::catalog::listing::catalog_source;
 use crate::catalog::rebuild::{self, PlatformConfigs};
 use crate::catalog::{filter, related_images, DeclarativeConfig};
 use crate::config::{ImageSetConfiguration, Operator};
@@ -19,7 +20,7 @@ use crate::engine::source::{BuiltImage, SourceReader};
 use crate::engine::{Event, Reporter, Sources};
 use crate::image::{Digest, PlatformFilter};
 use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob};
-use crate::reference::{ImageReference, Location};
+use crate::reference::ImageReference;
 
 /// Everything the operator collector planned.
 #[derive(Default)]
@@ -85,7 +86,7 @@ async fn collect_catalog(
     blocked: &[Regex],
     reporter: &Arc<dyn Reporter>,
 ) -> Result<PlannedCatalog, String> {
-    let source = catalog_source(&operator.catalog)?;
+    let source = catalog_source(&operator.catalog, None)?;
     let (reader, root) = SourceReader::open(&source, sources).await.map_err(|e| e.to_string())?;
     let platforms = PlatformFilter::of(operator.platforms.clone())
         .intersect(&context.cli_platforms)
@@ -149,20 +150,6 @@ async fn collect_catalog(
         target,
         related,
     })
-}
-
-/// A catalog reference: `oci://DIR[:NAME]`, or a registry reference with or without `docker://`.
-fn catalog_source(catalog: &str) -> Result<ImageSource, String> {
-    if catalog.starts_with("oci://") {
-        return match catalog.parse::<Location>() {
-            Ok(Location::OciLayout { path, reference }) => Ok(ImageSource::Layout { path, reference }),
-            _ => Err(format!("`{catalog}` is not an OCI layout reference")),
-        };
-    }
-    catalog
-        .parse::<ImageReference>()
-        .map(ImageSource::Registry)
-        .map_err(|e| e.to_string())
 }
 
 /// The filtered declarative config of one distinct content, rendered, and the images its bundles need.

@@ -20,8 +20,7 @@ use crate::catalog::listing::{self, LoadedCatalog};
 use crate::config::{ConfigError, ImageSetConfiguration};
 use crate::engine::{EngineOptions, Event, Reporter, Sources};
 use crate::image::{Platform, PlatformFilter};
-use crate::plan::ImageSource;
-use crate::reference::{ImageReference, Location};
+use crate::reference::Location;
 use crate::registries_conf::RegistriesConf;
 use crate::registry::{ClientOptions, RegistryClient, RetryPolicy};
 use crate::store::archive::ArchiveReader;
@@ -183,38 +182,20 @@ async fn load_catalog(
     mut sources: Sources,
     filter: &PlatformFilter,
 ) -> Result<Arc<CatalogData>, String> {
-    let source = if let Some(from) = from {
-        let Ok(Location::Directory(dir)) = from.parse::<Location>() else {
-            return Err(format!("`{from}`: the archive must be file://DIR"));
-        };
-        let archive = tokio::task::spawn_blocking(move || ArchiveReader::open(&dir).map_err(|e| e.to_string()))
-            .await
-            .map_err(|e| e.to_string())??;
-        let wanted = reference.trim_start_matches("docker://");
-        let image = archive
-            .metadata()
-            .iter()
-            .rev()
-            .flat_map(|run| run.images.iter())
-            .find(|image| image.source.trim_start_matches("docker://").starts_with(wanted))
-            .ok_or_else(|| format!("the archive in {from} holds no catalog {reference}"))?;
-        let source = ImageSource::Archive {
-            digest: image.digest.clone(),
-            original: image.source.clone(),
-        };
-        sources.archive = Some(Arc::new(archive));
-        source
-    } else if reference.starts_with("oci:") {
-        match reference.parse::<Location>() {
-            Ok(Location::OciLayout { path, reference }) => ImageSource::Layout { path, reference },
-            _ => return Err(format!("`{reference}` is not an oci://DIR[:NAME] reference")),
+    let archive = match from {
+        Some(from) => {
+            let Ok(Location::Directory(dir)) = from.parse::<Location>() else {
+                return Err(format!("`{from}`: the archive must be file://DIR"));
+            };
+            let opened = tokio::task::spawn_blocking(move || ArchiveReader::open(&dir).map_err(|e| e.to_string()))
+                .await
+                .map_err(|e| e.to_string())??;
+            Some(Arc::new(opened))
         }
-    } else {
-        let parsed: ImageReference = reference
-            .parse()
-            .map_err(|e: crate::reference::ReferenceError| e.to_string())?;
-        ImageSource::Registry(parsed)
+        None => None,
     };
+    let source = listing::catalog_source(reference, archive.as_deref())?;
+    sources.archive = archive;
     let loaded = listing::load(&source, reference, &sources, filter)
         .await
         .map_err(|e| explain(&e.to_string()))?;

@@ -112,7 +112,7 @@ fn archived_images(plan: &MirrorPlan, results: &JobResults) -> Vec<ArchivedImage
         .filter_map(|(job, result)| {
             let done = result.as_ref().ok()?;
             Some(ArchivedImage {
-                source: job.source.to_string(),
+                source: job.source.configured_name(),
                 destination_repository: job.destination.repository.clone(),
                 tag: job.destination.tag.clone(),
                 digest: done.destination_digest.clone(),
