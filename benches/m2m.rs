@@ -1,7 +1,8 @@
 //! Mirror-to-mirror benchmark: `cargo bench --bench m2m` (release build; harness = false).
 //!
 //! For each workload it builds the images into a fresh source registry (not timed), then mirrors all of them into a
-//! fresh destination registry three ways and times each:
+//! fresh destination registry three ways and times each (in an order that rotates from run to run, each copy after
+//! the machine has settled: `settle_machine`):
 //!   * ferry: `ferry mirror -c ISC --workspace file://TMP docker://DEST/ns ...` (every image in `additionalImages`),
 //!     then the same command again (a no-op re-run, timed separately); peak RSS from `wait4`;
 //!   * skopeo: `skopeo sync --all --preserve-digests --src yaml --dest docker` over the same images;
@@ -64,7 +65,10 @@ For each workload it loads a fresh source registry, then copies every image to a
 `skopeo sync --all --preserve-digests --src yaml --dest docker` (the peer), and the floor: the simplest parallel
 raw-HTTP upload of the same content from local files (each unique blob once, every repeat cross-repo mounted, then the
 manifests; 8 threads, no existence checks), which is what the registry itself can ingest. Every copy is verified
-before its number counts. `FERRY_BENCH_RUNS` (default 3) sets how many interleaved runs the medians come from,
+before its number counts. The three take turns: each run rotates their order, so none always follows the same one,
+and before each copy the bench flushes the disks and waits for the machine to go quiet (deleting a finished run's
+destination makes the filesystem discard its blocks, which slows the fsyncs a registry does on every upload).
+`FERRY_BENCH_RUNS` (default 3) sets how many interleaved runs the medians come from,
 `FERRY_BENCH_ONLY=catalog|bulk` runs one workload and `FERRY_BENCH_SCALE=0.1` shrinks them for a quick check (such
 runs leave this file alone unless `FERRY_BENCH_WRITE_DOCS=1`); the header of `benches/m2m.rs` lists the rest.
 
@@ -260,84 +264,39 @@ fn run_workload(w: &Workload, settings: &Settings) -> WorkloadResult {
     for run in 0..base.runs {
         let log_name = format!("{}-run{}", w.name, run + 1);
         eprintln!("  run {} of {}", run + 1, base.runs);
-
-        // ferry, then the no-op re-run against the same destination and workspace.
-        let dest = TestRegistry::start();
-        let workspace = dir.join(format!("ws-{run}"));
-        let ferry = || {
-            let mut cmd = ferry_command(&home);
-            cmd.args(["mirror", "-c"])
-                .arg(&isc_path)
-                .arg("--workspace")
-                .arg(format!("file://{}", workspace.display()))
-                .arg(format!("docker://{}/{NAMESPACE}", dest.host()))
-                .args(["--src-tls-verify=false", "--dest-tls-verify=false", "--quiet"])
-                .args(&ferry_args);
-            vec![vec![cmd]]
-        };
-        let (out, noop_out) = (
-            dir.join(format!("ferry-{run}.out")),
-            dir.join(format!("ferry-noop-{run}.out")),
-        );
-        let first = run_workers("ferry", ferry(), &out, Some(&source), Some(&dest));
-        eprintln!("    ferry: {:.2}s", first.seconds);
-        verify("ferry", &layout, &dest, &ns, &images);
-        let noop = run_workers("ferry (no-op re-run)", ferry(), &noop_out, Some(&source), Some(&dest));
-        eprintln!("    ferry no-op re-run: {:.2}s", noop.seconds);
-        verify("ferry (after the re-run)", &layout, &dest, &ns, &images);
+        for contender in Contender::order(run) {
+            let dest = TestRegistry::start();
+            match contender {
+                Contender::Ferry => {
+                    let check = |what: &str| verify(what, &layout, &dest, &ns, &images);
+                    let (first, noop) = run_ferry(&dir, run, &home, &isc_path, (&source, &dest), &ferry_args, check);
+                    save_logs(base, &log_name, &[("ferry-dest-registry.log", dest.log())]);
+                    ferry_runs.push(first);
+                    noop_runs.push(noop);
+                }
+                Contender::Skopeo => {
+                    let skopeo = run_skopeo(&dir, run, &home, &yaml_path, &images, &dest, &source);
+                    verify("skopeo", &layout, &dest, &ns, &images);
+                    save_logs(base, &log_name, &[("skopeo-dest-registry.log", dest.log())]);
+                    skopeo_runs.push(skopeo);
+                }
+                Contender::Floor => {
+                    let mut floor = run_floor(&layout_dir, &dest, &plan);
+                    floor.cpu[1] = 0.0; // no source registry: shown as 0.0 here
+                    eprintln!("    floor: {:.2}s", floor.seconds);
+                    verify("floor", &layout, &dest, &ns, &images);
+                    save_logs(base, &log_name, &[("floor-dest-registry.log", dest.log())]);
+                    floor_runs.push(floor);
+                }
+            }
+            drop(dest);
+        }
         let read = |p: &Path| fs::read_to_string(p).unwrap_or_default();
-        let logs = [
-            ("ferry-dest-registry.log", dest.log()),
-            ("ferry.out", read(&out)),
-            ("ferry-noop.out", read(&noop_out)),
+        let outputs = [
+            ("ferry.out", read(&dir.join(format!("ferry-{run}.out")))),
+            ("ferry-noop.out", read(&dir.join(format!("ferry-noop-{run}.out")))),
         ];
-        save_logs(base, &log_name, &logs);
-        ferry_runs.push(first);
-        noop_runs.push(noop);
-        drop(dest);
-
-        // skopeo sync from a YAML list of the same images. Without --scoped, sync keeps the last path component:
-        // bench/x lands in DEST/ns/bench/x, where ferry puts it.
-        let dest = TestRegistry::start();
-        let mut dest_prefix = format!("{}/{NAMESPACE}/", dest.host());
-        dest_prefix.push_str(images[0].repo.rsplit_once('/').map_or("", |(ns, _)| ns));
-        let mut cmd = Command::new("skopeo");
-        cmd.env("HOME", &home)
-            .args([
-                "--insecure-policy",
-                "sync",
-                "--all",
-                "--preserve-digests",
-                "--src",
-                "yaml",
-                "--dest",
-                "docker",
-            ])
-            .args(["--src-tls-verify=false", "--dest-tls-verify=false"])
-            .arg(&yaml_path)
-            .arg(dest_prefix.trim_end_matches('/'));
-        let skopeo = run_workers(
-            "skopeo sync",
-            vec![vec![cmd]],
-            &dir.join(format!("skopeo-{run}.out")),
-            Some(&source),
-            Some(&dest),
-        );
-        eprintln!("    skopeo sync: {:.2}s", skopeo.seconds);
-        verify("skopeo", &layout, &dest, &ns, &images);
-        save_logs(base, &log_name, &[("skopeo-dest-registry.log", dest.log())]);
-        skopeo_runs.push(skopeo);
-        drop(dest);
-
-        // The floor: raw parallel upload of the layout.
-        let dest = TestRegistry::start();
-        let mut floor = run_floor(&layout_dir, &dest, &plan);
-        floor.cpu[1] = 0.0; // no source registry: shown as 0.0 here
-        eprintln!("    floor: {:.2}s", floor.seconds);
-        verify("floor", &layout, &dest, &ns, &images);
-        save_logs(base, &log_name, &[("floor-dest-registry.log", dest.log())]);
-        floor_runs.push(floor);
-        drop(dest);
+        save_logs(base, &log_name, &outputs);
     }
     save_logs(base, w.name, &[("source-registry.log", source.log())]);
 
@@ -353,6 +312,99 @@ fn run_workload(w: &Workload, settings: &Settings) -> WorkloadResult {
         targets: w.targets.clone(),
         extra_ferry_args: ferry_args,
     }
+}
+
+/// The three ways of copying a workload.
+#[derive(Clone, Copy)]
+enum Contender {
+    Ferry,
+    Skopeo,
+    Floor,
+}
+
+impl Contender {
+    /// The order of run `run`: rotated by one each run, so that no contender always follows the same one (whatever
+    /// a copy leaves the machine doing lands on a different contender each time).
+    fn order(run: usize) -> [Contender; 3] {
+        let mut order = [Contender::Ferry, Contender::Skopeo, Contender::Floor];
+        order.rotate_left(run % 3);
+        order
+    }
+}
+
+/// ferry into `dest`, then the same command again against the same destination and workspace (the no-op re-run);
+/// `check` verifies the destination after each.
+fn run_ferry(
+    dir: &TestDir,
+    run: usize,
+    home: &Path,
+    isc_path: &Path,
+    (source, dest): (&TestRegistry, &TestRegistry),
+    ferry_args: &[String],
+    check: impl Fn(&str),
+) -> (Timed, Timed) {
+    let workspace = dir.join(format!("ws-{run}"));
+    let ferry = || {
+        let mut cmd = ferry_command(home);
+        cmd.args(["mirror", "-c"])
+            .arg(isc_path)
+            .arg("--workspace")
+            .arg(format!("file://{}", workspace.display()))
+            .arg(format!("docker://{}/{NAMESPACE}", dest.host()))
+            .args(["--src-tls-verify=false", "--dest-tls-verify=false", "--quiet"])
+            .args(ferry_args);
+        vec![vec![cmd]]
+    };
+    let (out, noop_out) = (
+        dir.join(format!("ferry-{run}.out")),
+        dir.join(format!("ferry-noop-{run}.out")),
+    );
+    let first = run_workers("ferry", ferry(), &out, Some(source), Some(dest));
+    eprintln!("    ferry: {:.2}s", first.seconds);
+    check("ferry");
+    let noop = run_workers("ferry (no-op re-run)", ferry(), &noop_out, Some(source), Some(dest));
+    eprintln!("    ferry no-op re-run: {:.2}s", noop.seconds);
+    check("ferry (after the re-run)");
+    (first, noop)
+}
+
+/// skopeo sync from a YAML list of the same images. Without --scoped, sync keeps the last path component:
+/// bench/x lands in DEST/ns/bench/x, where ferry puts it.
+fn run_skopeo(
+    dir: &TestDir,
+    run: usize,
+    home: &Path,
+    yaml_path: &Path,
+    images: &[BenchImage],
+    dest: &TestRegistry,
+    source: &TestRegistry,
+) -> Timed {
+    let mut dest_prefix = format!("{}/{NAMESPACE}/", dest.host());
+    dest_prefix.push_str(images[0].repo.rsplit_once('/').map_or("", |(ns, _)| ns));
+    let mut cmd = Command::new("skopeo");
+    cmd.env("HOME", home)
+        .args([
+            "--insecure-policy",
+            "sync",
+            "--all",
+            "--preserve-digests",
+            "--src",
+            "yaml",
+            "--dest",
+            "docker",
+        ])
+        .args(["--src-tls-verify=false", "--dest-tls-verify=false"])
+        .arg(yaml_path)
+        .arg(dest_prefix.trim_end_matches('/'));
+    let skopeo = run_workers(
+        "skopeo sync",
+        vec![vec![cmd]],
+        &dir.join(format!("skopeo-{run}.out")),
+        Some(source),
+        Some(dest),
+    );
+    eprintln!("    skopeo sync: {:.2}s", skopeo.seconds);
+    skopeo
 }
 
 /// The markdown report of one workload (also printed).

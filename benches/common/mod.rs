@@ -358,10 +358,57 @@ pub fn own_hwm_kib() -> u64 {
     vm_hwm_kib(std::process::id()).unwrap_or(0)
 }
 
-/// Flushes dirty pages so one run's writeback does not land in the next run's time.
-pub fn sync_disks() {
+/// Flushes dirty pages, then waits (at most `SETTLE_LIMIT`) until the disks and CPUs are quiet, so that one run's
+/// writeback, and the discards that deleting its files sets off, do not land in the next run's time. Returns the
+/// seconds waited.
+pub fn settle_machine() -> f64 {
+    let started = Instant::now();
     // SAFETY: sync(2) takes no arguments and cannot fail.
     unsafe { libc::sync() };
+    let mut quiet_windows = 0;
+    let mut before = (disk_busy_ms(), cpu_jiffies());
+    while started.elapsed() < SETTLE_LIMIT && quiet_windows < 2 {
+        std::thread::sleep(SETTLE_WINDOW);
+        let now = (disk_busy_ms(), cpu_jiffies());
+        let disk_busy = (now.0 - before.0) as f64 / SETTLE_WINDOW.as_millis() as f64;
+        let (busy, total) = (now.1 .0 - before.1 .0, now.1 .1 - before.1 .1);
+        let cpu_busy = if total == 0 { 0.0 } else { busy as f64 / total as f64 };
+        quiet_windows = if disk_busy < 0.1 && cpu_busy < 0.15 {
+            quiet_windows + 1
+        } else {
+            0
+        };
+        before = now;
+    }
+    started.elapsed().as_secs_f64()
+}
+
+const SETTLE_WINDOW: Duration = Duration::from_millis(250);
+const SETTLE_LIMIT: Duration = Duration::from_secs(20);
+
+/// Milliseconds the block devices have spent with I/O in flight (`io_ticks` of /proc/diskstats, summed).
+fn disk_busy_ms() -> u64 {
+    let stats = fs::read_to_string("/proc/diskstats").unwrap_or_default();
+    stats
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(12)?.parse::<u64>().ok())
+        .sum()
+}
+
+/// (busy, total) jiffies of all CPUs since boot, from the `cpu` line of /proc/stat (iowait counts as idle).
+fn cpu_jiffies() -> (u64, u64) {
+    let stat = fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let total: u64 = fields.iter().sum();
+    let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
+    (total - idle, total)
 }
 
 /// Registries log a request after answering it: give the last lines a moment to land.
@@ -387,7 +434,7 @@ pub fn run_workers(
 ) -> Timed {
     let single = workers.len() == 1 && workers[0].len() == 1;
     let marks = (src.map(|r| r.log().len()), dest.map(|r| r.log().len()));
-    sync_disks();
+    settle_machine();
     let load_before = load_average();
     let cpu_before = (src.map(registry_cpu), dest.map(registry_cpu));
     let results: Mutex<Vec<(u64, f64)>> = Mutex::new(Vec::new());
@@ -450,7 +497,7 @@ pub fn run_workers(
 /// The floor: the raw parallel upload (`run_plan`, `FLOOR_THREADS` threads) of `plan` from the layout files into
 /// `dest`, in this process, timed. There is no source registry: its CPU is NaN.
 pub fn run_floor(layout_dir: &Path, dest: &TestRegistry, plan: &UploadPlan) -> Timed {
-    sync_disks();
+    settle_machine();
     let load_before = load_average();
     let (own_cpu, dest_cpu) = (self_cpu(), registry_cpu(dest));
     let started = Instant::now();
