@@ -12,7 +12,8 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use crate::engine::source::SourceReader;
+use crate::engine::source::{ByteStream, SourceReader};
+use crate::engine::spool::SpoolWriter;
 use crate::engine::EngineError;
 use crate::image::manifest::{Descriptor, RawManifest};
 use crate::image::walk::{self, ManifestNode, NodeContent};
@@ -320,9 +321,12 @@ async fn read_layer(
             media_type: layer.media_type.clone(),
         });
     }
-    let (_, mut stream) = reader.open_blob(layer).await?;
+    let (_, stream) = reader.open_blob(layer).await?;
+    let spooled = match reader.spool() {
+        Some(spool) => spool.writer(&layer.digest).await,
+        None => None,
+    };
     let (sender, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
-    let digest = layer.digest.clone();
     let configs_dir = configs_dir.to_string();
     let parse = tokio::task::spawn_blocking(move || {
         let input = ChannelReader {
@@ -331,36 +335,53 @@ async fn read_layer(
         };
         if gzip {
             scan_tar(flate2::read::GzDecoder::new(input), &configs_dir)
+                .and_then(|(entries, rest)| drain(rest.into_inner()).map(|()| entries))
         } else {
-            scan_tar(input, &configs_dir)
+            scan_tar(input, &configs_dir).and_then(|(entries, rest)| drain(rest).map(|()| entries))
         }
     });
+    let (actual, spooled) = feed(stream, sender, spooled).await;
+    let bad = |reason: String| ExtractError::BadLayer {
+        digest: layer.digest.clone(),
+        reason,
+    };
+    // A parse that stopped early cut the feed short: its error says more than the digest of part of the layer.
+    let entries = parse
+        .await
+        .map_err(|e| bad(e.to_string()))?
+        .map_err(|reason| bad(printable(&reason)))?;
+    if actual != layer.digest {
+        return Err(bad(format!("content has digest {actual}")));
+    }
+    if let Some(writer) = spooled {
+        writer.keep().await;
+    }
+    Ok(entries)
+}
+
+/// Hands the layer's chunks to the parser (and the spool) until the stream ends, fails, or the parser stops;
+/// returns the digest of what was read and the spool writer if it is still good.
+async fn feed<'s>(
+    mut stream: ByteStream,
+    sender: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    mut spooled: Option<SpoolWriter<'s>>,
+) -> (Digest, Option<SpoolWriter<'s>>) {
     let mut hasher = DigestHasher::new();
     while let Some(chunk) = stream.next().await {
         let failed = chunk.is_err();
         if let Ok(bytes) = &chunk {
             hasher.update(bytes);
+            if let Some(writer) = &mut spooled {
+                if writer.write(bytes).await.is_err() {
+                    spooled = None;
+                }
+            }
         }
         if sender.send(chunk).await.is_err() || failed {
             break;
         }
     }
-    drop(sender);
-    let scanned = parse.await.map_err(|e| ExtractError::BadLayer {
-        digest: digest.clone(),
-        reason: e.to_string(),
-    })?;
-    let actual = hasher.finish();
-    if actual != layer.digest {
-        return Err(ExtractError::BadLayer {
-            digest,
-            reason: format!("content has digest {actual}"),
-        });
-    }
-    scanned.map_err(|reason| ExtractError::BadLayer {
-        digest,
-        reason: printable(&reason),
-    })
+    (hasher.finish(), spooled)
 }
 
 /// Error texts from a corrupt archive may quote binary garbage: keep them short and printable.
@@ -396,7 +417,16 @@ impl Read for ChannelReader {
     }
 }
 
-fn scan_tar(input: impl Read, configs_dir: &str) -> Result<LayerEntries, String> {
+/// Reads what follows the end of a layer's tar (padding, the gzip trailer), so that every byte reaches the digest
+/// check instead of the channel closing under the sender.
+fn drain(mut rest: impl Read) -> Result<(), String> {
+    std::io::copy(&mut rest, &mut std::io::sink())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// The configs entries of a layer, and the input positioned after the end of the tar.
+fn scan_tar<R: Read>(input: R, configs_dir: &str) -> Result<(LayerEntries, R), String> {
     let mut archive = tar::Archive::new(input);
     let mut out = LayerEntries::default();
     for entry in archive.entries().map_err(|e| e.to_string())? {
@@ -425,7 +455,7 @@ fn scan_tar(input: impl Read, configs_dir: &str) -> Result<LayerEntries, String>
             }
         }
     }
-    Ok(out)
+    Ok((out, archive.into_inner()))
 }
 
 /// `./configs/a.json` and `/configs/a.json` both become `configs/a.json`; `..` components are dropped.

@@ -6,6 +6,7 @@ pub mod destination;
 pub mod events;
 mod push;
 pub mod source;
+pub mod spool;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::Stream;
 
+use super::spool::BlobSpool;
 use super::EngineError;
 use crate::auth::CredentialStore;
 use crate::image::manifest::{Descriptor, RawManifest};
@@ -37,6 +38,8 @@ pub struct Sources {
     pub archive: Option<Arc<ArchiveReader>>,
     /// Images ferry built in this run (rebuilt catalogs), by root digest.
     pub built: HashMap<Digest, Arc<BuiltImage>>,
+    /// Blobs this run already fetched from source registries, kept on disk to be read again from there.
+    pub spool: Option<Arc<BlobSpool>>,
 }
 
 impl Sources {
@@ -65,6 +68,7 @@ impl Sources {
             mirrors: Arc::new(mirrors),
             archive: None,
             built: HashMap::new(),
+            spool: None,
         })
     }
 }
@@ -84,6 +88,7 @@ pub enum SourceReader {
     Registry {
         client: Arc<RegistryClient>,
         reference: ImageReference,
+        spool: Option<Arc<BlobSpool>>,
     },
     Layout(OciLayout),
     Archive(Arc<ArchiveReader>),
@@ -138,7 +143,16 @@ impl SourceReader {
     ) -> BoxFuture<'a, Result<(Option<u64>, ByteStream), EngineError>> {
         Box::pin(async move {
             match self {
-                SourceReader::Registry { client, reference } => {
+                SourceReader::Registry {
+                    client,
+                    reference,
+                    spool,
+                } => {
+                    if let Some(spool) = spool {
+                        if let Some((size, stream)) = spool.open(&descriptor.digest).await {
+                            return Ok((Some(size), stream));
+                        }
+                    }
                     let repo = Repo {
                         registry: &reference.registry,
                         path: &reference.repository,
@@ -172,7 +186,17 @@ impl SourceReader {
         })
     }
 
-    /// Whether the content comes from local media (an archive or a layout) rather than a registry.
+    /// Where blobs fetched from a source registry can be kept for the rest of the run, if anywhere.
+    pub fn spool(&self) -> Option<&BlobSpool> {
+        match self {
+            SourceReader::Registry { spool, .. } => spool.as_deref(),
+            SourceReader::Layout(_) | SourceReader::Archive(_) => None,
+            SourceReader::Built { base, .. } => base.spool(),
+        }
+    }
+
+    /// Whether the content comes from local media (an archive or a layout) rather than a registry. Spooled blobs
+    /// count as registry content: they were verified when they were fetched.
     pub fn is_local(&self) -> bool {
         match self {
             SourceReader::Registry { .. } => false,
@@ -205,6 +229,7 @@ async fn open_registry(
                     SourceReader::Registry {
                         client: client.clone(),
                         reference: candidate_ref,
+                        spool: sources.spool.clone(),
                     },
                     root,
                 ));
@@ -244,7 +269,7 @@ impl SourceReader {
         Box::pin(async move {
             let digest = &entry.digest;
             match self {
-                SourceReader::Registry { client, reference } => {
+                SourceReader::Registry { client, reference, .. } => {
                     let repo = Repo {
                         registry: &reference.registry,
                         path: &reference.repository,

@@ -74,6 +74,7 @@ impl SharedSources {
             mirrors: self.mirrors.clone(),
             archive: None,
             built: Default::default(),
+            spool: None,
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::auth::CredentialStore;
 use crate::collect::operator::{self, CatalogTarget};
 use crate::collect::{additional, CollectContext, Excluded};
 use crate::config::{self, ImageSetConfiguration};
+use crate::engine::spool::BlobSpool;
 use crate::engine::{Event, Reporter, Sources};
 use crate::plan::{ImageOrigin, MirrorPlan};
 use crate::registries_conf::RegistriesConf;
@@ -81,6 +82,14 @@ pub async fn add_operators(
 ) {
     if prepared.config.spec.mirror.operators.is_empty() {
         return;
+    }
+    // The configs layers read here are copied again under the rebuilt catalogs: keep them for that.
+    if sources.spool.is_none() && !request.dry_run {
+        sources.spool = BlobSpool::new_in(prepared.workspace.root()).ok().map(Arc::new);
+    }
+    // The configs layers read here are copied again under the rebuilt catalogs: keep them for that.
+    if sources.spool.is_none() && !request.dry_run {
+        sources.spool = BlobSpool::new_in(prepared.workspace.root()).ok().map(Arc::new);
     }
     let context = CollectContext {
         registry: registry.to_string(),

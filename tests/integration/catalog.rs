@@ -166,6 +166,30 @@ fn pushed_catalog(registry: &str, repo: &str, manifest_digest: &str) -> (BTreeSe
     (packages, bundles)
 }
 
+/// The distinct configs layers (the top layer) of the platforms of a catalog index in the source registry.
+fn configs_layers(registry: &str, index_digest: &str) -> BTreeSet<String> {
+    let index: serde_json::Value =
+        serde_json::from_slice(&blob_or_manifest(registry, "redhat/test-catalog", index_digest)).unwrap();
+    index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            let digest = entry["digest"].as_str().unwrap();
+            let manifest: serde_json::Value =
+                serde_json::from_slice(&blob_or_manifest(registry, "redhat/test-catalog", digest)).unwrap();
+            let layers = manifest["layers"].as_array().unwrap();
+            layers.last().unwrap()["digest"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+/// How many times the registry's access log shows a successful GET of the blob (before the test's own reads).
+fn source_blob_fetches(registry: &TestRegistry, repo: &str, digest: &str) -> usize {
+    let request = format!("\"GET /v2/{repo}/blobs/{digest} HTTP/1.1\" 200");
+    registry.log().matches(&request).count()
+}
+
 fn blob_or_manifest(registry: &str, repo: &str, digest: &str) -> Vec<u8> {
     skopeo_inspect_raw(&format!("docker://{registry}/{repo}@{digest}")).unwrap()
 }
@@ -236,6 +260,23 @@ fn catalog_is_filtered_per_platform_rebuilt_and_its_images_mirrored() {
     // Pinned by digest, on a registry that refuses sparse indexes: every platform, so the digest stays pullable.
     assert_eq!(operator["manifests"].as_array().unwrap().len(), 3);
     assert!(skopeo_inspect_raw(&dst.docker_ref("mirror/oc-mirror/oc-mirror-dev:foo-bundle-v0.1.0")).is_err());
+
+    // Each configs layer was fetched from the source once: read for the declarative config, then copied under the
+    // rebuilt catalog from the run's spool, which is gone after the run.
+    for layer in configs_layers(&fixture.src.host(), &fixture.catalog_index) {
+        let fetches = source_blob_fetches(&fixture.src, "redhat/test-catalog", &layer);
+        assert_eq!(fetches, 1, "configs layer {layer} fetched {fetches} times");
+        assert_eq!(
+            blob(&dst.host(), "mirror/redhat/test-catalog", &layer),
+            blob(&fixture.src.host(), "redhat/test-catalog", &layer)
+        );
+    }
+    let working_dir = std::fs::read_dir(dir.join("ws/working-dir")).unwrap();
+    let leftovers: Vec<_> = working_dir
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("spool"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 
     let resources = dir.join("ws/working-dir/cluster-resources");
     let cs = std::fs::read_to_string(resources.join("cs-test-catalog-v1.yaml")).unwrap();
