@@ -103,27 +103,11 @@ fn fixture(dir: &TestDir) -> Fixture {
 }
 
 fn isc(dir: &TestDir, yaml: &str) -> PathBuf {
-    let path = dir.join("isc.yaml");
-    std::fs::write(
-        &path,
-        format!("apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n{yaml}"),
-    )
-    .unwrap();
-    path
+    write_isc(dir.path(), yaml)
 }
 
 fn ferry(dir: &TestDir, args: &[&str]) -> Output {
     ferry_at(dir.path()).args(args).output().unwrap()
-}
-
-fn ok(output: Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(
-        output.status.success(),
-        "ferry failed ({:?}):\n{stderr}",
-        output.status.code()
-    );
-    stderr
 }
 
 fn raw_json(reference: &str) -> serde_json::Value {
@@ -231,7 +215,7 @@ fn catalog_is_filtered_per_platform_rebuilt_and_its_images_mirrored() {
         "--src-tls-verify=false",
         "--dest-tls-verify=false",
     ];
-    ok(ferry(&dir, &args));
+    assert_ok(&ferry(&dir, &args));
 
     // The rebuilt index holds exactly the selected platforms.
     let index = raw_json(&dst.docker_ref("mirror/redhat/test-catalog:v1"));
@@ -294,7 +278,7 @@ fn catalog_is_filtered_per_platform_rebuilt_and_its_images_mirrored() {
 
     // The same filter rebuilds the same bytes: a second run changes nothing.
     let first = manifest_digest(&skopeo_inspect_raw(&dst.docker_ref("mirror/redhat/test-catalog:v1")).unwrap());
-    let stderr = ok(ferry(&dir, &args));
+    let stderr = assert_ok(&ferry(&dir, &args));
     let second = manifest_digest(&skopeo_inspect_raw(&dst.docker_ref("mirror/redhat/test-catalog:v1")).unwrap());
     assert_eq!(first, second);
     assert_ne!(first, fixture.catalog_index);
@@ -394,7 +378,7 @@ fn list_operators_shows_packages_per_platform_online_and_offline_from_an_archive
         ),
     );
     let archive = dir.join("archive");
-    ok(ferry(
+    assert_ok(&ferry(
         &dir,
         &[
             "mirror",
@@ -428,7 +412,7 @@ fn list_operators_shows_packages_per_platform_online_and_offline_from_an_archive
 
     // And the archive pushed to a registry gets its CatalogSource.
     let dst = TestRegistry::start();
-    ok(ferry(
+    assert_ok(&ferry(
         &dir,
         &[
             "mirror",

@@ -7,15 +7,7 @@ use std::process::{Command, Output};
 use crate::support::*;
 
 fn isc(dir: &Path, images: &[String]) -> PathBuf {
-    let path = dir.join("isc.yaml");
-    let mut text =
-        "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  additionalImages:\n"
-            .to_string();
-    for image in images {
-        text.push_str(&format!("  - name: {image}\n"));
-    }
-    std::fs::write(&path, text).unwrap();
-    path
+    write_isc(dir, &additional_images(images))
 }
 
 fn to_disk(dir: &TestDir, config: &Path, archive: &Path, extra: &[&str]) -> Output {
@@ -39,16 +31,6 @@ fn from_disk(dir: &TestDir, config: &Path, archive: &Path, registry: &str) -> Ou
         .args(["--dest-tls-verify=false", "--retry-delay", "50ms"])
         .output()
         .unwrap()
-}
-
-fn ok(output: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(
-        output.status.success(),
-        "ferry failed ({:?}):\n{stderr}",
-        output.status.code()
-    );
-    stderr
 }
 
 fn segments(archive: &Path) -> Vec<PathBuf> {
@@ -134,7 +116,7 @@ fn round_trip_through_three_segments_and_a_moved_directory() {
     let source = source_with(&dir, 3, 500);
     let config = isc(dir.path(), &source.names());
     let archive = dir.join("archive");
-    ok(&to_disk(&dir, &config, &archive, &["--archive-size", "12Ki"]));
+    assert_ok(&to_disk(&dir, &config, &archive, &["--archive-size", "12Ki"]));
     let written = segments(&archive);
     assert!(written.len() >= 3, "expected at least 3 segments, got {written:?}");
     for segment in &written {
@@ -165,7 +147,7 @@ fn round_trip_through_three_segments_and_a_moved_directory() {
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("team/app2:v1") && text.contains("linux/s390x"), "{text}");
     let target = TestRegistry::start();
-    ok(&from_disk(
+    assert_ok(&from_disk(
         &dir,
         &config,
         &carried,
@@ -194,11 +176,11 @@ fn incremental_archive_holds_only_new_blobs_and_names_the_earlier_run_when_it_is
     let source = source_with(&dir, 2, 600);
     let archive = dir.join("archive");
     let first_config = isc(dir.path(), &source.names()[..1]);
-    ok(&to_disk(&dir, &first_config, &archive, &[]));
+    assert_ok(&to_disk(&dir, &first_config, &archive, &[]));
     let first_segments = segments(&archive);
 
     let second_config = isc(dir.path(), &source.names());
-    ok(&to_disk(&dir, &second_config, &archive, &[]));
+    assert_ok(&to_disk(&dir, &second_config, &archive, &[]));
     let new_segments: Vec<PathBuf> = segments(&archive)
         .into_iter()
         .filter(|s| !first_segments.contains(s))
@@ -230,11 +212,11 @@ fn incremental_archive_holds_only_new_blobs_and_names_the_earlier_run_when_it_is
     for segment in &first_segments {
         std::fs::copy(segment, only_first.join(segment.file_name().unwrap())).unwrap();
     }
-    ok(&from_disk(&dir, &first_config, &only_first, &target.host()));
+    assert_ok(&from_disk(&dir, &first_config, &only_first, &target.host()));
     let only_second = dir.join("only-second");
     std::fs::create_dir_all(&only_second).unwrap();
     std::fs::copy(&new_segments[0], only_second.join(new_segments[0].file_name().unwrap())).unwrap();
-    ok(&from_disk(&dir, &second_config, &only_second, &target.host()));
+    assert_ok(&from_disk(&dir, &second_config, &only_second, &target.host()));
     for (name, image) in &source.images {
         assert_eq!(manifest_digest(&raw(&target.docker_ref(name))), image.index.digest);
     }
@@ -267,7 +249,7 @@ fn a_flipped_byte_is_detected_and_nothing_corrupt_reaches_the_registry() {
     let source = source_with(&dir, 1, 700);
     let config = isc(dir.path(), &source.names());
     let archive = dir.join("archive");
-    ok(&to_disk(&dir, &config, &archive, &[]));
+    assert_ok(&to_disk(&dir, &config, &archive, &[]));
     // Flip a byte in the middle of the largest layer.
     let metadata = archive_metadata(&archive);
     let (digest, location) = metadata["blobs"]
@@ -375,7 +357,7 @@ fn hostile_and_foreign_archives_are_rejected_without_writing_outside() {
     let source = source_with(&dir, 1, 800);
     let real = isc(dir.path(), &source.names());
     let archive = dir.join("truncated");
-    ok(&to_disk(&dir, &real, &archive, &[]));
+    assert_ok(&to_disk(&dir, &real, &archive, &[]));
     let segment = &segments(&archive)[0];
     let length = std::fs::metadata(segment).unwrap().len();
     std::fs::OpenOptions::new()
@@ -455,7 +437,7 @@ fn a_killed_mirror_to_disk_resumes_without_downloading_finished_blobs_again() {
     );
     let requests_before = proxy.requests().len();
 
-    ok(&to_disk(&dir, &config, &archive, &[]));
+    assert_ok(&to_disk(&dir, &config, &archive, &[]));
     let refetched: Vec<String> = proxy.requests()[requests_before..]
         .iter()
         .filter(|r| r.starts_with("GET") && r.contains("/blobs/"))
@@ -470,7 +452,7 @@ fn a_killed_mirror_to_disk_resumes_without_downloading_finished_blobs_again() {
         tar_listing(&segment);
     }
     let target = TestRegistry::start();
-    ok(&from_disk(&dir, &config, &archive, &target.host()));
+    assert_ok(&from_disk(&dir, &config, &archive, &target.host()));
     for name in &names {
         let repo = name.split(':').next().unwrap();
         let digest = manifest_digest(&raw(&registry.docker_ref(name)));
@@ -495,7 +477,7 @@ fn since_repacks_what_earlier_runs_shipped_on_or_after_that_date() {
     let source = source_with(&dir, 1, 1000);
     let config = isc(dir.path(), &source.names());
     let archive = dir.join("archive");
-    ok(&to_disk(&dir, &config, &archive, &[]));
+    assert_ok(&to_disk(&dir, &config, &archive, &[]));
     let first = segments(&archive);
     let first_blobs: usize = first
         .iter()
@@ -503,7 +485,7 @@ fn since_repacks_what_earlier_runs_shipped_on_or_after_that_date() {
         .sum();
 
     // Same config again: only manifests are packed.
-    ok(&to_disk(&dir, &config, &archive, &[]));
+    assert_ok(&to_disk(&dir, &config, &archive, &[]));
     let second: Vec<PathBuf> = segments(&archive).into_iter().filter(|s| !first.contains(s)).collect();
     let second_blobs: usize = second
         .iter()
@@ -517,7 +499,7 @@ fn since_repacks_what_earlier_runs_shipped_on_or_after_that_date() {
     // --since today: the earlier runs (today) no longer count as shipped: everything is packed again.
     let today = String::from_utf8(Command::new("date").args(["-u", "+%Y-%m-%d"]).output().unwrap().stdout).unwrap();
     let before: Vec<PathBuf> = segments(&archive);
-    ok(&to_disk(&dir, &config, &archive, &["--since", today.trim()]));
+    assert_ok(&to_disk(&dir, &config, &archive, &["--since", today.trim()]));
     let third: Vec<PathBuf> = segments(&archive).into_iter().filter(|s| !before.contains(s)).collect();
     let third_blobs: usize = third
         .iter()

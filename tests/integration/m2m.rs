@@ -1,66 +1,8 @@
 //! Mirror-to-mirror of `additionalImages` against real registries, checked with skopeo and raw HTTP.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 
 use crate::support::*;
-
-/// A mirror-to-mirror run: writes the ISC, runs ferry with an isolated HOME, returns its output.
-struct Run {
-    dir: PathBuf,
-    output: Output,
-}
-
-impl Run {
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.output.stderr).into_owned()
-    }
-
-    fn code(&self) -> i32 {
-        self.output.status.code().unwrap_or(-1)
-    }
-
-    fn assert_success(&self) {
-        assert!(
-            self.output.status.success(),
-            "ferry failed ({}):\n{}",
-            self.code(),
-            self.stderr()
-        );
-    }
-
-    fn working_file(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.dir.join("working-dir").join(rel)).unwrap_or_default()
-    }
-}
-
-fn write_isc(dir: &Path, mirror_yaml: &str) -> PathBuf {
-    let path = dir.join("isc.yaml");
-    let text = format!("apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n{mirror_yaml}");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn mirror(dir: &TestDir, mirror_yaml: &str, destination: &str, extra: &[&str]) -> Run {
-    let isc = write_isc(dir.path(), mirror_yaml);
-    let workspace = dir.join("ws");
-    let mut command = ferry_at(dir.path());
-    command
-        .args(["mirror", "-c"])
-        .arg(&isc)
-        .arg("--workspace")
-        .arg(format!("file://{}", workspace.display()))
-        .arg(format!("docker://{destination}"))
-        .args([
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            "--retry-delay",
-            "50ms",
-        ])
-        .args(extra);
-    let output = command.output().expect("run ferry");
-    Run { dir: workspace, output }
-}
 
 fn raw(reference: &str) -> Vec<u8> {
     skopeo_inspect_raw(reference).unwrap_or_else(|e| panic!("skopeo inspect {reference}: {e}"))
@@ -93,7 +35,7 @@ fn three_platform_oci_index_is_copied_byte_for_byte() {
     );
     image.push(&src.host(), "team/app:v1");
 
-    let run = mirror(
+    let run = mirror_to_registry(
         &dir,
         &format!("  additionalImages:\n  - name: {}/team/app:v1\n", src.host()),
         &format!("{}/mirror", dst.host()),
@@ -139,7 +81,7 @@ fn docker_manifest_list_and_nested_index_keep_their_digests() {
         "  additionalImages:\n  - name: {0}/docker/list:1\n  - name: {0}/nested/app:2\n",
         src.host()
     );
-    let run = mirror(&dir, &yaml, &dst.host(), &[]);
+    let run = mirror_to_registry(&dir, &yaml, &dst.host(), &[]);
     run.assert_success();
 
     assert_eq!(
@@ -188,7 +130,7 @@ fn digest_reference_is_tagged_by_digest_and_listed_in_the_idms() {
         src.host(),
         image.index.digest
     );
-    let run = mirror(&dir, &yaml, &format!("{}/m", dst.host()), &[]);
+    let run = mirror_to_registry(&dir, &yaml, &format!("{}/m", dst.host()), &[]);
     run.assert_success();
 
     let tag = format!("sha256-{}", image.index.hex());
@@ -207,7 +149,7 @@ fn digest_reference_is_tagged_by_digest_and_listed_in_the_idms() {
         "{idms}"
     );
     assert!(!run
-        .dir
+        .workspace
         .join("working-dir/cluster-resources/itms-oc-mirror.yaml")
         .exists());
 }
@@ -228,7 +170,7 @@ fn platform_filter_on_a_tag_rewrites_the_index_when_sparse_indexes_are_rejected(
         "  additionalImages:\n  - name: {}/ns/app:v1\n    platforms:\n    - linux/arm64\n",
         src.host()
     );
-    let run = mirror(&dir, &yaml, &dst.host(), &[]);
+    let run = mirror_to_registry(&dir, &yaml, &dst.host(), &[]);
     run.assert_success();
 
     let copied = raw(&dst.docker_ref("ns/app:v1"));
@@ -267,7 +209,7 @@ fn platform_filter_on_a_digest_copies_everything_when_sparse_indexes_are_rejecte
         src.host(),
         image.index.digest
     );
-    let run = mirror(&dir, &yaml, &dst.host(), &[]);
+    let run = mirror_to_registry(&dir, &yaml, &dst.host(), &[]);
     run.assert_success();
 
     assert_graph_copied(
@@ -298,7 +240,7 @@ fn command_line_platform_intersects_the_entry_platforms() {
         "  additionalImages:\n  - name: {}/ns/app:v1\n    platforms: [linux/amd64, linux/s390x]\n",
         src.host()
     );
-    let run = mirror(
+    let run = mirror_to_registry(
         &dir,
         &yaml,
         &dst.host(),
@@ -325,7 +267,7 @@ fn blocked_images_are_not_mirrored() {
         "  additionalImages:\n  - name: {0}/keep/app:1\n  - name: {0}/drop/app:1\n  blockedImages:\n  - name: \"drop/.*\"\n",
         src.host()
     );
-    let run = mirror(&dir, &yaml, &dst.host(), &[]);
+    let run = mirror_to_registry(&dir, &yaml, &dst.host(), &[]);
     run.assert_success();
     assert!(skopeo_inspect_raw(&dst.docker_ref("keep/app:1")).is_ok());
     assert!(
@@ -354,7 +296,7 @@ fn basic_auth_destination_with_right_and_wrong_credentials() {
         ),
     )
     .unwrap();
-    let run = mirror(&dir, &yaml, &dst.host(), &["--authfile", wrong.to_str().unwrap()]);
+    let run = mirror_to_registry(&dir, &yaml, &dst.host(), &["--authfile", wrong.to_str().unwrap()]);
     assert_ne!(run.code(), 0);
     assert!(run.stderr().contains("refused the credentials"), "{}", run.stderr());
     assert!(
@@ -373,7 +315,7 @@ fn basic_auth_destination_with_right_and_wrong_credentials() {
         ),
     )
     .unwrap();
-    let run = mirror(&dir, &yaml, &dst.host(), &["--authfile", right.to_str().unwrap()]);
+    let run = mirror_to_registry(&dir, &yaml, &dst.host(), &["--authfile", right.to_str().unwrap()]);
     run.assert_success();
     let copied =
         skopeo_inspect_raw_with_creds(&dst.docker_ref("ns/app:v1"), Some(("mirror-user", "s3cret-Passw0rd"))).unwrap();
@@ -416,7 +358,7 @@ fn second_run_transfers_nothing_and_shared_layers_are_uploaded_once() {
         src.host()
     );
 
-    let first = mirror(&dir, &yaml, &proxy.host(), &[]);
+    let first = mirror_to_registry(&dir, &yaml, &proxy.host(), &[]);
     first.assert_success();
     let base_digest = sha256_digest(&gzip_stored(&base));
     let base_hex = base_digest.trim_start_matches("sha256:");
@@ -443,7 +385,7 @@ fn second_run_transfers_nothing_and_shared_layers_are_uploaded_once() {
     }
 
     let before = proxy.requests().len();
-    let second = mirror(&dir, &yaml, &proxy.host(), &[]);
+    let second = mirror_to_registry(&dir, &yaml, &proxy.host(), &[]);
     second.assert_success();
     let writes: Vec<String> = proxy.requests()[before..]
         .iter()
@@ -458,7 +400,7 @@ fn second_run_transfers_nothing_and_shared_layers_are_uploaded_once() {
 fn malformed_config_names_file_line_and_field() {
     let dir = TestDir::new("m2m_bad_config");
     let dst = TestRegistry::start();
-    let run = mirror(
+    let run = mirror_to_registry(
         &dir,
         "  additionalImages:\n  - name: quay.io/a/b:1\n    tagret: x\n",
         &dst.host(),
@@ -480,7 +422,7 @@ fn unreachable_destination_is_a_clear_error() {
         .unwrap()
         .port();
     let yaml = format!("  additionalImages:\n  - name: {}/ns/app:1\n", src.host());
-    let run = mirror(&dir, &yaml, &format!("127.0.0.1:{port}"), &["--retry-times", "1"]);
+    let run = mirror_to_registry(&dir, &yaml, &format!("127.0.0.1:{port}"), &["--retry-times", "1"]);
     assert_ne!(run.code(), 0);
     assert!(
         run.stderr().contains("cannot reach registry") && run.stderr().contains("help:"),
@@ -499,9 +441,9 @@ fn unreachable_source_fails_the_image_with_the_additional_images_exit_bit() {
         .unwrap()
         .port();
     let yaml = format!("  additionalImages:\n  - name: 127.0.0.1:{port}/ns/app:1\n");
-    let run = mirror(&dir, &yaml, &dst.host(), &["--retry-times", "1"]);
+    let run = mirror_to_registry(&dir, &yaml, &dst.host(), &["--retry-times", "1"]);
     assert_eq!(run.code(), 8, "{}", run.stderr());
-    let errors: Vec<_> = std::fs::read_dir(run.dir.join("working-dir/logs"))
+    let errors: Vec<_> = std::fs::read_dir(run.workspace.join("working-dir/logs"))
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("mirroring_errors"))
@@ -540,7 +482,7 @@ fn injected_429_5xx_and_resets_are_survived_with_content_verified() {
         },
     );
     let yaml = format!("  additionalImages:\n  - name: {}/ns/app:v1\n", source_proxy.host());
-    let run = mirror(&dir, &yaml, &dest_proxy.host(), &["--retry-times", "8"]);
+    let run = mirror_to_registry(&dir, &yaml, &dest_proxy.host(), &["--retry-times", "8"]);
     run.assert_success();
     assert!(
         source_proxy.injected().statuses == 5 && source_proxy.injected().resets > 0,
@@ -562,7 +504,7 @@ fn dry_run_writes_mapping_and_missing_and_copies_nothing() {
     let (src, dst) = (TestRegistry::start(), TestRegistry::start());
     multi_arch_image(dir.join("img"), 151, &["linux/amd64"], false).push(&src.host(), "ns/app:1");
     let yaml = format!("  additionalImages:\n  - name: {}/ns/app:1\n", src.host());
-    let run = mirror(&dir, &yaml, &format!("{}/mirror", dst.host()), &["--dry-run"]);
+    let run = mirror_to_registry(&dir, &yaml, &format!("{}/mirror", dst.host()), &["--dry-run"]);
     run.assert_success();
     let expected = format!(
         "docker://{0}/ns/app:1=docker://{1}/mirror/ns/app:1",
@@ -586,7 +528,7 @@ fn oci_layout_source_from_the_examples_mirrors() {
         "  additionalImages:\n  - name: oci://{}:hello\n    targetRepo: demo/hello\n",
         layout.display()
     );
-    let run = mirror(&dir, &yaml, &dst.host(), &[]);
+    let run = mirror_to_registry(&dir, &yaml, &dst.host(), &[]);
     run.assert_success();
     let index: serde_json::Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
     let expected = index["manifests"][0]["digest"].as_str().unwrap();
@@ -602,7 +544,7 @@ fn content_this_version_cannot_mirror_fails_its_group_instead_of_being_skipped_s
         "  platform:\n    channels:\n    - name: stable-4.16\n  additionalImages:\n  - name: {}/ns/app:1\n",
         src.host()
     );
-    let run = mirror(&dir, &yaml, &dst.host(), &[]);
+    let run = mirror_to_registry(&dir, &yaml, &dst.host(), &[]);
     assert_eq!(run.code(), 2, "release group bit: {}", run.stderr());
     assert!(
         run.stderr().contains("mirror.platform (1 release platform)"),
@@ -628,7 +570,7 @@ fn registries_conf_mirrors_serve_sources_that_cannot_be_reached() {
     )
     .unwrap();
     let yaml = "  additionalImages:\n  - name: quay.example.invalid/ns/app:1\n";
-    let run = mirror(&dir, yaml, &dst.host(), &["--registries-conf", conf.to_str().unwrap()]);
+    let run = mirror_to_registry(&dir, yaml, &dst.host(), &["--registries-conf", conf.to_str().unwrap()]);
     run.assert_success();
     assert_eq!(manifest_digest(&raw(&dst.docker_ref("ns/app:1"))), image.index.digest);
     let itms = run.working_file("cluster-resources/itms-oc-mirror.yaml");
@@ -695,7 +637,7 @@ fn oci_layout_destination_keeps_every_parallel_entry_and_feeds_a_registry_back()
         "  additionalImages:\n  - name: oci://{}:team/app3:v1\n    targetRepo: back/app3\n",
         layout.display()
     );
-    let run = mirror(&dir, &back, &dst.host(), &[]);
+    let run = mirror_to_registry(&dir, &back, &dst.host(), &[]);
     run.assert_success();
     assert_eq!(
         manifest_digest(&raw(&dst.docker_ref("back/app3:v1"))),

@@ -3,7 +3,6 @@
 //! own), then the `ferry` binary with the token registry as destination and as source.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use crate::support::token_auth::TOKEN_SERVICE;
 use crate::support::*;
@@ -12,68 +11,11 @@ const USER: &str = "token-user";
 const PASSWORD: &str = "t0ken-Pa55word";
 const WRONG_PASSWORD: &str = "not-the-t0ken-password";
 
-/// A ferry mirror-to-mirror run: output and working dir.
-struct Run {
-    workspace: PathBuf,
-    output: Output,
-}
-
-impl Run {
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.output.stderr).into_owned()
-    }
-
-    fn code(&self) -> i32 {
-        self.output.status.code().unwrap_or(-1)
-    }
-
-    fn assert_success(&self, context: &str) {
-        assert!(
-            self.output.status.success(),
-            "ferry failed ({}):\n{}\n--- token server ---\n{context}",
-            self.code(),
-            self.stderr()
-        );
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.workspace.join("working-dir/logs/ferry.log")).unwrap_or_default()
-    }
-}
-
-/// Runs `ferry mirror` of `additionalImages: images` to `docker://destination` with an isolated HOME and `authfile`.
-fn mirror(dir: &TestDir, images: &[&str], destination: &str, authfile: Option<&Path>) -> Run {
-    let isc = dir.join("isc.yaml");
-    std::fs::write(
-        &isc,
-        format!(
-            "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  additionalImages:\n{}",
-            images
-                .iter()
-                .map(|image| format!("  - name: {image}\n"))
-                .collect::<String>()
-        ),
-    )
-    .unwrap();
-    let workspace = dir.join("ws");
-    let mut command = ferry_at(dir.path());
-    command
-        .args(["mirror", "-c"])
-        .arg(&isc)
-        .arg("--workspace")
-        .arg(format!("file://{}", workspace.display()))
-        .arg(format!("docker://{destination}"))
-        .args([
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            "--retry-delay",
-            "50ms",
-        ]);
-    if let Some(authfile) = authfile {
-        command.arg("--authfile").arg(authfile);
-    }
-    let output = command.output().expect("run ferry");
-    Run { workspace, output }
+/// `ferry mirror` of `additionalImages: images` to `docker://destination`, with `authfile` when given.
+fn mirror(dir: &TestDir, images: &[&str], destination: &str, authfile: Option<&Path>) -> MirrorRun {
+    let authfile = authfile.map(|path| path.to_str().unwrap());
+    let extra: Vec<&str> = authfile.map(|path| vec!["--authfile", path]).unwrap_or_default();
+    mirror_to_registry(dir, &additional_images(images), destination, &extra)
 }
 
 /// An auth file with one `auths` entry for `host`.
@@ -231,7 +173,7 @@ fn mirror_into_token_registry_with_right_credentials() {
         &format!("{}/mirror", dst.host()),
         Some(&authfile),
     );
-    run.assert_success(&dst.server.describe());
+    run.assert_success_with(&dst.server.describe());
 
     let copied = skopeo_inspect_raw_with_creds(&dst.docker_ref("mirror/ns/app:v1"), Some((USER, PASSWORD)))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -313,7 +255,7 @@ fn token_registry_as_source_mirrors_to_a_plain_registry() {
         &format!("{}/mirror", dst.host()),
         Some(&authfile),
     );
-    run.assert_success(&src.server.describe());
+    run.assert_success_with(&src.server.describe());
 
     let copied = skopeo_inspect_raw(&dst.docker_ref("mirror/team/app:v2")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(manifest_digest(&copied), image.index.digest);
@@ -357,7 +299,7 @@ fn anonymous_pull_token_registry_as_source_needs_no_credentials() {
         &format!("{}/mirror", dst.host()),
         None,
     );
-    run.assert_success(&src.server.describe());
+    run.assert_success_with(&src.server.describe());
     let copied = skopeo_inspect_raw(&dst.docker_ref("mirror/public/app:v3")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(manifest_digest(&copied), image.index.digest);
     assert!(
@@ -388,7 +330,7 @@ fn cross_repository_mounts_use_a_token_for_both_repositories() {
         &format!("{}/mirror", dst.host()),
         Some(&authfile),
     );
-    run.assert_success(&dst.server.describe());
+    run.assert_success_with(&dst.server.describe());
     for repo in ["one", "two"] {
         let copied = skopeo_inspect_raw_with_creds(
             &dst.docker_ref(&format!("mirror/{repo}/app:v1")),

@@ -16,12 +16,14 @@
 pub mod bench_data;
 pub mod fixtures;
 pub mod http;
+pub mod mirror_run;
 pub mod proxy;
 pub mod registry;
 pub mod skopeo;
 pub mod token_auth;
 
 pub use fixtures::*;
+pub use mirror_run::*;
 pub use proxy::{FaultPlan, FaultProxy, Injected};
 pub use registry::{RegistryOptions, TestRegistry};
 pub use skopeo::*;
