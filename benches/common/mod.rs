@@ -411,6 +411,57 @@ fn cpu_jiffies() -> (u64, u64) {
     (total - idle, total)
 }
 
+/// Destinations of finished runs, stopped, their files kept until `release`. On a filesystem without a journal
+/// (ext4 as this machine mounts it), inodes deleted in the last minute are skipped by every new file's inode
+/// allocation, so deleting one run's ten thousand registry files would slow the next copies' file creation for a
+/// minute; and discarding the freed blocks would slow their fsyncs. Kept files leave the page cache at once, so
+/// that they do not crowd out the copies that follow.
+#[derive(Default)]
+pub struct Retired(Vec<TestRegistry>);
+
+impl Retired {
+    pub fn retire(&mut self, mut registry: TestRegistry) {
+        registry.kill();
+        // SAFETY: sync(2) takes no arguments and cannot fail.
+        unsafe { libc::sync() };
+        evict_from_page_cache(&registry.storage_dir());
+        self.0.push(registry);
+    }
+
+    /// Deletes the retired destinations, then waits out the minute in which the filesystem avoids their inodes.
+    pub fn release(&mut self) {
+        if self.0.is_empty() {
+            return;
+        }
+        self.0.clear();
+        settle_machine();
+        eprintln!("  deleted the finished destinations; waiting {INODE_RECENCY:?} before the next copies");
+        std::thread::sleep(INODE_RECENCY);
+    }
+}
+
+/// How long ext4 without a journal avoids reusing a deleted inode (RECENTCY_MIN in fs/ext4/ialloc.c), and a second.
+const INODE_RECENCY: Duration = Duration::from_secs(61);
+
+/// Drops the (clean, after sync) cached pages of every file under `dir`.
+fn evict_from_page_cache(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => evict_from_page_cache(&path),
+            Ok(kind) if kind.is_file() => {
+                if let Ok(file) = fs::File::open(&path) {
+                    use std::os::fd::AsRawFd;
+                    // SAFETY: a valid open descriptor; the advice only affects caching.
+                    unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Registries log a request after answering it: give the last lines a moment to land.
 pub fn settle_logs() {
     std::thread::sleep(Duration::from_millis(300));
