@@ -20,10 +20,12 @@ pub struct BlobSpool {
 }
 
 impl BlobSpool {
-    /// A new, empty spool in a fresh directory under `parent` (created if missing).
+    /// A new, empty spool in a fresh directory under `parent` (created if missing). Spools that killed runs left
+    /// there are removed first; a run whose spool disappears under it fetches the blobs again.
     pub fn new_in(parent: &Path) -> std::io::Result<BlobSpool> {
         std::fs::create_dir_all(parent)?;
-        let dir = tempfile::Builder::new().prefix(".blob-spool-").tempdir_in(parent)?;
+        remove_stale(parent);
+        let dir = tempfile::Builder::new().prefix(PREFIX).tempdir_in(parent)?;
         Ok(BlobSpool {
             dir,
             files: Mutex::new(HashMap::new()),
@@ -59,6 +61,17 @@ impl BlobSpool {
             digest: digest.clone(),
             written: 0,
         })
+    }
+}
+
+const PREFIX: &str = ".blob-spool-";
+
+fn remove_stale(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(PREFIX) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
@@ -130,6 +143,25 @@ mod tests {
             spool.writer(&digest).await.is_none(),
             "a spooled blob is not written again"
         );
+    }
+
+    #[tokio::test]
+    async fn a_spool_left_by_a_killed_run_is_removed_and_a_vanished_file_is_not_served() {
+        let parent = tempfile::tempdir().unwrap();
+        let stale = parent.path().join(".blob-spool-killed");
+        std::fs::create_dir_all(&stale).unwrap();
+        std::fs::write(stale.join("sha256-x"), b"old").unwrap();
+        let spool = BlobSpool::new_in(parent.path()).unwrap();
+        assert!(!stale.exists());
+
+        let content = b"layer".repeat(10);
+        let digest = digest_of(&content);
+        let mut writer = spool.writer(&digest).await.unwrap();
+        writer.write(&content).await.unwrap();
+        writer.keep().await;
+        // Another run on the same workspace removed this spool as stale: the blob is fetched again instead.
+        BlobSpool::new_in(parent.path()).unwrap();
+        assert!(spool.open(&digest).await.is_none());
     }
 
     #[tokio::test]
