@@ -16,7 +16,7 @@ use crate::catalog::listing::catalog_source;
 use crate::catalog::rebuild::{self, PlatformConfigs};
 use crate::catalog::{filter, related_images, DeclarativeConfig};
 use crate::config::{ImageSetConfiguration, Operator};
-use crate::engine::source::{BuiltImage, SourceReader};
+use crate::engine::source::{head_digest, BuiltImage, SourceReader};
 use crate::engine::{Event, Reporter, Sources};
 use crate::image::{Digest, PlatformFilter};
 use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob};
@@ -298,20 +298,21 @@ fn catalog_destination(
 }
 
 /// Resolves tag-only references to the digests their tags name now, so that the whole run copies one consistent
-/// set (the tag is kept for the destination). A reference that cannot be resolved stays as it is and fails, with
-/// its reason, when it is copied.
+/// set (the tag is kept for the destination): a HEAD request, or a GET where a registry does not say the digest.
+/// A reference that cannot be resolved stays as it is and fails, with its reason, when it is copied.
 async fn pin_tags(references: Vec<ImageReference>, sources: &Sources) -> Vec<ImageReference> {
     let resolve = |reference: ImageReference| async move {
         if reference.digest.is_some() {
             return reference;
         }
-        match SourceReader::open(&ImageSource::Registry(reference.clone()), sources).await {
-            Ok((_, root)) => ImageReference {
-                digest: Some(root.digest),
-                ..reference
-            },
-            Err(_) => reference,
-        }
+        let digest = match head_digest(&reference, sources).await {
+            Some(digest) => Some(digest),
+            None => SourceReader::open(&ImageSource::Registry(reference.clone()), sources)
+                .await
+                .ok()
+                .map(|(_, root)| root.digest),
+        };
+        ImageReference { digest, ..reference }
     };
     futures_util::stream::iter(references.into_iter().map(resolve))
         .buffered(8)

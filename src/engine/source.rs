@@ -249,6 +249,27 @@ async fn open_registry(
         }))
 }
 
+/// The digest a tag names now, from a HEAD request (through the configured mirrors in order): it does not transfer
+/// the manifest, and Docker Hub does not count it as a pull. `None` when no source answers with a digest.
+pub async fn head_digest(reference: &ImageReference, sources: &Sources) -> Option<Digest> {
+    for candidate in sources.mirrors.pull_sources(reference) {
+        let client = if candidate.insecure {
+            &sources.insecure_registry
+        } else {
+            &sources.registry
+        };
+        let candidate_ref = candidate.reference;
+        let repo = Repo {
+            registry: &candidate_ref.registry,
+            path: &candidate_ref.repository,
+        };
+        if let Ok(Some(digest)) = client.manifest_digest(repo, &reference.manifest_selector()).await {
+            return Some(digest);
+        }
+    }
+    None
+}
+
 /// A blob the archive lacks: name the earlier archive run that carried it, when the archive says so.
 fn missing_from_archive(archive: &ArchiveReader, digest: &Digest) -> EngineError {
     let carried_by = archive.metadata().iter().rev().find_map(|run| {

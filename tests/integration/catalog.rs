@@ -255,6 +255,17 @@ fn catalog_is_filtered_per_platform_rebuilt_and_its_images_mirrored() {
             blob(&fixture.src.host(), "redhat/test-catalog", &layer)
         );
     }
+    // A bundle the catalog names by tag is pinned with a HEAD, and its manifest fetched once, by digest.
+    let log = fixture.src.log();
+    let by_tag = "/v2/oc-mirror/oc-mirror-dev/manifests/foo-bundle-v0.3.1 HTTP/1.1\" 200";
+    assert!(
+        log.contains(&format!("\"HEAD {by_tag}")),
+        "the tag was not resolved with a HEAD"
+    );
+    assert!(
+        !log.contains(&format!("\"GET {by_tag}")),
+        "the manifest was fetched by tag too"
+    );
     let working_dir = std::fs::read_dir(dir.join("ws/working-dir")).unwrap();
     let leftovers: Vec<_> = working_dir
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
