@@ -518,7 +518,7 @@ fn main() {
         .iter()
         .filter(|w| settings.only.as_deref().is_none_or(|o| o == w.name))
         .map(|w| {
-            retired.release();
+            retired.release(!settings.base.smoke);
             run_workload(w, &settings, &mut retired)
         })
         .collect();
