@@ -323,6 +323,14 @@ fn request(config_path: PathBuf, settings: &RunSettings, options: &LibraryOption
             workspace,
             destination: RegistryTarget { registry, namespace },
         },
+        Endpoints::FromDisk {
+            archive_dir,
+            registry,
+            namespace,
+        } => Mode::DiskToMirror {
+            archive_dir,
+            destination: RegistryTarget { registry, namespace },
+        },
     };
     Ok(MirrorRequest {
         config_path,
@@ -449,11 +457,35 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let settings = RunSettings {
-            mode: RunMode::MirrorToDisk,
-            destination: "docker://localhost:5000".into(),
-            ..RunSettings::default()
+            mode: RunMode::DiskToMirror,
+            destination: "docker://localhost:5000/mirror".into(),
+            workspace: "file:///media/archives".into(),
+            dest_tls_verify: true,
         };
-        assert!(request("isc.yaml".into(), &settings, &options).is_err());
+        let req = request("isc.yaml".into(), &settings, &options).unwrap();
+        assert!(!req.dry_run && req.dest_tls_verify);
+        match req.mode {
+            Mode::DiskToMirror {
+                archive_dir,
+                destination,
+            } => {
+                assert_eq!(archive_dir, Path::new("/media/archives"));
+                assert_eq!(destination.registry, "localhost:5000");
+                assert_eq!(destination.namespace, "mirror");
+            }
+            other => panic!("{other:?}"),
+        }
+        for (mode, destination) in [
+            (RunMode::MirrorToDisk, "docker://localhost:5000"),
+            (RunMode::DiskToMirror, "file:///tmp/out"),
+        ] {
+            let settings = RunSettings {
+                mode,
+                destination: destination.into(),
+                ..RunSettings::default()
+            };
+            assert!(request("isc.yaml".into(), &settings, &options).is_err());
+        }
     }
 
     #[test]

@@ -418,22 +418,29 @@ pub enum StatusKind {
     Error,
 }
 
-/// The three ways to run the selection.
+/// The ways to run the selection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunMode {
     DryRun,
     MirrorToDisk,
     MirrorToMirror,
+    DiskToMirror,
 }
 
 impl RunMode {
-    pub const ALL: [RunMode; 3] = [RunMode::DryRun, RunMode::MirrorToDisk, RunMode::MirrorToMirror];
+    pub const ALL: [RunMode; 4] = [
+        RunMode::DryRun,
+        RunMode::MirrorToDisk,
+        RunMode::MirrorToMirror,
+        RunMode::DiskToMirror,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             RunMode::DryRun => "dry-run",
             RunMode::MirrorToDisk => "mirror-to-disk",
             RunMode::MirrorToMirror => "mirror-to-mirror",
+            RunMode::DiskToMirror => "disk-to-mirror",
         }
     }
 
@@ -448,7 +455,8 @@ pub struct RunSettings {
     pub mode: RunMode,
     /// `file://DIR` (dry-run, mirror-to-disk) or `docker://HOST[:PORT][/NS]` (mirror-to-mirror, dry-run).
     pub destination: String,
-    /// `file://DIR`: state of a mirror-to-mirror run.
+    /// `file://DIR`: state of a mirror-to-mirror run; for disk-to-mirror, the archives to push (their
+    /// `working-dir` holds the state).
     pub workspace: String,
     pub dest_tls_verify: bool,
 }
@@ -463,6 +471,12 @@ pub enum Endpoints {
         registry: String,
         namespace: String,
         workspace: PathBuf,
+    },
+    /// The archives in `archive_dir` pushed into a registry.
+    FromDisk {
+        archive_dir: PathBuf,
+        registry: String,
+        namespace: String,
     },
 }
 
@@ -490,8 +504,18 @@ impl RunSettings {
                     workspace: workspace()?,
                 })
             }
+            (RunMode::DiskToMirror, Location::Registry { registry, namespace }) => match self.workspace.parse() {
+                Ok(Location::Directory(archive_dir)) => Ok(Endpoints::FromDisk {
+                    archive_dir,
+                    registry,
+                    namespace,
+                }),
+                _ => Err("disk-to-mirror reads the archives from the workspace field: file://DIR".into()),
+            },
             (RunMode::MirrorToDisk, _) => Err("mirror-to-disk writes archives to file://DIR".into()),
-            (RunMode::MirrorToMirror, _) => Err("mirror-to-mirror pushes to docker://HOST[:PORT][/NS]".into()),
+            (RunMode::MirrorToMirror | RunMode::DiskToMirror, _) => {
+                Err(format!("{} pushes to docker://HOST[:PORT][/NS]", self.mode.as_str()))
+            }
             (RunMode::DryRun, _) => Err("a dry run plans against file://DIR or docker://HOST[/NS]".into()),
         }
     }

@@ -969,7 +969,7 @@ fn run_form(settings: &RunSettings) -> Form {
                 "Mode",
                 RunMode::ALL.iter().map(|m| m.as_str()).collect(),
                 settings.mode.as_str(),
-                "dry-run plans only; mirror-to-disk writes archives; mirror-to-mirror pushes",
+                "dry-run plans only; mirror-to-disk writes archives; mirror-to-mirror pushes; disk-to-mirror pushes archives",
             ),
             Field::text(
                 "Destination",
@@ -979,7 +979,7 @@ fn run_form(settings: &RunSettings) -> Form {
             Field::text(
                 "Workspace",
                 settings.workspace.clone(),
-                "file://DIR: state, logs and cluster resources of a registry destination",
+                "file://DIR: state, logs and cluster resources of a registry destination (disk-to-mirror: the archives)",
             ),
             Field::choice(
                 "Dest TLS verify",

@@ -314,6 +314,61 @@ fn tui_runs_mirror_to_mirror_with_live_progress() {
 }
 
 #[test]
+fn tui_packs_archives_then_pushes_them_with_disk_to_mirror() {
+    let dir = TestDir::new("tui_d2m");
+    let src = TestRegistry::start();
+    let dst = TestRegistry::start();
+    let image = multi_arch_image(dir.join("app"), 13, &["linux/amd64", "linux/arm64"], false);
+    image.push(&src.host(), "team/app:v1");
+    let isc = additional_images(&[format!("{}/team/app:v1", src.host())]);
+    write_isc(dir.path(), &isc);
+    let ferry = env!("CARGO_BIN_EXE_ferry");
+    let script = format!(
+        "cd {dir} && unset REGISTRY_AUTH_FILE CONTAINERS_REGISTRIES_CONF DOCKER_CONFIG && HOME={dir} {ferry} tui -c isc.yaml -o isc.yaml --src-tls-verify=false",
+        dir = shell_quote(&dir.path().display().to_string()),
+        ferry = shell_quote(ferry),
+    );
+    let archives = format!("file://{}", dir.join("archives").display());
+    let tmux = Tmux::start(&dir, &script, 100, 30);
+    tmux.wait_for("No catalog yet");
+    // Mirror-to-disk into the archive directory.
+    tmux.keys(&["5", "Enter"]);
+    tmux.wait_for("Run the selection");
+    tmux.keys(&["Right", "Down", "C-u"]);
+    tmux.type_text(&archives);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("✓ complete  mirror-to-disk");
+    assert!(screen.contains("1 mirrored"), "{screen}");
+    // Disk-to-mirror of those archives into the destination, plain HTTP.
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Catalogs");
+    tmux.keys(&["5", "Enter"]);
+    tmux.wait_for("Run the selection");
+    tmux.keys(&["Right", "Right"]);
+    tmux.wait_for("[disk-to-mirror]");
+    tmux.keys(&["Down", "C-u"]);
+    tmux.type_text(&format!("docker://{}/mirror", dst.host()));
+    tmux.keys(&["Down", "C-u"]);
+    tmux.type_text(&archives);
+    tmux.keys(&["Down", "Left"]);
+    tmux.wait_for("[no]");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("✓ complete  disk-to-mirror");
+    assert!(screen.contains("1 mirrored"), "{screen}");
+    // Independently: the image is in the destination with its digest, and the cluster resources are with the
+    // archives' state.
+    let raw = skopeo_inspect_raw(&format!("docker://{}/mirror/team/app:v1", dst.host())).unwrap();
+    assert_eq!(manifest_digest(&raw), image.index.digest);
+    assert!(dir
+        .join("archives/working-dir/cluster-resources/itms-oc-mirror.yaml")
+        .exists());
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Catalogs");
+    tmux.keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), 0);
+}
+
+#[test]
 fn tui_ctrl_c_cancels_a_run_cleanly_and_the_next_run_completes() {
     let dir = TestDir::new("tui_cancel");
     let src = TestRegistry::start();

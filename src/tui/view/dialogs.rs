@@ -34,6 +34,31 @@ fn confirm_quit(theme: &Theme, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines).block(pane_block(" Quit? ", true, theme)), popup);
 }
 
+/// The choices of a field on one line, the chosen one in brackets. When they do not fit, the leading ones give way
+/// (marked `…`) so that the chosen one stays in view.
+fn choice_line(choices: &[&str], chosen: &str, width: usize) -> String {
+    let items: Vec<String> = choices
+        .iter()
+        .map(|c| {
+            if *c == chosen {
+                format!("[{c}]")
+            } else {
+                format!(" {c} ")
+            }
+        })
+        .collect();
+    let chosen_at = choices.iter().position(|c| *c == chosen).unwrap_or(0);
+    let mut first = 0;
+    loop {
+        let shown = items[first..=chosen_at.max(first)].join(" ");
+        let prefix = if first > 0 { "…" } else { "" };
+        if first >= chosen_at || prefix.chars().count() + shown.chars().count() <= width {
+            return fit(&format!("{prefix}{}", items[first..].join(" ")), width);
+        }
+        first += 1;
+    }
+}
+
 fn draw_form(form: &Form, theme: &Theme, frame: &mut Frame, area: Rect) {
     let height = form.fields.len() as u16 + 6;
     let popup = centered(area, 76, height);
@@ -66,19 +91,8 @@ fn draw_form(form: &Form, theme: &Theme, frame: &mut Frame, area: Rect) {
                 },
             )
         } else {
-            let choices: Vec<String> = field
-                .choices
-                .iter()
-                .map(|c| {
-                    if *c == field.value {
-                        format!("[{c}]")
-                    } else {
-                        format!(" {c} ")
-                    }
-                })
-                .collect();
             Span::styled(
-                fit(&choices.join(" "), value_width),
+                choice_line(&field.choices, &field.value, value_width),
                 if focused {
                     theme.cursor(true)
                 } else {
@@ -108,4 +122,29 @@ fn draw_form(form: &Form, theme: &Theme, frame: &mut Frame, area: Rect) {
             .wrap(Wrap { trim: false }),
         popup,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::choice_line;
+
+    const MODES: [&str; 4] = ["dry-run", "mirror-to-disk", "mirror-to-mirror", "disk-to-mirror"];
+
+    #[test]
+    fn choices_that_fit_are_shown_whole() {
+        assert_eq!(
+            choice_line(&MODES[..2], "dry-run", 40).trim_end(),
+            "[dry-run]  mirror-to-disk"
+        );
+    }
+
+    #[test]
+    fn the_chosen_choice_stays_in_view_when_the_line_is_too_narrow() {
+        let line = choice_line(&MODES, "disk-to-mirror", 40);
+        assert!(line.starts_with('…'), "{line}");
+        assert!(line.contains("[disk-to-mirror]"), "{line}");
+        assert!(line.chars().count() <= 40, "{line}");
+        let first = choice_line(&MODES, "dry-run", 40);
+        assert!(first.starts_with("[dry-run]"), "{first}");
+    }
 }

@@ -10,9 +10,15 @@ use super::{bytes, duration, fit, pane_block, spinner, Theme};
 use crate::tui::model::{Model, Pane, RunMode, RunOutcome, RunProgress, RunSettings};
 
 fn settings_line(settings: &RunSettings) -> String {
-    let mut text = format!("{} → {}", settings.mode.as_str(), settings.destination);
+    let mode = settings.mode.as_str();
+    let mut text = match settings.mode {
+        RunMode::DiskToMirror => format!("{mode} {} → {}", settings.workspace, settings.destination),
+        _ => format!("{mode} → {}", settings.destination),
+    };
     if settings.destination.starts_with("docker://") {
-        text.push_str(&format!(" (workspace {})", settings.workspace));
+        if settings.mode != RunMode::DiskToMirror {
+            text.push_str(&format!(" (workspace {})", settings.workspace));
+        }
         if !settings.dest_tls_verify {
             text.push_str(" tls-verify=false");
         }
@@ -55,6 +61,13 @@ pub fn draw(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
                 format!(
                     "  {:<17} straight into docker://HOST[/NS]",
                     RunMode::MirrorToMirror.as_str()
+                ),
+                theme.dim(),
+            ),
+            Line::styled(
+                format!(
+                    "  {:<17} archives (workspace file://DIR) into docker://HOST[/NS]",
+                    RunMode::DiskToMirror.as_str()
                 ),
                 theme.dim(),
             ),
