@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -92,12 +93,14 @@ struct History {
     empty_layer: bool,
 }
 
-/// Walks the catalog image from `root` for the platforms `filter` keeps and reads each platform's configs.
+/// Walks the catalog image from `root` for the platforms `filter` keeps and reads each platform's configs. The bytes
+/// of the layers read are added to `fetched` as they arrive, for progress displays.
 pub async fn extract(
     reader: &SourceReader,
     image: &str,
     root: RawManifest,
     filter: &PlatformFilter,
+    fetched: Option<&AtomicU64>,
 ) -> Result<(Vec<CatalogPlatform>, ExtractStats), ExtractError> {
     let graph = walk::walk(reader, root, filter).await.map_err(ExtractError::from)?;
     let mut images = Vec::new();
@@ -106,7 +109,7 @@ pub async fn extract(
     let mut stats = ExtractStats::default();
     let mut platforms = Vec::new();
     for node in images {
-        let Some(platform) = read_platform(reader, image, node, &mut shared, &mut stats).await? else {
+        let Some(platform) = read_platform(reader, image, node, &mut shared, &mut stats, fetched).await? else {
             continue;
         };
         platforms.push(platform);
@@ -132,6 +135,7 @@ async fn read_platform(
     node: &ManifestNode,
     shared: &mut HashMap<Vec<Digest>, ConfigFiles>,
     stats: &mut ExtractStats,
+    fetched: Option<&AtomicU64>,
 ) -> Result<Option<CatalogPlatform>, ExtractError> {
     let NodeContent::Image { config, layers } = &node.content else {
         return Ok(None);
@@ -168,7 +172,7 @@ async fn read_platform(
             files.clone()
         }
         None => {
-            let files = Arc::new(read_configs(reader, &relevant, &configs_dir, stats).await?);
+            let files = Arc::new(read_configs(reader, &relevant, &configs_dir, stats, fetched).await?);
             shared.insert(content_key.clone(), files.clone());
             files
         }
@@ -248,10 +252,11 @@ async fn read_configs(
     layers: &[&Descriptor],
     configs_dir: &str,
     stats: &mut ExtractStats,
+    fetched: Option<&AtomicU64>,
 ) -> Result<Vec<(PathBuf, Bytes)>, ExtractError> {
     let mut overlay = Overlay::default();
     for layer in layers.iter().rev() {
-        let entries = read_layer(reader, layer, configs_dir).await?;
+        let entries = read_layer(reader, layer, configs_dir, fetched).await?;
         stats.layers_fetched += 1;
         stats.bytes_fetched += layer.size;
         if overlay.apply(entries, configs_dir) {
@@ -312,6 +317,7 @@ async fn read_layer(
     reader: &SourceReader,
     layer: &Descriptor,
     configs_dir: &str,
+    fetched: Option<&AtomicU64>,
 ) -> Result<LayerEntries, ExtractError> {
     let gzip = layer.media_type.contains("gzip") || layer.media_type.ends_with(".tar.gzip");
     let plain = layer.media_type.ends_with(".tar") || layer.media_type.ends_with("tar");
@@ -340,7 +346,7 @@ async fn read_layer(
             scan_tar(input, &configs_dir).and_then(|(entries, rest)| drain(rest).map(|()| entries))
         }
     });
-    let (actual, spooled) = feed(stream, sender, spooled).await;
+    let (actual, spooled) = feed(stream, sender, spooled, fetched).await;
     let bad = |reason: String| ExtractError::BadLayer {
         digest: layer.digest.clone(),
         reason,
@@ -365,12 +371,16 @@ async fn feed<'s>(
     mut stream: ByteStream,
     sender: mpsc::Sender<Result<Bytes, std::io::Error>>,
     mut spooled: Option<SpoolWriter<'s>>,
+    fetched: Option<&AtomicU64>,
 ) -> (Digest, Option<SpoolWriter<'s>>) {
     let mut hasher = DigestHasher::new();
     while let Some(chunk) = stream.next().await {
         let failed = chunk.is_err();
         if let Ok(bytes) = &chunk {
             hasher.update(bytes);
+            if let Some(fetched) = fetched {
+                fetched.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            }
             if let Some(writer) = &mut spooled {
                 if writer.write(bytes).await.is_err() {
                     spooled = None;

@@ -3,6 +3,7 @@
 //! config once per distinct content, and summarizes packages, channels, bundles and architectures.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::AtomicU64;
 
 use serde::Serialize;
 
@@ -82,16 +83,18 @@ fn same_image(recorded: &str, wanted: &str) -> bool {
     recorded == wanted || matches!((parse(recorded), parse(wanted)), (Some(a), Some(b)) if a == b)
 }
 
-/// Opens a catalog and reads its declarative configs for the platforms `filter` keeps.
+/// Opens a catalog and reads its declarative configs for the platforms `filter` keeps, adding the bytes of the
+/// layers read to `fetched` as they arrive.
 pub async fn load(
     source: &ImageSource,
     name: &str,
     sources: &Sources,
     filter: &PlatformFilter,
+    fetched: Option<&AtomicU64>,
 ) -> Result<LoadedCatalog, ListingError> {
     let (reader, root) = SourceReader::open(source, sources).await?;
     let digest = root.digest.clone();
-    let (extracted, stats) = extract::extract(&reader, name, root, filter).await?;
+    let (extracted, stats) = extract::extract(&reader, name, root, filter, fetched).await?;
     let mut by_key: HashMap<Vec<Digest>, usize> = HashMap::new();
     let mut contents = Vec::new();
     let mut platforms = Vec::new();

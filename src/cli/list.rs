@@ -38,7 +38,7 @@ pub fn run(args: &ListOperatorsArgs) -> i32 {
 async fn list(args: &ListOperatorsArgs) -> Result<String, String> {
     let (source, sources) = open_sources(args)?;
     let filter = PlatformFilter::of(args.registry.platforms.clone());
-    let catalog = listing::load(&source, &args.catalog, &sources, &filter)
+    let catalog = listing::load(&source, &args.catalog, &sources, &filter, None)
         .await
         .map_err(|e| e.to_string())?;
     match &args.package {

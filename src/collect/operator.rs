@@ -91,7 +91,7 @@ async fn collect_catalog(
     let platforms = PlatformFilter::of(operator.platforms.clone())
         .intersect(&context.cli_platforms)
         .ok_or("its platforms and --platform have none in common")?;
-    let (mut extracted, stats) = extract::extract(&reader, &operator.catalog, root.clone(), &platforms)
+    let (mut extracted, stats) = extract::extract(&reader, &operator.catalog, root.clone(), &platforms, None)
         .await
         .map_err(|e| e.to_string())?;
     reporter.event(Event::Info(format!(

@@ -105,10 +105,16 @@ impl Executor {
                 let tx = self.tx.clone();
                 let filter = PlatformFilter::of(self.options.platforms.clone());
                 tokio::spawn(async move {
+                    let fetched = Arc::new(AtomicU64::new(0));
+                    let progress = report_progress(id, fetched.clone(), tx.clone());
                     let result = match registry {
-                        Ok(shared) => load_catalog(&reference, from.as_deref(), shared.sources(), &filter).await,
+                        Ok(shared) => {
+                            let sources = shared.sources();
+                            load_catalog(&reference, from.as_deref(), sources, &filter, &fetched).await
+                        }
                         Err(error) => Err(error),
                     };
+                    progress.abort();
                     let _ = tx.send(Msg::CatalogLoaded { id, result });
                 });
             }
@@ -177,11 +183,30 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// Opens and lists a catalog: from the archives in `from`, an OCI layout (`oci:`), or a registry.
+/// Sends the bytes a catalog load has read, every 200 ms while they grow, until aborted.
+fn report_progress(id: u64, fetched: Arc<AtomicU64>, tx: mpsc::UnboundedSender<Msg>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_millis(200));
+        let mut sent = 0;
+        loop {
+            every.tick().await;
+            let now = fetched.load(Ordering::Relaxed);
+            if now != sent {
+                sent = now;
+                if tx.send(Msg::CatalogProgress { id, fetched: now }).is_err() {
+                    break;
+                }
+            }
+        }
+    })
+}
+
 async fn load_catalog(
     reference: &str,
     from: Option<&str>,
     mut sources: Sources,
     filter: &PlatformFilter,
+    fetched: &AtomicU64,
 ) -> Result<Arc<CatalogData>, String> {
     let archive = match from {
         Some(from) => {
@@ -197,7 +222,7 @@ async fn load_catalog(
     };
     let source = listing::catalog_source(reference, archive.as_deref())?;
     sources.archive = archive;
-    let loaded = listing::load(&source, reference, &sources, filter)
+    let loaded = listing::load(&source, reference, &sources, filter, Some(fetched))
         .await
         .map_err(|e| explain(&e.to_string()))?;
     Ok(Arc::new(catalog_data(&loaded)))

@@ -56,7 +56,11 @@ pub struct BundleInfo {
 /// Where a catalog's content stands.
 #[derive(Debug, Clone)]
 pub enum LoadState {
-    Loading { since: Instant },
+    /// `fetched`: bytes of the catalog's layers read so far.
+    Loading {
+        since: Instant,
+        fetched: u64,
+    },
     Loaded(Arc<CatalogData>),
     Failed(String),
 }
@@ -113,7 +117,7 @@ impl CatalogEntry {
             whole,
             stash: BTreeMap::new(),
             set_aside: Vec::new(),
-            load: LoadState::Loading { since: now },
+            load: LoadState::Loading { since: now, fetched: 0 },
             filter: String::new(),
             package_cursor: 0,
             channel_cursor: 0,

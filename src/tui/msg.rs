@@ -18,6 +18,11 @@ pub enum Msg {
     Resize,
     /// The clock advanced (spinners, elapsed times, transfer rate).
     Tick(Instant),
+    /// Bytes of a loading catalog's layers read so far.
+    CatalogProgress {
+        id: u64,
+        fetched: u64,
+    },
     /// A catalog finished loading, or failed with a message for people.
     CatalogLoaded {
         id: u64,

@@ -42,6 +42,14 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
             catalog_loaded(model, id, result);
             Vec::new()
         }
+        Msg::CatalogProgress { id, fetched } => {
+            if let Some(catalog) = model.catalogs.iter_mut().find(|c| c.id == id) {
+                if let LoadState::Loading { fetched: shown, .. } = &mut catalog.load {
+                    *shown = fetched;
+                }
+            }
+            Vec::new()
+        }
         Msg::Saved { path, yaml, result } => {
             match result {
                 Ok(()) => {
@@ -361,7 +369,7 @@ fn catalogs_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
             let now = model.now;
             if let Some(catalog) = model.catalog_mut() {
                 if !catalog.is_loading() {
-                    catalog.load = LoadState::Loading { since: now };
+                    catalog.load = LoadState::Loading { since: now, fetched: 0 };
                     let command = load_command(catalog);
                     let text = format!("reloading {}", catalog.operator.catalog);
                     say(model, StatusKind::Info, text);

@@ -982,3 +982,31 @@ fn slash_in_any_operators_pane_filters_packages_and_tab_leaves_the_filter() {
     assert_eq!(model.focus, Pane::Channels);
     assert_eq!(model.catalog().unwrap().filter, "foo");
 }
+
+#[test]
+fn load_progress_updates_only_a_loading_catalog() {
+    let mut model = loaded_model();
+    let loaded_id = model.catalogs[0].id;
+    super::update::add_catalog(&mut model, "quay.io/org/other:v1", "").unwrap();
+    let loading_id = model.catalogs[1].id;
+    update(
+        &mut model,
+        Msg::CatalogProgress {
+            id: loading_id,
+            fetched: 4096,
+        },
+    );
+    assert!(matches!(
+        model.catalogs[1].load,
+        LoadState::Loading { fetched: 4096, .. }
+    ));
+    // A late progress report for a catalog that already loaded changes nothing.
+    update(
+        &mut model,
+        Msg::CatalogProgress {
+            id: loaded_id,
+            fetched: 1,
+        },
+    );
+    assert!(matches!(model.catalogs[0].load, LoadState::Loaded(_)));
+}

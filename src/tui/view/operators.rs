@@ -5,7 +5,7 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{duration, fit, pane_block, spinner, Theme};
+use super::{bytes, duration, fit, pane_block, spinner, Theme};
 use crate::tui::model::{short_platform, CatalogEntry, LoadState, Model, Pane};
 
 pub fn draw(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -93,11 +93,12 @@ fn draw_catalogs(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
                 Span::raw(fit(short_catalog(&catalog.operator.catalog), width.saturating_sub(4))),
             ]);
             let detail = match &catalog.load {
-                LoadState::Loading { since } => Span::styled(
+                LoadState::Loading { since, fetched } => Span::styled(
                     format!(
-                        "    {} loading {}",
+                        "    {} loading {}{}",
                         spinner(model.spinner),
-                        duration(model.now.saturating_duration_since(*since))
+                        duration(model.now.saturating_duration_since(*since)),
+                        read_so_far(*fetched)
                     ),
                     theme.accent(),
                 ),
@@ -179,14 +180,15 @@ fn draw_packages(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
         );
     }
     match &catalog.load {
-        LoadState::Loading { since } => {
+        LoadState::Loading { since, fetched } => {
             let text = vec![
                 Line::styled(
                     format!(
-                        "{} loading {}  {}",
+                        "{} loading {}  {}{}",
                         spinner(model.spinner),
                         catalog.operator.catalog,
-                        duration(model.now.saturating_duration_since(*since))
+                        duration(model.now.saturating_duration_since(*since)),
+                        read_so_far(*fetched)
                     ),
                     theme.accent(),
                 ),
@@ -538,5 +540,14 @@ fn draw_platforms(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
             Line::styled(format!(" bundles: {arches}"), theme.dim()),
         ];
         frame.render_widget(Paragraph::new(text), info_area);
+    }
+}
+
+/// `  · 12.3 MiB read` once a catalog load has read something, else nothing.
+fn read_so_far(fetched: u64) -> String {
+    if fetched == 0 {
+        String::new()
+    } else {
+        format!("  · {} read", bytes(fetched))
     }
 }

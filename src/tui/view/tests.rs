@@ -66,6 +66,17 @@ fn operators_while_a_catalog_loads() {
     crate::tui::update::add_catalog(&mut model, "quay.io/redhat/redhat-operator-index:v4.18", "").unwrap();
     update(&mut model, Msg::Tick(at(3)));
     snap("operators_loading", &model);
+    // The bytes read so far appear once the load reports them.
+    let id = model.catalogs[0].id;
+    update(
+        &mut model,
+        Msg::CatalogProgress {
+            id,
+            fetched: 12_900_000,
+        },
+    );
+    let screen = render(&model, 120, 40).backend().to_string();
+    assert!(screen.contains("12.3 MiB read"), "{screen}");
 }
 
 #[test]
