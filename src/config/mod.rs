@@ -24,7 +24,9 @@ pub use model::{
     SampleImage, SelectedBundle, StorageConfig, API_GROUP, KIND_DELETE, KIND_IMAGESET,
 };
 pub use template::TEMPLATE;
-pub use validate::{parse_version, Issue, RELEASE_ARCHITECTURES};
+pub use validate::{
+    is_valid_tag, is_valid_target_path, parse_version, Issue, RELEASE_ARCHITECTURES, TAG_HELP, TARGET_PATH_HELP,
+};
 
 /// Compiles blocked-image patterns; validation guarantees they compile (an invalid one is skipped here).
 fn compile_patterns(mirror: &Mirror) -> Vec<regex::Regex> {

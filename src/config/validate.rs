@@ -55,7 +55,7 @@ pub fn parse_version(text: &str) -> Result<semver::Version, String> {
 
 /// oc-mirror's grammar for `targetCatalog` and `targetRepo`: path components of lower-case alphanumerics joined by
 /// `.`, `_`, `__` or dashes, separated by `/`, without tag or digest.
-fn is_valid_target_path(text: &str) -> bool {
+pub fn is_valid_target_path(text: &str) -> bool {
     static PATH: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"^([a-z0-9]+((?:[._]|__|[-]*)[a-z0-9]+)*)(/([a-z0-9]+((?:[._]|__|[-]*)[a-z0-9]+)*))*$")
             .expect("valid regex")
@@ -64,15 +64,15 @@ fn is_valid_target_path(text: &str) -> bool {
 }
 
 /// A registry tag: 1 to 128 of `[A-Za-z0-9_.-]`, not starting with `.` or `-`.
-fn is_valid_tag(text: &str) -> bool {
+pub fn is_valid_tag(text: &str) -> bool {
     static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$").expect("regex"));
     TAG.is_match(text)
 }
 
-const TARGET_PATH_HELP: &str = "give `[namespace/]name` in lower case, such as `redhat/operator-index`: \
+pub const TARGET_PATH_HELP: &str = "give `[namespace/]name` in lower case, such as `redhat/operator-index`: \
                                 path components of [a-z0-9] joined by `.`, `_`, `__` or `-`, no tag or digest \
                                 (put a tag in `targetTag`)";
-const TAG_HELP: &str = "a tag is 1-128 characters of [A-Za-z0-9_.-], not starting with `.` or `-`";
+pub const TAG_HELP: &str = "a tag is 1-128 characters of [A-Za-z0-9_.-], not starting with `.` or `-`";
 const IMAGE_HELP: &str = "write `registry/namespace/name:tag` or `registry/namespace/name@sha256:<digest>` \
                           (a digest pins the image), or `oci:///path/to/layout` for a local OCI layout";
 

@@ -356,6 +356,8 @@ pub struct Form {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FormKind {
     AddCatalog,
+    /// Where the catalog at this index goes in the mirror (`targetCatalog`, `targetTag`).
+    CatalogTarget(usize),
     AddImage,
     EditImage(usize),
     AddRelease,

@@ -364,6 +364,10 @@ fn catalogs_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
             model.focus = Pane::Packages;
         }
         KeyCode::Char('a') => model.dialog = Some(Dialog::Form(add_catalog_form())),
+        KeyCode::Char('e') if model.catalog_cursor < model.catalogs.len() => {
+            let form = catalog_target_form(model.catalog_cursor, &model.catalogs[model.catalog_cursor]);
+            model.dialog = Some(Dialog::Form(form));
+        }
         KeyCode::Char(' ') => toggle_whole(model),
         KeyCode::Char('r') => {
             let now = model.now;
@@ -446,6 +450,59 @@ fn add_catalog_form() -> Form {
         focus: 0,
         error: None,
     }
+}
+
+fn catalog_target_form(index: usize, catalog: &CatalogEntry) -> Form {
+    Form {
+        kind: FormKind::CatalogTarget(index),
+        title: format!("Mirror {} as", catalog.operator.catalog),
+        fields: vec![
+            Field::text(
+                "Target catalog",
+                catalog.operator.target_catalog.clone().unwrap_or_default(),
+                "targetCatalog: [namespace/]name under the destination; empty keeps the source's repository path",
+            ),
+            Field::text(
+                "Target tag",
+                catalog.operator.target_tag.clone().unwrap_or_default(),
+                "targetTag: the rebuilt catalog's tag; empty keeps the source's tag",
+            ),
+        ],
+        focus: 0,
+        error: None,
+    }
+}
+
+/// Sets (or, when empty, removes) the catalog's `targetCatalog` and `targetTag`.
+fn set_catalog_target(model: &mut Model, index: usize, form: &Form) -> Result<Vec<Command>, String> {
+    use crate::config::{is_valid_tag, is_valid_target_path, TAG_HELP, TARGET_PATH_HELP};
+    let target_catalog = Some(form.value("Target catalog").trim()).filter(|t| !t.is_empty());
+    let target_tag = Some(form.value("Target tag").trim()).filter(|t| !t.is_empty());
+    if let Some(path) = target_catalog.filter(|p| !is_valid_target_path(p)) {
+        return Err(format!("`{path}` is not a valid target catalog: {TARGET_PATH_HELP}"));
+    }
+    if let Some(tag) = target_tag.filter(|t| !is_valid_tag(t)) {
+        return Err(format!("`{tag}` is not a valid tag: {TAG_HELP}"));
+    }
+    let Some(catalog) = model.catalogs.get_mut(index) else {
+        return Ok(Vec::new());
+    };
+    catalog.operator.target_catalog = target_catalog.map(str::to_string);
+    catalog.operator.target_tag = target_tag.map(str::to_string);
+    let text = format!(
+        "{} will be mirrored as {}",
+        catalog.operator.catalog,
+        mirrored_as(catalog)
+    );
+    say(model, StatusKind::Info, text);
+    Ok(Vec::new())
+}
+
+/// `targetCatalog:targetTag`, with `(source path)` / `(source tag)` for what is not set.
+fn mirrored_as(catalog: &CatalogEntry) -> String {
+    let path = catalog.operator.target_catalog.as_deref().unwrap_or("(source path)");
+    let tag = catalog.operator.target_tag.as_deref().unwrap_or("(source tag)");
+    format!("{path}:{tag}")
 }
 
 // --- Packages --------------------------------------------------------------------------------------------------
@@ -1178,6 +1235,7 @@ fn submit(model: &mut Model, mut form: Form) -> Vec<Command> {
 fn apply_form(model: &mut Model, form: &Form) -> Result<Vec<Command>, String> {
     match form.kind {
         FormKind::AddCatalog => add_catalog(model, form.value("Reference"), form.value("From archive")),
+        FormKind::CatalogTarget(index) => set_catalog_target(model, index, form),
         FormKind::AddImage | FormKind::EditImage(_) => {
             let image = image_from_form(form)?;
             let text = match form.kind {

@@ -1010,3 +1010,44 @@ fn load_progress_updates_only_a_loading_catalog() {
     );
     assert!(matches!(model.catalogs[0].load, LoadState::Loaded(_)));
 }
+
+#[test]
+fn e_sets_and_clears_where_a_catalog_goes_in_the_mirror() {
+    let mut model = loaded_model();
+    model.focus = Pane::Catalogs;
+    keys(&mut model, " "); // the whole catalog: it is in the configuration
+    keys(&mut model, "e");
+    assert!(matches!(&model.dialog, Some(Dialog::Form(f)) if f.kind == FormKind::CatalogTarget(0)));
+    keys(&mut model, "Mirror/Index");
+    code(&mut model, KeyCode::Enter);
+    let Some(Dialog::Form(form)) = &model.dialog else {
+        panic!("an invalid target keeps the form open")
+    };
+    assert!(form.error.as_deref().unwrap().contains("lower case"), "{form:?}");
+    ctrl(&mut model, 'u');
+    keys(&mut model, "mirror/index");
+    code(&mut model, KeyCode::Tab);
+    keys(&mut model, "v4.18-filtered");
+    code(&mut model, KeyCode::Enter);
+    assert_eq!(model.dialog, None);
+    let operator = &model.isc().spec.mirror.operators[0];
+    assert_eq!(operator.target_catalog.as_deref(), Some("mirror/index"));
+    assert_eq!(operator.target_tag.as_deref(), Some("v4.18-filtered"));
+    assert!(model.isc().check().is_empty(), "{:?}", model.isc().check());
+
+    // The form opens with the current values; emptied fields remove the keys.
+    keys(&mut model, "e");
+    let Some(Dialog::Form(form)) = &model.dialog else {
+        panic!()
+    };
+    assert_eq!(form.value("Target catalog"), "mirror/index");
+    ctrl(&mut model, 'u');
+    code(&mut model, KeyCode::Tab);
+    ctrl(&mut model, 'u');
+    code(&mut model, KeyCode::Enter);
+    let operator = &model.isc().spec.mirror.operators[0];
+    assert_eq!(
+        (operator.target_catalog.as_deref(), operator.target_tag.as_deref()),
+        (None, None)
+    );
+}

@@ -24,6 +24,7 @@ pub const LINES: &[(&str, &str)] = &[
     ("", "Catalogs"),
     ("a", "add a catalog (docker://, oci://, archive)"),
     ("space", "mirror the whole catalog / back to packages"),
+    ("e", "target catalog and tag in the mirror"),
     ("r", "load the catalog again"),
     ("d", "remove the catalog"),
     ("", "Packages"),

@@ -123,6 +123,7 @@ fn draw_hints(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
                 ("enter", "packages"),
                 ("a", "add"),
                 ("space", "whole catalog"),
+                ("e", "target"),
                 ("r", "reload"),
                 ("d", "remove"),
             ],

@@ -139,6 +139,15 @@ fn help_overlay() {
 }
 
 #[test]
+fn catalog_target_form() {
+    let mut model = loaded_model();
+    model.focus = Pane::Catalogs;
+    keys(&mut model, "e");
+    keys(&mut model, "mirror/index");
+    snap("form_catalog_target", &model);
+}
+
+#[test]
 fn add_catalog_form() {
     let mut model = loaded_model();
     keys(&mut model, "a");
