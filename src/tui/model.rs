@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::{AdditionalImage, ImageSetConfiguration, Operator, Package, ReleasePlatform};
+use crate::config::{AdditionalImage, BlockedImage, ImageSetConfiguration, Operator, Package, ReleasePlatform};
 use crate::image::Platform;
 
 /// What a catalog offers, as the TUI shows it.
@@ -248,19 +248,21 @@ pub enum Pane {
     Bundles,
     Platforms,
     Images,
+    Blocked,
     Releases,
     Preview,
     Run,
 }
 
 impl Pane {
-    pub const ORDER: [Pane; 9] = [
+    pub const ORDER: [Pane; 10] = [
         Pane::Catalogs,
         Pane::Packages,
         Pane::Channels,
         Pane::Bundles,
         Pane::Platforms,
         Pane::Images,
+        Pane::Blocked,
         Pane::Releases,
         Pane::Preview,
         Pane::Run,
@@ -269,7 +271,7 @@ impl Pane {
     pub fn screen(self) -> Screen {
         match self {
             Pane::Catalogs | Pane::Packages | Pane::Channels | Pane::Bundles | Pane::Platforms => Screen::Operators,
-            Pane::Images => Screen::Images,
+            Pane::Images | Pane::Blocked => Screen::Images,
             Pane::Releases => Screen::Releases,
             Pane::Preview => Screen::Preview,
             Pane::Run => Screen::Run,
@@ -284,6 +286,7 @@ impl Pane {
             Pane::Bundles => "Bundles",
             Pane::Platforms => "Platforms",
             Pane::Images => "Additional images",
+            Pane::Blocked => "Blocked images",
             Pane::Releases => "Releases",
             Pane::Preview => "Preview",
             Pane::Run => "Run",
@@ -360,6 +363,8 @@ pub enum FormKind {
     CatalogTarget(usize),
     AddImage,
     EditImage(usize),
+    AddBlocked,
+    EditBlocked(usize),
     AddRelease,
     EditRelease(usize),
     Run,
@@ -655,7 +660,10 @@ pub struct Model {
     pub catalogs: Vec<CatalogEntry>,
     pub catalog_cursor: usize,
     pub additional: Vec<AdditionalImage>,
+    /// `mirror.blockedImages`: names or regular expressions of images never to mirror.
+    pub blocked: Vec<BlockedImage>,
     pub image_cursor: usize,
+    pub blocked_cursor: usize,
     pub releases: ReleasePlatform,
     pub release_cursor: usize,
     pub focus: Pane,
@@ -687,6 +695,7 @@ impl Model {
     ) -> Self {
         let mut model = Model {
             additional: base.spec.mirror.additional_images.clone(),
+            blocked: base.spec.mirror.blocked_images.clone(),
             releases: base.spec.mirror.platform.clone(),
             catalogs: Vec::new(),
             base,
@@ -695,6 +704,7 @@ impl Model {
             saved_yaml: String::new(),
             catalog_cursor: 0,
             image_cursor: 0,
+            blocked_cursor: 0,
             release_cursor: 0,
             focus: Pane::Catalogs,
             dialog: None,
@@ -735,6 +745,7 @@ impl Model {
             .map(|c| c.operator.clone())
             .collect();
         isc.spec.mirror.additional_images = self.additional.clone();
+        isc.spec.mirror.blocked_images = self.blocked.clone();
         isc.spec.mirror.platform = self.releases.clone();
         isc
     }

@@ -12,7 +12,8 @@ use super::model::{
 };
 use super::msg::Msg;
 use crate::config::{
-    AdditionalImage, ChannelType, Operator, Package, PackageChannel, ReleaseChannel, RELEASE_ARCHITECTURES,
+    AdditionalImage, BlockedImage, ChannelType, Operator, Package, PackageChannel, ReleaseChannel,
+    RELEASE_ARCHITECTURES,
 };
 use crate::engine::Event;
 use crate::image::Platform;
@@ -203,6 +204,10 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         }
         Pane::Images => {
             images_key(model, key);
+            Vec::new()
+        }
+        Pane::Blocked => {
+            blocked_key(model, key);
             Vec::new()
         }
         Pane::Releases => {
@@ -864,6 +869,68 @@ fn images_key(model: &mut Model, key: KeyEvent) {
     }
 }
 
+fn blocked_key(model: &mut Model, key: KeyEvent) {
+    if let Some(mv) = movement(&key) {
+        model.blocked_cursor = moved(model.blocked_cursor, model.blocked.len(), mv);
+        return;
+    }
+    match key.code {
+        KeyCode::Char('a') => model.dialog = Some(Dialog::Form(blocked_form(None, ""))),
+        KeyCode::Enter | KeyCode::Char('e') => {
+            if let Some(blocked) = model.blocked.get(model.blocked_cursor) {
+                model.dialog = Some(Dialog::Form(blocked_form(Some(model.blocked_cursor), &blocked.name)));
+            }
+        }
+        KeyCode::Char('d') | KeyCode::Delete if model.blocked_cursor < model.blocked.len() => {
+            let removed = model.blocked.remove(model.blocked_cursor);
+            model.blocked_cursor = model.blocked_cursor.min(model.blocked.len().saturating_sub(1));
+            say(model, StatusKind::Info, format!("no longer blocked: {}", removed.name));
+        }
+        KeyCode::Esc => model.focus = Pane::Images,
+        _ => {}
+    }
+}
+
+fn blocked_form(index: Option<usize>, name: &str) -> Form {
+    Form {
+        kind: index.map_or(FormKind::AddBlocked, FormKind::EditBlocked),
+        title: if index.is_some() {
+            "Edit a blocked image".into()
+        } else {
+            "Block images".into()
+        },
+        fields: vec![Field::text(
+            "Name",
+            name,
+            "an image name or a regular expression (e.g. `.*/debug-.*`): matching images are never mirrored",
+        )],
+        focus: 0,
+        error: None,
+    }
+}
+
+/// Adds or replaces a `blockedImages` entry; the name must compile as a regular expression.
+fn set_blocked(model: &mut Model, index: Option<usize>, name: &str) -> Result<Vec<Command>, String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("give an image name or a regular expression".into());
+    }
+    regex::Regex::new(name).map_err(|e| format!("`{name}` is not a valid regular expression: {e}"))?;
+    let entry = BlockedImage { name: name.to_string() };
+    match index {
+        Some(at) if at < model.blocked.len() => model.blocked[at] = entry,
+        _ => {
+            if model.blocked.iter().any(|b| b.name == name) {
+                return Err(format!("{name} is already blocked"));
+            }
+            model.blocked.push(entry);
+            model.blocked_cursor = model.blocked.len() - 1;
+        }
+    }
+    say(model, StatusKind::Info, format!("blocked: {name}"));
+    Ok(Vec::new())
+}
+
 fn image_form(index: Option<usize>, image: &AdditionalImage) -> Form {
     let platforms: Vec<String> = image.platforms.iter().map(ToString::to_string).collect();
     Form {
@@ -1273,6 +1340,8 @@ fn apply_form(model: &mut Model, form: &Form) -> Result<Vec<Command>, String> {
             say(model, StatusKind::Info, text);
             Ok(Vec::new())
         }
+        FormKind::AddBlocked => set_blocked(model, None, form.value("Name")),
+        FormKind::EditBlocked(at) => set_blocked(model, Some(at), form.value("Name")),
         FormKind::Run => start_run(model, form),
     }
 }

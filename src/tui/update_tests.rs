@@ -1051,3 +1051,40 @@ fn e_sets_and_clears_where_a_catalog_goes_in_the_mirror() {
         (None, None)
     );
 }
+
+#[test]
+fn blocked_images_are_added_edited_and_removed_on_the_images_screen() {
+    let mut model = empty_model();
+    keys(&mut model, "2");
+    code(&mut model, KeyCode::Tab);
+    assert_eq!(model.focus, Pane::Blocked);
+    keys(&mut model, "a");
+    assert!(matches!(&model.dialog, Some(Dialog::Form(f)) if f.kind == FormKind::AddBlocked));
+    keys(&mut model, "quay.io/(broken");
+    code(&mut model, KeyCode::Enter);
+    let Some(Dialog::Form(form)) = &model.dialog else {
+        panic!("an invalid expression keeps the form open")
+    };
+    assert!(
+        form.error.as_deref().unwrap().contains("regular expression"),
+        "{form:?}"
+    );
+    ctrl(&mut model, 'u');
+    keys(&mut model, ".*/debug-.*");
+    code(&mut model, KeyCode::Enter);
+    assert_eq!(model.dialog, None);
+    assert_eq!(model.isc().spec.mirror.blocked_images[0].name, ".*/debug-.*");
+    assert!(
+        model.isc().to_yaml().contains("blockedImages"),
+        "{}",
+        model.isc().to_yaml()
+    );
+    // Edit, then remove.
+    keys(&mut model, "e");
+    ctrl(&mut model, 'u');
+    keys(&mut model, "quay.io/org/old");
+    code(&mut model, KeyCode::Enter);
+    assert_eq!(model.isc().spec.mirror.blocked_images[0].name, "quay.io/org/old");
+    keys(&mut model, "d");
+    assert!(model.isc().spec.mirror.blocked_images.is_empty());
+}

@@ -37,7 +37,7 @@ pub const LINES: &[(&str, &str)] = &[
     ("c", "clear the channel's version range"),
     ("", "Platforms"),
     ("space", "check or uncheck (none checked: all)"),
-    ("", "Images and Releases"),
+    ("", "Images, Blocked images, Releases"),
     ("a  enter/e  d", "add, edit, delete"),
     ("space", "check a release architecture"),
     ("", "Forms"),

@@ -141,7 +141,13 @@ fn draw_hints(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
                 ("esc", "back"),
             ],
             Pane::Platforms => &[("space", "toggle"), ("esc", "back")],
-            Pane::Images => &[("a", "add"), ("enter", "edit"), ("d", "delete")],
+            Pane::Images => &[
+                ("a", "add"),
+                ("enter", "edit"),
+                ("d", "delete"),
+                ("tab", "blocked images"),
+            ],
+            Pane::Blocked => &[("a", "block"), ("enter", "edit"), ("d", "unblock"), ("esc", "images")],
             Pane::Releases => &[
                 ("a", "add channel"),
                 ("enter", "edit"),

@@ -1,4 +1,4 @@
-//! The Images, Releases and Preview screens.
+//! The Images (additional and blocked images), Releases and Preview screens.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -14,7 +14,41 @@ fn table_state(cursor: usize, len: usize) -> TableState {
     TableState::default().with_selected((len > 0).then_some(cursor.min(len.saturating_sub(1))))
 }
 
+/// Additional images above, blocked images below.
 pub fn draw_images(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let blocked_height = (model.blocked.len() as u16 + 2).clamp(4, (area.height / 3).max(4));
+    let [images, blocked] = Layout::vertical([Constraint::Min(3), Constraint::Length(blocked_height)]).areas(area);
+    draw_additional(model, theme, frame, images);
+    draw_blocked(model, theme, frame, blocked);
+}
+
+fn draw_blocked(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let focused = model.focus == Pane::Blocked;
+    let block = pane_block(format!(" Blocked images ({}) ", model.blocked.len()), focused, theme);
+    if model.blocked.is_empty() {
+        let text = Line::from(vec![
+            Span::styled("None. ", theme.dim()),
+            Span::styled("tab", theme.key()),
+            Span::raw(" here, then "),
+            Span::styled("a", theme.key()),
+            Span::raw(" blocks images by name or regular expression"),
+        ]);
+        frame.render_widget(Paragraph::new(text).block(block).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let rows: Vec<Row> = model
+        .blocked
+        .iter()
+        .map(|blocked| Row::new(vec![Cell::from(blocked.name.clone())]))
+        .collect();
+    let len = rows.len();
+    let table = Table::new(rows, [Constraint::Percentage(100)])
+        .row_highlight_style(theme.cursor(focused))
+        .block(block);
+    frame.render_stateful_widget(table, area, &mut table_state(model.blocked_cursor, len));
+}
+
+fn draw_additional(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
     let focused = model.focus == Pane::Images;
     let block = pane_block(
         format!(" Additional images ({}) ", model.additional.len()),

@@ -186,6 +186,9 @@ fn images_screen() {
             platforms: vec!["linux/arm64".parse().unwrap()],
         },
     ];
+    model.blocked = vec![crate::config::BlockedImage {
+        name: ".*/debug-.*".into(),
+    }];
     snap("images", &model);
     keys(&mut model, "je");
     snap("form_edit_image", &model);
