@@ -25,7 +25,8 @@ pub use model::{
 };
 pub use template::TEMPLATE;
 pub use validate::{
-    is_valid_tag, is_valid_target_path, parse_version, Issue, RELEASE_ARCHITECTURES, TAG_HELP, TARGET_PATH_HELP,
+    blocked_pattern_problem, is_valid_tag, is_valid_target_path, parse_version, Issue, RELEASE_ARCHITECTURES, TAG_HELP,
+    TARGET_PATH_HELP,
 };
 
 /// Compiles blocked-image patterns; validation guarantees they compile (an invalid one is skipped here).

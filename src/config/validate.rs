@@ -72,6 +72,25 @@ pub fn is_valid_tag(text: &str) -> bool {
 pub const TARGET_PATH_HELP: &str = "give `[namespace/]name` in lower case, such as `redhat/operator-index`: \
                                 path components of [a-z0-9] joined by `.`, `_`, `__` or `-`, no tag or digest \
                                 (put a tag in `targetTag`)";
+/// What is wrong with a `blockedImages` name (message, then what to do), if anything: it must be a non-empty
+/// regular expression.
+pub fn blocked_pattern_problem(name: &str) -> Option<(String, &'static str)> {
+    if name.is_empty() {
+        return Some((
+            "an empty pattern would block every image".into(),
+            "give a regular expression matching the references to block, such as `^quay\\.io/ns/name`",
+        ));
+    }
+    let error = Regex::new(name).err()?.to_string();
+    let last = error.lines().last().unwrap_or_default().trim();
+    let detail = last.strip_prefix("error: ").unwrap_or(last);
+    Some((
+        format!("`{name}` is not a valid regular expression: {detail}"),
+        "blocked image names are regular expressions searched in image references: escape special characters \
+         with `\\` (`quay\\.io`), and balance brackets and parentheses",
+    ))
+}
+
 pub const TAG_HELP: &str = "a tag is 1-128 characters of [A-Za-z0-9_.-], not starting with `.` or `-`";
 const IMAGE_HELP: &str = "write `registry/namespace/name:tag` or `registry/namespace/name@sha256:<digest>` \
                           (a digest pins the image), or `oci:///path/to/layout` for a local OCI layout";
@@ -191,23 +210,8 @@ impl Checker {
         }
         self.helm(section, mirror);
         for (i, blocked) in mirror.blocked_images.iter().enumerate() {
-            let field = format!("{section}.blockedImages[{i}].name");
-            if blocked.name.is_empty() {
-                self.issue(
-                    field,
-                    "an empty pattern would block every image",
-                    "give a regular expression matching the references to block, such as `^quay\\.io/ns/name`",
-                );
-            } else if let Err(error) = Regex::new(&blocked.name) {
-                let text = error.to_string();
-                let last = text.lines().last().unwrap_or_default().trim();
-                let detail = last.strip_prefix("error: ").unwrap_or(last).to_string();
-                self.issue(
-                    field,
-                    format!("`{}` is not a valid regular expression: {detail}", blocked.name),
-                    "blocked image names are regular expressions searched in image references: escape special \
-                     characters with `\\` (`quay\\.io`), and balance brackets and parentheses",
-                );
+            if let Some((message, help)) = blocked_pattern_problem(&blocked.name) {
+                self.issue(format!("{section}.blockedImages[{i}].name"), message, help);
             }
         }
     }

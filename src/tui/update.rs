@@ -909,13 +909,12 @@ fn blocked_form(index: Option<usize>, name: &str) -> Form {
     }
 }
 
-/// Adds or replaces a `blockedImages` entry; the name must compile as a regular expression.
+/// Adds or replaces a `blockedImages` entry, refused as `ferry validate` would refuse it.
 fn set_blocked(model: &mut Model, index: Option<usize>, name: &str) -> Result<Vec<Command>, String> {
     let name = name.trim();
-    if name.is_empty() {
-        return Err("give an image name or a regular expression".into());
+    if let Some((message, _)) = crate::config::blocked_pattern_problem(name) {
+        return Err(message);
     }
-    regex::Regex::new(name).map_err(|e| format!("`{name}` is not a valid regular expression: {e}"))?;
     let entry = BlockedImage { name: name.to_string() };
     match index {
         Some(at) if at < model.blocked.len() => model.blocked[at] = entry,
