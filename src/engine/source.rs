@@ -15,7 +15,7 @@ use crate::image::walk::ManifestSource;
 use crate::image::Digest;
 use crate::plan::ImageSource;
 use crate::reference::ImageReference;
-use crate::registries_conf::RegistriesConf;
+use crate::registries_conf::{PullSource, RegistriesConf};
 use crate::registry::{ClientOptions, RegistryClient, RegistryError, Repo};
 use crate::store::archive::ArchiveReader;
 use crate::store::OciLayout;
@@ -43,6 +43,16 @@ pub struct Sources {
 }
 
 impl Sources {
+    /// The client for a pull source: the one without certificate checks for registries registries.conf marks
+    /// insecure.
+    fn client_for(&self, candidate: &PullSource) -> &Arc<RegistryClient> {
+        if candidate.insecure {
+            &self.insecure_registry
+        } else {
+            &self.registry
+        }
+    }
+
     /// Registry clients for a run's sources: one that verifies TLS as asked, and one for registries that
     /// containers-registries.conf marks insecure.
     pub fn new(
@@ -153,10 +163,7 @@ impl SourceReader {
                             return Ok((Some(size), stream));
                         }
                     }
-                    let repo = Repo {
-                        registry: &reference.registry,
-                        path: &reference.repository,
-                    };
+                    let repo = repo_of(reference);
                     let download = client.get_blob(repo, &descriptor.digest).await?;
                     Ok((download.size, download.into_stream()))
                 }
@@ -213,22 +220,16 @@ async fn open_registry(
     let candidates = sources.mirrors.pull_sources(reference);
     let mut first_error: Option<RegistryError> = None;
     for candidate in candidates {
-        let candidate_ref = candidate.reference;
-        let client = if candidate.insecure {
-            &sources.insecure_registry
-        } else {
-            &sources.registry
-        };
-        let repo = Repo {
-            registry: &candidate_ref.registry,
-            path: &candidate_ref.repository,
-        };
-        match client.get_manifest(repo, &reference.manifest_selector()).await {
+        let client = sources.client_for(&candidate);
+        match client
+            .get_manifest(repo_of(&candidate.reference), &reference.manifest_selector())
+            .await
+        {
             Ok(root) => {
                 return Ok((
                     SourceReader::Registry {
                         client: client.clone(),
-                        reference: candidate_ref,
+                        reference: candidate.reference,
                         spool: sources.spool.clone(),
                     },
                     root,
@@ -253,21 +254,21 @@ async fn open_registry(
 /// the manifest, and Docker Hub does not count it as a pull. `None` when no source answers with a digest.
 pub async fn head_digest(reference: &ImageReference, sources: &Sources) -> Option<Digest> {
     for candidate in sources.mirrors.pull_sources(reference) {
-        let client = if candidate.insecure {
-            &sources.insecure_registry
-        } else {
-            &sources.registry
-        };
-        let candidate_ref = candidate.reference;
-        let repo = Repo {
-            registry: &candidate_ref.registry,
-            path: &candidate_ref.repository,
-        };
+        let client = sources.client_for(&candidate);
+        let repo = repo_of(&candidate.reference);
         if let Ok(Some(digest)) = client.manifest_digest(repo, &reference.manifest_selector()).await {
             return Some(digest);
         }
     }
     None
+}
+
+/// The registry repository an image reference names.
+fn repo_of(reference: &ImageReference) -> Repo<'_> {
+    Repo {
+        registry: &reference.registry,
+        path: &reference.repository,
+    }
 }
 
 /// A blob the archive lacks: name the earlier archive run that carried it, when the archive says so.
@@ -291,10 +292,7 @@ impl SourceReader {
             let digest = &entry.digest;
             match self {
                 SourceReader::Registry { client, reference, .. } => {
-                    let repo = Repo {
-                        registry: &reference.registry,
-                        path: &reference.repository,
-                    };
+                    let repo = repo_of(reference);
                     Ok(client.get_manifest(repo, digest.as_str()).await?)
                 }
                 SourceReader::Layout(layout) => Ok(layout.read_manifest(digest, Some(&entry.media_type)).await?),
