@@ -1,6 +1,7 @@
 //! Reading a catalog image's declarative config, per platform: only the layers that build the configs directory are
-//! fetched, streamed through gzip and tar without touching disk, whiteouts applied. Platforms whose configs come from
-//! the same layers are read once.
+//! fetched, streamed through gzip and tar (never unpacked to disk; kept whole in the run's blob spool, when there is
+//! one, for the copy of the rebuilt catalog), whiteouts applied. Platforms whose configs come from the same layers
+//! are read once.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;

@@ -48,15 +48,10 @@ fn choice_line(choices: &[&str], chosen: &str, width: usize) -> String {
         })
         .collect();
     let chosen_at = choices.iter().position(|c| *c == chosen).unwrap_or(0);
-    let mut first = 0;
-    loop {
-        let shown = items[first..=chosen_at.max(first)].join(" ");
-        let prefix = if first > 0 { "…" } else { "" };
-        if first >= chosen_at || prefix.chars().count() + shown.chars().count() <= width {
-            return fit(&format!("{prefix}{}", items[first..].join(" ")), width);
-        }
-        first += 1;
-    }
+    let fits_from = |first: usize| usize::from(first > 0) + items[first..=chosen_at].join(" ").chars().count() <= width;
+    let first = (0..chosen_at).find(|&first| fits_from(first)).unwrap_or(chosen_at);
+    let prefix = if first > 0 { "…" } else { "" };
+    fit(&format!("{prefix}{}", items[first..].join(" ")), width)
 }
 
 fn draw_form(form: &Form, theme: &Theme, frame: &mut Frame, area: Rect) {
