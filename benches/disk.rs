@@ -428,7 +428,7 @@ fn run_bench(settings: &Settings) -> Results {
 
         // The floor: raw parallel upload of the layout.
         let dest = TestRegistry::start();
-        let floor = run_floor(&layout_dir, &dest, &plan);
+        let floor = run_floor(FloorSource::Files(&layout_dir), &dest, &plan);
         eprintln!("    floor: {:.2}s", floor.seconds);
         verify("floor", &layout, &dest, &ns, &images);
         drop(dest);

@@ -6,9 +6,12 @@
 //!   * ferry: `ferry mirror -c ISC --workspace file://TMP docker://DEST/ns ...` (every image in `additionalImages`),
 //!     then the same command again (a no-op re-run, timed separately); peak RSS from `wait4`;
 //!   * skopeo: `skopeo sync --all --preserve-digests --src yaml --dest docker` over the same images;
-//!   * floor: the simplest parallel raw-HTTP upload of the same content from the layout files (`run_plan`: each
-//!     unique blob POST + monolithic PUT once, each repeat cross-repo mounted, then every manifest; 8 threads, no
-//!     existence checks), the registry's own ingest floor.
+//!   * floor: the simplest parallel raw-HTTP mirror of the same images from the source registry
+//!     (`run_mirror_plan`: each unique blob GET from the source and streamed into a POST + monolithic PUT once, each
+//!     repeat cross-repo mounted, then every manifest GET and PUT; 8 threads, each with one kept-alive connection to
+//!     each registry, no existence checks), the least any mirror between the two registries does;
+//!   * ingest floor: the same upload from the layout files instead of the source registry (`run_plan`), what the
+//!     destination registry alone can take in (shown for reference; no target).
 //!
 //! Every copy is verified (each tag's link and every blob/layer link in the destination's storage, plus
 //! `skopeo inspect --raw` of a few tags) so a broken run cannot post a good number. Results are printed and written
@@ -60,12 +63,16 @@ only outside it.
 cargo bench --bench m2m
 ```
 
-For each workload it loads a fresh source registry, then copies every image to a fresh destination three ways: ferry
+For each workload it loads a fresh source registry, then copies every image to a fresh destination four ways: ferry
 (`ferry mirror -c ISC --workspace file://DIR docker://DEST/ns`, then the same command again as a no-op re-run),
-`skopeo sync --all --preserve-digests --src yaml --dest docker` (the peer), and the floor: the simplest parallel
-raw-HTTP upload of the same content from local files (each unique blob once, every repeat cross-repo mounted, then the
-manifests; 8 threads, no existence checks), which is what the registry itself can ingest. Every copy is verified
-before its number counts. The three take turns: each run rotates their order, so none always follows the same one,
+`skopeo sync --all --preserve-digests --src yaml --dest docker` (the peer), the floor, and the ingest floor. The floor
+is the simplest parallel raw-HTTP mirror of the same images between the same two registries: each unique blob read
+once from the source and streamed into one upload (256 KiB writes, as ferry's), every repeat cross-repo mounted, then
+the manifests; 8 threads, each keeping one connection to each registry, no existence checks, no digest computed.
+The ingest floor uploads the same content from local files instead (sendfile), which is what the destination
+registry alone can take in; it is shown for reference, without a target (below: why the floor, not the ingest floor,
+is the one a mirror can be held to here). Every copy is verified
+before its number counts. The four take turns: each run rotates their order, so none always follows the same one,
 and before each copy the bench flushes the disks and waits for the machine to go quiet. Finished destinations are
 stopped and their files dropped from the page cache but deleted only between workloads, followed by a one-minute
 pause: ext4 without a journal (as this machine mounts it) makes every new file's inode allocation skip the inodes
@@ -75,9 +82,9 @@ next copies by up to 70%.
 `FERRY_BENCH_ONLY=catalog|bulk` runs one workload and `FERRY_BENCH_SCALE=0.1` shrinks them for a quick check (such
 runs leave this file alone unless `FERRY_BENCH_WRITE_DOCS=1`); the header of `benches/m2m.rs` lists the rest.
 
-Reading the numbers: the floor reads local files, ferry and skopeo read from a source registry on the same machine.
-When the machine has few cores, every copy is CPU-bound and ferry/floor includes the source registry's cost of serving
-the blobs and ferry's own digest checks; the CPU column splits the time between the copier and the two registries.
+Reading the numbers: ferry, skopeo and the floor read from a source registry on the same machine; the ingest floor
+reads local files. When the machine has few cores, every copy is CPU-bound and the source registry's cost of serving
+the blobs competes with everything else; the CPU column splits the time between the copier and the two registries.
 Wall-clock times move with whatever else runs on the machine (the load average column).
 
 "#;
@@ -110,6 +117,7 @@ fn settings() -> Settings {
 enum Metric {
     FerryOverSkopeo,
     FerryOverFloor,
+    FerryOverIngestFloor,
     NoopOverFirst,
     PeakRssMib,
 }
@@ -119,6 +127,7 @@ impl Metric {
         match self {
             Metric::FerryOverSkopeo => "ferry / skopeo",
             Metric::FerryOverFloor => "ferry / floor",
+            Metric::FerryOverIngestFloor => "ferry / ingest floor (from files)",
             Metric::NoopOverFirst => "no-op re-run / first run",
             Metric::PeakRssMib => "ferry peak RSS (MiB)",
         }
@@ -215,6 +224,7 @@ struct WorkloadResult {
     noop: Vec<Timed>,
     skopeo: Vec<Timed>,
     floor: Vec<Timed>,
+    ingest_floor: Vec<Timed>,
     targets: Vec<(Metric, f64)>,
     extra_ferry_args: Vec<String>,
 }
@@ -224,6 +234,7 @@ impl WorkloadResult {
         match m {
             Metric::FerryOverSkopeo => seconds(&self.ferry) / seconds(&self.skopeo),
             Metric::FerryOverFloor => seconds(&self.ferry) / seconds(&self.floor),
+            Metric::FerryOverIngestFloor => seconds(&self.ferry) / seconds(&self.ingest_floor),
             Metric::NoopOverFirst => seconds(&self.noop) / seconds(&self.ferry),
             Metric::PeakRssMib => max_rss_kib(&self.ferry).unwrap_or(0) as f64 / 1024.0,
         }
@@ -263,7 +274,8 @@ fn run_workload(w: &Workload, settings: &Settings, retired: &mut Retired) -> Wor
     fs::write(&yaml_path, &yaml).unwrap();
     let ns = format!("{NAMESPACE}/");
 
-    let (mut ferry_runs, mut noop_runs, mut skopeo_runs, mut floor_runs) = (vec![], vec![], vec![], vec![]);
+    let (mut ferry_runs, mut noop_runs, mut skopeo_runs) = (vec![], vec![], vec![]);
+    let (mut floor_runs, mut ingest_runs) = (vec![], vec![]);
     for run in 0..base.runs {
         let log_name = format!("{}-run{}", w.name, run + 1);
         eprintln!("  run {} of {}", run + 1, base.runs);
@@ -284,12 +296,19 @@ fn run_workload(w: &Workload, settings: &Settings, retired: &mut Retired) -> Wor
                     skopeo_runs.push(skopeo);
                 }
                 Contender::Floor => {
-                    let mut floor = run_floor(&layout_dir, &dest, &plan);
-                    floor.cpu[1] = 0.0; // no source registry: shown as 0.0 here
+                    let floor = run_floor(FloorSource::Registry(&source), &dest, &plan);
                     eprintln!("    floor: {:.2}s", floor.seconds);
                     verify("floor", &layout, &dest, &ns, &images);
                     save_logs(base, &log_name, &[("floor-dest-registry.log", dest.log())]);
                     floor_runs.push(floor);
+                }
+                Contender::IngestFloor => {
+                    let mut floor = run_floor(FloorSource::Files(&layout_dir), &dest, &plan);
+                    floor.cpu[1] = 0.0; // no source registry: shown as 0.0 here
+                    eprintln!("    ingest floor: {:.2}s", floor.seconds);
+                    verify("ingest floor", &layout, &dest, &ns, &images);
+                    save_logs(base, &log_name, &[("ingest-floor-dest-registry.log", dest.log())]);
+                    ingest_runs.push(floor);
                 }
             }
             retired.retire(dest);
@@ -312,25 +331,33 @@ fn run_workload(w: &Workload, settings: &Settings, retired: &mut Retired) -> Wor
         noop: noop_runs,
         skopeo: skopeo_runs,
         floor: floor_runs,
+        ingest_floor: ingest_runs,
         targets: w.targets.clone(),
         extra_ferry_args: ferry_args,
     }
 }
 
-/// The three ways of copying a workload.
+/// The ways of copying a workload.
 #[derive(Clone, Copy)]
 enum Contender {
     Ferry,
     Skopeo,
     Floor,
+    IngestFloor,
 }
 
 impl Contender {
     /// The order of run `run`: rotated by one each run, so that no contender always follows the same one (whatever
     /// a copy leaves the machine doing lands on a different contender each time).
-    fn order(run: usize) -> [Contender; 3] {
-        let mut order = [Contender::Ferry, Contender::Skopeo, Contender::Floor];
-        order.rotate_left(run % 3);
+    fn order(run: usize) -> [Contender; 4] {
+        let mut order = [
+            Contender::Ferry,
+            Contender::Skopeo,
+            Contender::Floor,
+            Contender::IngestFloor,
+        ];
+        let len = order.len();
+        order.rotate_left(run % len);
         order
     }
 }
@@ -421,7 +448,7 @@ fn report(r: &WorkloadResult) -> String {
     writeln!(s, "### {}\n", r.name).unwrap();
     writeln!(
         s,
-        "{}. {} of unique blobs; the floor does {} uploads, {} mounts, {} manifest PUTs. ferry: {args}.\n",
+        "{}. {} of unique blobs; each floor does {} uploads, {} mounts, {} manifest PUTs. ferry: {args}.\n",
         r.description,
         size(r.unique_blob_bytes),
         r.plan.0,
@@ -442,7 +469,12 @@ fn report(r: &WorkloadResult) -> String {
         ("ferry", &r.ferry, true),
         ("ferry, no-op re-run", &r.noop, false),
         ("skopeo sync", &r.skopeo, true),
-        ("floor (raw HTTP, 8 threads)", &r.floor, true),
+        ("floor (raw HTTP mirror, 8 threads)", &r.floor, true),
+        (
+            "ingest floor (raw HTTP upload from files, 8 threads)",
+            &r.ingest_floor,
+            true,
+        ),
     ];
     for (name, t, rate) in rows {
         let requests = [total(&t[0].dest_requests), total(&t[0].src_requests)];
@@ -453,6 +485,7 @@ fn report(r: &WorkloadResult) -> String {
     for m in [
         Metric::FerryOverSkopeo,
         Metric::FerryOverFloor,
+        Metric::FerryOverIngestFloor,
         Metric::NoopOverFirst,
         Metric::PeakRssMib,
     ] {
@@ -469,6 +502,7 @@ fn report(r: &WorkloadResult) -> String {
         ("no-op", &r.noop[0]),
         ("skopeo", &r.skopeo[0]),
         ("floor", &r.floor[0]),
+        ("ingest floor", &r.ingest_floor[0]),
     ];
     requests_table(&mut s, "from the registries' access logs", r.ferry.len(), &columns);
     s

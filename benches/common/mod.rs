@@ -549,14 +549,30 @@ pub fn run_workers(
     }
 }
 
-/// The floor: the raw parallel upload (`run_plan`, `FLOOR_THREADS` threads) of `plan` from the layout files into
-/// `dest`, in this process, timed. There is no source registry: its CPU is NaN.
-pub fn run_floor(layout_dir: &Path, dest: &TestRegistry, plan: &UploadPlan) -> Timed {
+/// Where a floor copy reads from.
+pub enum FloorSource<'a> {
+    /// The layout's files: the raw upload (`run_plan`), the destination registry's ingest floor.
+    Files(&'a Path),
+    /// The source registry: the raw mirror (`run_mirror_plan`), the floor of any mirror between the two registries.
+    Registry(&'a TestRegistry),
+}
+
+/// A floor copy of `plan` from `source` into `dest` (`FLOOR_THREADS` threads, in this process), timed. Reading
+/// files, there is no source registry: its CPU is NaN.
+pub fn run_floor(source: FloorSource, dest: &TestRegistry, plan: &UploadPlan) -> Timed {
+    let src = match source {
+        FloorSource::Files(_) => None,
+        FloorSource::Registry(registry) => Some(registry),
+    };
+    let src_mark = src.map(|r| r.log().len());
     settle_machine();
     let load_before = load_average();
-    let (own_cpu, dest_cpu) = (self_cpu(), registry_cpu(dest));
+    let (own_cpu, src_cpu, dest_cpu) = (self_cpu(), src.map(registry_cpu), registry_cpu(dest));
     let started = Instant::now();
-    run_plan(layout_dir, &dest.host(), plan, FLOOR_THREADS);
+    match source {
+        FloorSource::Files(layout_dir) => run_plan(layout_dir, &dest.host(), plan, FLOOR_THREADS),
+        FloorSource::Registry(registry) => run_mirror_plan(&registry.host(), &dest.host(), plan, FLOOR_THREADS),
+    }
     let seconds = started.elapsed().as_secs_f64();
     let own_cpu = self_cpu() - own_cpu;
     settle_logs();
@@ -564,8 +580,12 @@ pub fn run_floor(layout_dir: &Path, dest: &TestRegistry, plan: &UploadPlan) -> T
         seconds,
         max_rss_kib: None,
         dest_requests: count_requests(&dest.log()),
-        src_requests: BTreeMap::new(),
-        cpu: [own_cpu, f64::NAN, registry_cpu(dest) - dest_cpu],
+        src_requests: src.map_or_else(BTreeMap::new, |r| count_requests(&r.log()[src_mark.unwrap_or(0)..])),
+        cpu: [
+            own_cpu,
+            src.map_or(f64::NAN, |r| registry_cpu(r) - src_cpu.unwrap_or(0.0)),
+            registry_cpu(dest) - dest_cpu,
+        ],
         load_before,
     }
 }

@@ -8,14 +8,15 @@
 //! The uploader (`UploadPlan` + `run_plan`) is the simplest fast way to put a layout's images into a registry: every
 //! unique blob uploaded once (POST + monolithic PUT streamed from the file), every repeat cross-repo mounted, then
 //! every child manifest by digest and every root by tag, each phase spread over N threads, no existence checks. It is
-//! the registry's ingest floor in the benchmark and also loads its source registry.
+//! the registry's ingest floor in the benchmarks and also loads their source registries. `run_mirror_plan` runs the
+//! same plan as a mirror from one registry to another (the m2m benchmark's floor).
 
 use super::fixtures::{Descriptor, LayoutBuilder, OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST};
 use super::http::{self, location_target};
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
-use std::io::{self, BufReader, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -249,16 +250,23 @@ pub fn write_bench_image(
     }
 }
 
-/// One request of an `UploadPlan`.
+/// One request of an `UploadPlan` (`repo` is the destination repository; `source_repo` the image's own name, under
+/// which a registry loaded with an empty prefix holds it).
 #[derive(Clone, Debug)]
 pub enum Step {
-    /// POST an upload session, then PUT the whole blob file into it.
-    Upload { repo: String, digest: String },
+    /// POST an upload session, then PUT the whole blob into it.
+    Upload {
+        repo: String,
+        source_repo: String,
+        digest: String,
+        size: u64,
+    },
     /// POST ?mount=digest&from=from (must answer 201).
     Mount { repo: String, from: String, digest: String },
-    /// PUT the manifest file under `reference` (a digest or a tag).
+    /// PUT the manifest under `reference` (a digest or a tag).
     Manifest {
         repo: String,
+        source_repo: String,
         reference: String,
         media_type: String,
         digest: String,
@@ -302,7 +310,9 @@ impl UploadPlan {
                         plan.blob_bytes += blob.size;
                         uploads.push(Step::Upload {
                             repo: repo.clone(),
+                            source_repo: image.repo.clone(),
                             digest: blob.digest.clone(),
+                            size: blob.size,
                         });
                     }
                 }
@@ -310,6 +320,7 @@ impl UploadPlan {
             for m in &image.manifests {
                 children.push(Step::Manifest {
                     repo: repo.clone(),
+                    source_repo: image.repo.clone(),
                     reference: m.descriptor.digest.clone(),
                     media_type: m.descriptor.media_type.clone(),
                     digest: m.descriptor.digest.clone(),
@@ -317,19 +328,15 @@ impl UploadPlan {
             }
             roots.push(Step::Manifest {
                 repo,
+                source_repo: image.repo.clone(),
                 reference: image.tag.clone(),
                 media_type: image.index.media_type.clone(),
                 digest: image.index.digest.clone(),
             });
         }
         // Big blobs first, so the last ones to finish are small.
-        let sizes: HashMap<&str, u64> = images
-            .iter()
-            .flat_map(|i| i.blobs())
-            .map(|b| (b.digest.as_str(), b.size))
-            .collect();
         uploads.sort_by_key(|s| match s {
-            Step::Upload { digest, .. } => std::cmp::Reverse(sizes.get(digest.as_str()).copied().unwrap_or(0)),
+            Step::Upload { size, .. } => std::cmp::Reverse(*size),
             _ => std::cmp::Reverse(0),
         });
         plan.uploads = uploads.len();
@@ -344,20 +351,61 @@ impl UploadPlan {
 /// Runs every phase of `plan` against the plain-HTTP registry `host`, each phase on `threads` threads (one fresh
 /// connection per request); blob and manifest bodies are streamed from `layout_dir`. Panics on the first failure.
 pub fn run_plan(layout_dir: &Path, host: &str, plan: &UploadPlan, threads: usize) {
+    run_phases(plan, threads, host, || (), |_, step| run_step(layout_dir, host, step));
+}
+
+/// Mirrors `plan` from the plain-HTTP registry `source` (holding every image under its own name) to `dest`, each
+/// phase on `threads` threads, each thread keeping one connection to each registry: every blob is a GET from the
+/// source streamed into a monolithic PUT to the destination (256 KiB writes, nothing buffered whole, no digest
+/// computed: the destination verifies), every repeat a mount, every manifest a GET then a PUT. The simplest fast
+/// mirror over raw HTTP. Panics on the first failure.
+pub fn run_mirror_plan(source: &str, dest: &str, plan: &UploadPlan, threads: usize) {
+    let connections = || {
+        (
+            http::Connection::new(source),
+            http::Connection::new(dest),
+            vec![0u8; MIRROR_WRITE],
+        )
+    };
+    run_phases(plan, threads, dest, connections, |(src, dst, buf), step| {
+        let result = mirror_step(src, dst, buf, step);
+        if result.is_err() {
+            src.reset();
+            dst.reset();
+        }
+        result
+    });
+}
+
+/// Bytes per write of `run_mirror_plan`'s blob copies.
+const MIRROR_WRITE: usize = 256 << 10;
+
+/// Runs the phases of `plan` one after the other, the steps of each on `threads` threads that each own a `state`
+/// made by `init`; panics (naming `host`) on the first failure.
+fn run_phases<S>(
+    plan: &UploadPlan,
+    threads: usize,
+    host: &str,
+    init: impl Fn() -> S + Sync,
+    run: impl Fn(&mut S, &Step) -> Result<(), String> + Sync,
+) {
     for phase in &plan.phases {
         let next = AtomicUsize::new(0);
         let failure: Mutex<Option<String>> = Mutex::new(None);
         std::thread::scope(|s| {
             for _ in 0..threads.max(1).min(phase.len()) {
-                s.spawn(|| loop {
-                    if failure.lock().unwrap().is_some() {
-                        break;
-                    }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(step) = phase.get(i) else { break };
-                    if let Err(e) = run_step(layout_dir, host, step) {
-                        failure.lock().unwrap().get_or_insert(e);
-                        break;
+                s.spawn(|| {
+                    let mut state = init();
+                    loop {
+                        if failure.lock().unwrap().is_some() {
+                            break;
+                        }
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(step) = phase.get(i) else { break };
+                        if let Err(e) = run(&mut state, step) {
+                            failure.lock().unwrap().get_or_insert(e);
+                            break;
+                        }
                     }
                 });
             }
@@ -368,6 +416,27 @@ pub fn run_plan(layout_dir: &Path, host: &str, plan: &UploadPlan, threads: usize
     }
 }
 
+/// `resp` with status `ok`, or an error naming `what`.
+fn expect_status(what: &str, resp: io::Result<http::Response>, ok: u16) -> Result<http::Response, String> {
+    let resp = resp.map_err(|e| format!("{what}: {e}"))?;
+    if resp.status() == ok {
+        Ok(resp)
+    } else {
+        Err(format!("{what}: HTTP {}: {}", resp.status(), resp.body_text()))
+    }
+}
+
+/// The request target of a monolithic PUT completing the upload session a POST answered with `started`.
+fn upload_target(what: &str, started: &http::Response, digest: &str) -> Result<String, String> {
+    let location = location_target(started.header("location").ok_or(format!("{what}: no Location"))?);
+    let sep = if location.contains('?') { '&' } else { '?' };
+    Ok(format!("{location}{sep}digest={digest}"))
+}
+
+fn mount_target(repo: &str, from: &str, digest: &str) -> String {
+    format!("/v2/{repo}/blobs/uploads/?mount={digest}&from={from}")
+}
+
 fn blob_file(layout_dir: &Path, digest: &str) -> PathBuf {
     layout_dir
         .join("blobs/sha256")
@@ -375,49 +444,109 @@ fn blob_file(layout_dir: &Path, digest: &str) -> PathBuf {
 }
 
 fn run_step(layout_dir: &Path, host: &str, step: &Step) -> Result<(), String> {
-    let check = |what: &str, resp: io::Result<http::Response>, ok: u16| -> Result<http::Response, String> {
-        let resp = resp.map_err(|e| format!("{what}: {e}"))?;
-        if resp.status() == ok {
-            Ok(resp)
-        } else {
-            Err(format!("{what}: HTTP {}: {}", resp.status(), resp.body_text()))
-        }
-    };
     match step {
-        Step::Upload { repo, digest } => {
+        Step::Upload { repo, digest, .. } => {
             let what = format!("upload {digest} to {repo}");
             let started = http::request(host, "POST", &format!("/v2/{repo}/blobs/uploads/"), &[], &[]);
-            let started = check(&what, started, 202)?;
-            let location = location_target(started.header("location").ok_or(format!("{what}: no Location"))?);
-            let sep = if location.contains('?') { '&' } else { '?' };
-            let target = format!("{location}{sep}digest={digest}");
+            let target = upload_target(&what, &expect_status(&what, started, 202)?, digest)?;
             let headers = [("Content-Type", "application/octet-stream")];
-            check(
-                &what,
-                send_file(host, "PUT", &target, &headers, &blob_file(layout_dir, digest)),
-                201,
-            )?;
+            let file = blob_file(layout_dir, digest);
+            expect_status(&what, send_file(host, "PUT", &target, &headers, &file), 201)?;
         }
         Step::Mount { repo, from, digest } => {
-            let target = format!("/v2/{repo}/blobs/uploads/?mount={digest}&from={from}");
             let what = format!("mount {digest} from {from} into {repo}");
-            check(&what, http::request(host, "POST", &target, &[], &[]), 201)?;
+            let target = mount_target(repo, from, digest);
+            expect_status(&what, http::request(host, "POST", &target, &[], &[]), 201)?;
         }
         Step::Manifest {
             repo,
             reference,
             media_type,
             digest,
+            ..
         } => {
             let what = format!("put manifest {digest} as {repo}:{reference}");
             let target = format!("/v2/{repo}/manifests/{reference}");
             let headers = [("Content-Type", media_type.as_str())];
-            check(
+            let file = blob_file(layout_dir, digest);
+            expect_status(&what, send_file(host, "PUT", &target, &headers, &file), 201)?;
+        }
+    }
+    Ok(())
+}
+
+fn mirror_step(
+    src: &mut http::Connection,
+    dst: &mut http::Connection,
+    buf: &mut [u8],
+    step: &Step,
+) -> Result<(), String> {
+    match step {
+        Step::Upload {
+            repo,
+            source_repo,
+            digest,
+            size,
+        } => {
+            let what = format!("copy {digest} from {source_repo} to {repo}");
+            let started = dst.request("POST", &format!("/v2/{repo}/blobs/uploads/"), &[], &[]);
+            let target = upload_target(&what, &expect_status(&what, started, 202)?, digest)?;
+            let fail = |e: io::Error| format!("{what}: {e}");
+            src.send_head("GET", &format!("/v2/{source_repo}/blobs/{digest}"), &[], 0)
+                .map_err(fail)?;
+            let head = src.read_head().map_err(fail)?;
+            if head.status() != 200 || head.content_length() != Some(*size) {
+                return Err(format!(
+                    "{what}: source answered {} with Content-Length {:?}",
+                    head.status(),
+                    head.content_length()
+                ));
+            }
+            let headers = [("Content-Type", "application/octet-stream")];
+            dst.send_head("PUT", &target, &headers, *size).map_err(fail)?;
+            copy_exact(src, dst, buf, *size).map_err(fail)?;
+            src.finish(&head);
+            let put = dst
+                .read_head()
+                .and_then(|h| dst.read_body(&h, "PUT").map(|body| http::Response { head: h, body }));
+            expect_status(&what, put, 201)?;
+        }
+        Step::Mount { repo, from, digest } => {
+            let what = format!("mount {digest} from {from} into {repo}");
+            expect_status(
                 &what,
-                send_file(host, "PUT", &target, &headers, &blob_file(layout_dir, digest)),
+                dst.request("POST", &mount_target(repo, from, digest), &[], &[]),
                 201,
             )?;
         }
+        Step::Manifest {
+            repo,
+            source_repo,
+            reference,
+            media_type,
+            digest,
+        } => {
+            let what = format!("copy manifest {digest} from {source_repo} as {repo}:{reference}");
+            let accept = [("Accept", media_type.as_str())];
+            let got = src.request("GET", &format!("/v2/{source_repo}/manifests/{digest}"), &accept, &[]);
+            let manifest = expect_status(&what, got, 200)?;
+            let headers = [("Content-Type", media_type.as_str())];
+            let target = format!("/v2/{repo}/manifests/{reference}");
+            expect_status(&what, dst.request("PUT", &target, &headers, &manifest.body), 201)?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies exactly `len` body bytes from `src`'s response to `dst`'s request in writes of `buf.len()` (the last one
+/// shorter).
+fn copy_exact(src: &mut http::Connection, dst: &mut http::Connection, buf: &mut [u8], len: u64) -> io::Result<()> {
+    let mut left = len;
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        src.reader()?.read_exact(&mut buf[..want])?;
+        dst.write_body(&buf[..want])?;
+        left -= want as u64;
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! A minimal blocking HTTP/1.1 client and message parser over `std::net`, shared by the raw pusher and the proxy.
 //!
-//! Plain HTTP only (no TLS). Every request is sent with `Connection: close`, so a response ends at EOF at the latest.
+//! Plain HTTP only (no TLS). `request` sends `Connection: close`, so a response ends at EOF at the latest;
+//! `Connection` keeps one connection open across requests (HTTP/1.1 keep-alive), for the benchmarks' raw copier.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -224,5 +225,127 @@ pub fn basic_auth(user: &str, password: &str) -> String {
     format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// A kept-alive HTTP/1.1 connection to one host: requests go one after another over the same socket, reconnecting
+/// when the server closed it. Bodies are delimited by Content-Length (or chunked, for responses).
+pub struct Connection {
+    host: String,
+    stream: Option<BufReader<TcpStream>>,
+}
+
+impl Connection {
+    pub fn new(host: &str) -> Self {
+        Connection {
+            host: host.to_string(),
+            stream: None,
+        }
+    }
+
+    fn stream(&mut self) -> io::Result<&mut BufReader<TcpStream>> {
+        if self.stream.is_none() {
+            let stream = TcpStream::connect(&self.host)?;
+            stream.set_read_timeout(Some(Duration::from_secs(300)))?;
+            stream.set_write_timeout(Some(Duration::from_secs(300)))?;
+            stream.set_nodelay(true)?;
+            self.stream = Some(BufReader::new(stream));
+        }
+        Ok(self.stream.as_mut().expect("connected above"))
+    }
+
+    /// Writes a request head (`Host` and, for a body, `Content-Length: body_len` added); the body, if any, follows
+    /// with `write_body`.
+    pub fn send_head(&mut self, method: &str, target: &str, headers: &[(&str, &str)], body_len: u64) -> io::Result<()> {
+        let mut head = Head {
+            start_line: format!("{method} {target} HTTP/1.1"),
+            headers: Vec::new(),
+        };
+        head.set("Host", &self.host);
+        for (n, v) in headers {
+            head.headers.push((n.to_string(), v.to_string()));
+        }
+        if body_len > 0 || matches!(method, "POST" | "PUT" | "PATCH") {
+            head.set("Content-Length", &body_len.to_string());
+        }
+        self.stream()?.get_mut().write_all(&head.to_bytes())
+    }
+
+    pub fn write_body(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.stream()?.get_mut().write_all(bytes)
+    }
+
+    /// Reads a response head; its body is then read with `read_body` or `reader`.
+    pub fn read_head(&mut self) -> io::Result<Head> {
+        let head = read_head(self.stream()?)?;
+        head.ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed before a response"))
+    }
+
+    /// The connection's reader, to stream a response body of known length.
+    pub fn reader(&mut self) -> io::Result<&mut BufReader<TcpStream>> {
+        self.stream()
+    }
+
+    /// Reads the body of the response `head` answers to `method`, then closes the connection if the server asked.
+    pub fn read_body(&mut self, head: &Head, method: &str) -> io::Result<Vec<u8>> {
+        let body = read_response_body(self.stream()?, head, method)?;
+        self.finish(head);
+        Ok(body)
+    }
+
+    /// After a response read to its end: forgets the connection if the server closes it.
+    pub fn finish(&mut self, head: &Head) {
+        if head.get("connection").is_some_and(|v| v.eq_ignore_ascii_case("close")) {
+            self.stream = None;
+        }
+    }
+
+    /// One whole request and response. A request that fails on a reused connection the server had already closed
+    /// is retried once on a fresh one.
+    pub fn request(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> io::Result<Response> {
+        let reused = self.stream.is_some();
+        match self.try_request(method, target, headers, body) {
+            Err(e) if reused && is_stale_connection(&e) => self.try_request(method, target, headers, body),
+            other => other,
+        }
+    }
+
+    fn try_request(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> io::Result<Response> {
+        let result = (|| {
+            self.send_head(method, target, headers, body.len() as u64)?;
+            self.write_body(body)?;
+            let head = self.read_head()?;
+            let body = self.read_body(&head, method)?;
+            Ok(Response { head, body })
+        })();
+        if result.is_err() {
+            self.stream = None;
+        }
+        result
+    }
+
+    /// Forgets the connection (after a failure midway through a request, its state is unknown).
+    pub fn reset(&mut self) {
+        self.stream = None;
+    }
+}
+
+/// What writing to or reading from a kept-alive connection the server has closed in the meantime gives.
+fn is_stale_connection(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::UnexpectedEof | io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
     )
 }
