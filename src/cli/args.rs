@@ -166,7 +166,8 @@ pub struct MirrorArgs {
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallel_images: u16,
 
-    /// Blobs of one image copied at the same time.
+    /// Blobs of one image copied at the same time. Large blobs (4 MiB and up) are at most
+    /// max(--parallel-images, --parallel-layers) at once in all: their copies share the bandwidth.
     #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel_layers: u16,
 

@@ -69,6 +69,18 @@ impl Engine {
         fresh: bool,
         counters: &ImageCounters,
     ) -> Result<(), EngineError> {
+        // A large blob takes its large-blob permit first, so that large blobs waiting for one never hold the
+        // permits small blobs could use.
+        let _large = if blob.size >= LARGE_BLOB {
+            Some(
+                self.large_blob_permits
+                    .acquire()
+                    .await
+                    .map_err(|_| EngineError::Cancelled)?,
+            )
+        } else {
+            None
+        };
         let _permit = self.blob_permits.acquire().await.map_err(|_| EngineError::Cancelled)?;
         let cell = self.ledger.home_cell(&blob.digest);
         let initialised_here = AtomicBool::new(false);
@@ -190,6 +202,11 @@ fn is_worth_retrying(error: &EngineError) -> bool {
         _ => false,
     }
 }
+
+/// Blobs of this size and up are bandwidth-bound: past a few of them in flight, more only compete for the same
+/// bandwidth (and the receiving registry's CPU and disk), so fewer of them run at once than small blobs, whose copy
+/// time is mostly request latency.
+pub(super) const LARGE_BLOB: u64 = 4 << 20;
 
 /// Writes handed to the HTTP client are at least this big: fewer, larger writes cost the receiving registry less.
 const WRITE_SIZE: usize = 256 * 1024;

@@ -136,7 +136,10 @@ pub struct Engine {
     options: EngineOptions,
     reporter: Arc<dyn Reporter>,
     ledger: BlobLedger,
+    /// Blobs being placed at once: `parallel_images × parallel_layers`.
     blob_permits: Semaphore,
+    /// Large blobs (`blobs::LARGE_BLOB` and up) being placed at once: `max(parallel_images, parallel_layers)`.
+    large_blob_permits: Semaphore,
     totals: ImageCounters,
 }
 
@@ -147,14 +150,15 @@ impl Engine {
         options: EngineOptions,
         reporter: Arc<dyn Reporter>,
     ) -> Engine {
-        let permits = options.parallel_images.max(1) * options.parallel_layers.max(1);
+        let (images, layers) = (options.parallel_images.max(1), options.parallel_layers.max(1));
         Engine {
             sources,
             destination,
             options,
             reporter,
             ledger: BlobLedger::default(),
-            blob_permits: Semaphore::new(permits),
+            blob_permits: Semaphore::new(images * layers),
+            large_blob_permits: Semaphore::new(images.max(layers)),
             totals: ImageCounters::default(),
         }
     }

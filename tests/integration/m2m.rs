@@ -802,3 +802,45 @@ fn a_source_registry_killed_mid_run_fails_its_images_cleanly() {
         }
     }
 }
+
+#[test]
+fn large_blobs_stream_at_most_the_larger_parallelism_at_once() {
+    // 2 images × 3 layers of 4 MiB and more, `--parallel-images 2 --parallel-layers 3`: six blobs may be in flight,
+    // but only max(2, 3) = 3 large ones. The source proxy holds each blob body 300 ms so that copies overlap.
+    let dir = TestDir::new("m2m_large_blob_limit");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let mut yaml = String::from("  additionalImages:\n");
+    let mut expected = Vec::new();
+    for i in 0..2u64 {
+        let mut layout = LayoutBuilder::new(dir.join(format!("big{i}")));
+        let layers: Vec<Vec<u8>> = (0..3).map(|k| random_bytes(3000 + 10 * i + k, 4 << 20)).collect();
+        let image = layout.image(("linux", "amd64", None), &layers);
+        layout.tag(&image, "v1");
+        push_layout(layout.dir(), "v1", &src.host(), &format!("big/app{i}:v1"));
+        expected.push(image.digest);
+    }
+    let plan = FaultPlan {
+        hold_blob_bodies: Some(std::time::Duration::from_millis(300)),
+        ..FaultPlan::default()
+    };
+    let proxy = FaultProxy::start(&src.host(), plan);
+    for i in 0..2 {
+        yaml.push_str(&format!("  - name: {}/big/app{i}:v1\n", proxy.host()));
+    }
+    let args = ["--parallel-images", "2", "--parallel-layers", "3"];
+    mirror_to_registry(&dir, &yaml, &dst.host(), &args).assert_success();
+    for (i, digest) in expected.iter().enumerate() {
+        let copied = raw(&dst.docker_ref(&format!("big/app{i}:v1")));
+        assert_eq!(&manifest_digest(&copied), digest);
+    }
+    let large = proxy.max_concurrent_blob_gets(4 << 20);
+    assert!(
+        (2..=3).contains(&large),
+        "{large} large blobs were read at once, expected 3 at most (and more than one)"
+    );
+    let all = proxy.max_concurrent_blob_gets(0);
+    assert!(
+        all > large,
+        "small blobs (the configs) wait for the large ones: {all} blobs at once"
+    );
+}

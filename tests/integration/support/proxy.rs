@@ -5,6 +5,8 @@
 //! (chunked bodies are decoded and forwarded with a Content-Length); responses are streamed back until upstream EOF.
 //! `Host` is rewritten to the upstream, and `Location`/`WWW-Authenticate` back to the proxy, so clients stay on it.
 //! `injected()` counts the faults really delivered, so a test can prove its client met (and survived) them.
+//! `max_concurrent_blob_gets` tells how many blob downloads through it overlapped (with `hold_blob_bodies`, each
+//! lasts at least that long, so a client's concurrency shows whatever the machine's speed).
 
 use super::http::{self, Head};
 use std::io::{self, BufReader, Read, Write};
@@ -12,7 +14,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Which faults to inject. Requests that pass the `only_*` filters are "matching" and numbered 1, 2, 3, ...;
 /// matching request k gets, in this order of precedence:
@@ -40,6 +42,8 @@ pub struct FaultPlan {
     pub reset_every_nth: Option<usize>,
     /// Truncate the body of the nth successful blob GET (1-based).
     pub truncate_body_of_nth_blob_get: Option<usize>,
+    /// Wait this long between the head and the body of every successful blob GET.
+    pub hold_blob_bodies: Option<Duration>,
 }
 
 /// Faults delivered so far.
@@ -69,10 +73,12 @@ enum Action {
 struct State {
     plan: FaultPlan,
     matching: usize,
-    blob_gets: usize,
+    blob_get_count: usize,
     injected: Injected,
     forwarded: usize,
     log: Vec<String>,
+    /// (Content-Length, start, end) of each successful blob GET, from its response head to its body's end.
+    blob_gets: Vec<(u64, Instant, Instant)>,
 }
 
 impl State {
@@ -102,8 +108,8 @@ impl State {
         }
         let mut truncate = false;
         if head.method() == "GET" && head.target().contains("/blobs/sha256:") {
-            self.blob_gets += 1;
-            truncate = plan.truncate_body_of_nth_blob_get == Some(self.blob_gets);
+            self.blob_get_count += 1;
+            truncate = plan.truncate_body_of_nth_blob_get == Some(self.blob_get_count);
         }
         Action::Forward { truncate }
     }
@@ -182,11 +188,29 @@ impl FaultProxy {
     }
 
     /// Replaces the plan and restarts its request numbering (injected counts are kept).
+    /// The most successful blob GETs of at least `min_length` bytes that were in progress at the same time.
+    pub fn max_concurrent_blob_gets(&self, min_length: u64) -> usize {
+        let state = self.state.lock().unwrap();
+        let mut edges: Vec<(Instant, i32)> = Vec::new();
+        for &(_, start, end) in state.blob_gets.iter().filter(|(l, ..)| *l >= min_length) {
+            edges.push((start, 1));
+            edges.push((end, -1));
+        }
+        // At equal instants an end comes before a start: touching spans do not overlap.
+        edges.sort();
+        let (mut now, mut most) = (0i32, 0i32);
+        for (_, step) in edges {
+            now += step;
+            most = most.max(now);
+        }
+        usize::try_from(most).unwrap_or(0)
+    }
+
     pub fn set_plan(&self, plan: FaultPlan) {
         let mut s = self.state.lock().unwrap();
         s.plan = plan;
         s.matching = 0;
-        s.blob_gets = 0;
+        s.blob_get_count = 0;
     }
 }
 
@@ -304,8 +328,21 @@ impl Ctx {
             return Ok(());
         }
         self.log(format!("{what} -> {status}"));
+        let is_blob_get = what.starts_with("GET ") && what.contains("/blobs/sha256:") && status == 200;
+        let started = Instant::now();
+        let hold = self.state.lock().unwrap().plan.hold_blob_bodies;
+        if let Some(hold) = hold.filter(|_| is_blob_get) {
+            std::thread::sleep(hold);
+        }
         io::copy(&mut up, &mut client)?;
         client.flush()?;
+        if is_blob_get {
+            self.state
+                .lock()
+                .unwrap()
+                .blob_gets
+                .push((length, started, Instant::now()));
+        }
         let _ = client.shutdown(Shutdown::Write);
         Ok(())
     }
