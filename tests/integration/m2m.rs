@@ -809,7 +809,6 @@ fn large_blobs_stream_at_most_the_larger_parallelism_at_once() {
     // but only max(2, 3) = 3 large ones. The source proxy holds each blob body 300 ms so that copies overlap.
     let dir = TestDir::new("m2m_large_blob_limit");
     let (src, dst) = (TestRegistry::start(), TestRegistry::start());
-    let mut yaml = String::from("  additionalImages:\n");
     let mut expected = Vec::new();
     for i in 0..2u64 {
         let mut layout = LayoutBuilder::new(dir.join(format!("big{i}")));
@@ -824,9 +823,11 @@ fn large_blobs_stream_at_most_the_larger_parallelism_at_once() {
         ..FaultPlan::default()
     };
     let proxy = FaultProxy::start(&src.host(), plan);
-    for i in 0..2 {
-        yaml.push_str(&format!("  - name: {}/big/app{i}:v1\n", proxy.host()));
-    }
+    let yaml = additional_images(
+        &(0..2)
+            .map(|i| format!("{}/big/app{i}:v1", proxy.host()))
+            .collect::<Vec<_>>(),
+    );
     let args = ["--parallel-images", "2", "--parallel-layers", "3"];
     mirror_to_registry(&dir, &yaml, &dst.host(), &args).assert_success();
     for (i, digest) in expected.iter().enumerate() {

@@ -157,6 +157,18 @@ fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
+/// The shell line that starts `ferry tui ARGS` in `dir` with `dir` as HOME and none of the developer's registry,
+/// credential or colour settings.
+fn ferry_tui_script(dir: &TestDir, args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
+    format!(
+        "cd {dir} && unset REGISTRY_AUTH_FILE CONTAINERS_REGISTRIES_CONF DOCKER_CONFIG NO_COLOR && HOME={dir} {ferry} tui {args}",
+        dir = shell_quote(&dir.path().display().to_string()),
+        ferry = shell_quote(env!("CARGO_BIN_EXE_ferry")),
+        args = args.join(" "),
+    )
+}
+
 #[test]
 fn tui_filters_selects_a_package_and_an_architecture_saves_and_quits() {
     let dir = TestDir::new("tui_e2e");
@@ -164,14 +176,8 @@ fn tui_filters_selects_a_package_and_an_architecture_saves_and_quits() {
     push_catalog(&dir, &registry);
     let output = dir.join("isc.yaml");
     let catalog = format!("docker://{}/redhat/test-catalog:v1", registry.host());
-    let ferry = env!("CARGO_BIN_EXE_ferry");
-    let script = format!(
-        "cd {dir} && unset REGISTRY_AUTH_FILE CONTAINERS_REGISTRIES_CONF DOCKER_CONFIG NO_COLOR && HOME={dir} {ferry} tui --catalog {catalog} --src-tls-verify=false -o {out}",
-        dir = shell_quote(&dir.path().display().to_string()),
-        ferry = shell_quote(ferry),
-        catalog = shell_quote(&catalog),
-        out = shell_quote(&output.display().to_string()),
-    );
+    let out = output.display().to_string();
+    let script = ferry_tui_script(&dir, &["--catalog", &catalog, "--src-tls-verify=false", "-o", &out]);
     let tmux = Tmux::start(&dir, &script, 120, 40);
 
     // The catalog loads: three packages on three platforms.
@@ -274,12 +280,7 @@ fn tui_runs_mirror_to_mirror_with_live_progress() {
     let dst = TestRegistry::start();
     let image = multi_arch_image(dir.join("app"), 7, &["linux/amd64", "linux/arm64"], false);
     image.push(&src.host(), "team/app:v1");
-    let ferry = env!("CARGO_BIN_EXE_ferry");
-    let script = format!(
-        "cd {dir} && unset REGISTRY_AUTH_FILE CONTAINERS_REGISTRIES_CONF DOCKER_CONFIG && HOME={dir} {ferry} tui --src-tls-verify=false",
-        dir = shell_quote(&dir.path().display().to_string()),
-        ferry = shell_quote(ferry),
-    );
+    let script = ferry_tui_script(&dir, &["--src-tls-verify=false"]);
     let tmux = Tmux::start(&dir, &script, 100, 30);
     tmux.wait_for("No catalog yet");
     // Images: add one.
@@ -322,12 +323,7 @@ fn tui_packs_archives_then_pushes_them_with_disk_to_mirror() {
     image.push(&src.host(), "team/app:v1");
     let isc = additional_images(&[format!("{}/team/app:v1", src.host())]);
     write_isc(dir.path(), &isc);
-    let ferry = env!("CARGO_BIN_EXE_ferry");
-    let script = format!(
-        "cd {dir} && unset REGISTRY_AUTH_FILE CONTAINERS_REGISTRIES_CONF DOCKER_CONFIG && HOME={dir} {ferry} tui -c isc.yaml -o isc.yaml --src-tls-verify=false",
-        dir = shell_quote(&dir.path().display().to_string()),
-        ferry = shell_quote(ferry),
-    );
+    let script = ferry_tui_script(&dir, &["-c", "isc.yaml", "-o", "isc.yaml", "--src-tls-verify=false"]);
     let archives = format!("file://{}", dir.join("archives").display());
     let tmux = Tmux::start(&dir, &script, 100, 30);
     tmux.wait_for("No catalog yet");
@@ -385,21 +381,8 @@ fn tui_ctrl_c_cancels_a_run_cleanly_and_the_next_run_completes() {
     );
     let image = multi_arch_image(dir.join("app"), 11, &["linux/amd64", "linux/arm64"], false);
     image.push(&src.host(), "team/app:v1");
-    let isc = dir.join("isc.yaml");
-    std::fs::write(
-        &isc,
-        format!(
-            "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  additionalImages:\n  - name: {}/team/app:v1\n",
-            src.host()
-        ),
-    )
-    .unwrap();
-    let ferry = env!("CARGO_BIN_EXE_ferry");
-    let script = format!(
-        "cd {dir} && unset REGISTRY_AUTH_FILE CONTAINERS_REGISTRIES_CONF DOCKER_CONFIG && HOME={dir} {ferry} tui -c isc.yaml -o isc.yaml --src-tls-verify=false",
-        dir = shell_quote(&dir.path().display().to_string()),
-        ferry = shell_quote(ferry),
-    );
+    write_isc(dir.path(), &additional_images(&[format!("{}/team/app:v1", src.host())]));
+    let script = ferry_tui_script(&dir, &["-c", "isc.yaml", "-o", "isc.yaml", "--src-tls-verify=false"]);
     let tmux = Tmux::start(&dir, &script, 100, 30);
     tmux.wait_for("No catalog yet");
     tmux.keys(&["5", "Enter"]);

@@ -368,12 +368,7 @@ pub fn run_mirror_plan(source: &str, dest: &str, plan: &UploadPlan, threads: usi
         )
     };
     run_phases(plan, threads, dest, connections, |(src, dst, buf), step| {
-        let result = mirror_step(src, dst, buf, step);
-        if result.is_err() {
-            src.reset();
-            dst.reset();
-        }
-        result
+        mirror_step(src, dst, buf, step)
     });
 }
 

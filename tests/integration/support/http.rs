@@ -335,11 +335,6 @@ impl Connection {
         }
         result
     }
-
-    /// Forgets the connection (after a failure midway through a request, its state is unknown).
-    pub fn reset(&mut self) {
-        self.stream = None;
-    }
 }
 
 /// What writing to or reading from a kept-alive connection the server has closed in the meantime gives.
