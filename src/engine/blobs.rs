@@ -69,18 +69,6 @@ impl Engine {
         fresh: bool,
         counters: &ImageCounters,
     ) -> Result<(), EngineError> {
-        // A large blob takes its large-blob permit first, so that large blobs waiting for one never hold the
-        // permits small blobs could use.
-        let _large = if blob.size >= LARGE_BLOB {
-            Some(
-                self.large_blob_permits
-                    .acquire()
-                    .await
-                    .map_err(|_| EngineError::Cancelled)?,
-            )
-        } else {
-            None
-        };
         let _permit = self.blob_permits.acquire().await.map_err(|_| EngineError::Cancelled)?;
         let cell = self.ledger.home_cell(&blob.digest);
         let initialised_here = AtomicBool::new(false);
@@ -166,6 +154,18 @@ impl Engine {
     }
 
     async fn upload_once(&self, reader: &SourceReader, blob: &Descriptor, repository: &str) -> Result<(), EngineError> {
+        // Only the transfer itself holds a large-blob permit: not the wait for another repository's copy before a
+        // mount, nor the pause before a retry.
+        let _large = if blob.size >= LARGE_BLOB {
+            Some(
+                self.large_blob_permits
+                    .acquire()
+                    .await
+                    .map_err(|_| EngineError::Cancelled)?,
+            )
+        } else {
+            None
+        };
         let (_, stream) = reader.open_blob(blob).await?;
         let verdict = Arc::new(Mutex::new(None));
         // Registries verify a blob's digest before committing it, and archive and layout writers hash what they

@@ -138,7 +138,7 @@ pub struct Engine {
     ledger: BlobLedger,
     /// Blobs being placed at once: `parallel_images × parallel_layers`.
     blob_permits: Semaphore,
-    /// Large blobs (`blobs::LARGE_BLOB` and up) being placed at once: `max(parallel_images, parallel_layers)`.
+    /// Large blobs (`blobs::LARGE_BLOB` and up) being transferred at once: `max(parallel_images, parallel_layers)`.
     large_blob_permits: Semaphore,
     totals: ImageCounters,
 }
