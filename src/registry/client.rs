@@ -135,6 +135,8 @@ pub struct RegistryClient {
 
 impl RegistryClient {
     pub fn new(options: ClientOptions, credentials: Arc<CredentialStore>) -> Result<RegistryClient, RegistryError> {
+        // The process-wide TLS crypto provider; a second client finds it installed already, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .danger_accept_invalid_certs(!options.tls_verify)
             .connect_timeout(options.connect_timeout)
