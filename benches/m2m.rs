@@ -1,8 +1,8 @@
 //! Mirror-to-mirror benchmark: `cargo bench --bench m2m` (release build; harness = false).
 //!
-//! For each workload it builds the images into a fresh source registry (not timed), then mirrors all of them into a
-//! fresh destination registry three ways and times each (in an order that rotates from run to run, each copy after
-//! the machine has settled: `settle_machine`):
+//! For each workload it builds the images into a fresh source registry (not timed), copies them once untimed
+//! (`warm_up`), then mirrors all of them into a fresh destination registry four ways and times each (in an order
+//! that rotates from run to run, each copy after the machine has settled: `settle_machine`):
 //!   * ferry: `ferry mirror -c ISC --workspace file://TMP docker://DEST/ns ...` (every image in `additionalImages`),
 //!     then the same command again (a no-op re-run, timed separately); peak RSS from `wait4`;
 //!   * skopeo: `skopeo sync --all --preserve-digests --src yaml --dest docker` over the same images;
@@ -73,7 +73,9 @@ The ingest floor uploads the same content from local files instead (sendfile), w
 registry alone can take in; it is shown for reference, without a target (below: why the floor, not the ingest floor,
 is the one a mirror can be held to here). Every copy is verified
 before its number counts. The four take turns: each run rotates their order, so none always follows the same one,
-and before each copy the bench flushes the disks and waits for the machine to go quiet. Finished destinations are
+and before each copy the bench flushes the disks and waits for the machine to go quiet; an untimed warm-up copy
+(the floor's, into a throwaway destination) comes first, because the first copy after a workload is loaded runs
+slower whoever makes it. Finished destinations are
 stopped and their files dropped from the page cache but deleted only between workloads, followed by a one-minute
 pause: ext4 without a journal (as this machine mounts it) makes every new file's inode allocation skip the inodes
 deleted in the last minute, and discards freed blocks, so deleting one run's ten thousand registry files slowed the
@@ -273,6 +275,7 @@ fn run_workload(w: &Workload, settings: &Settings, retired: &mut Retired) -> Wor
     let yaml_path = dir.join("sync.yaml");
     fs::write(&yaml_path, &yaml).unwrap();
     let ns = format!("{NAMESPACE}/");
+    warm_up(&source, &plan, retired);
 
     let (mut ferry_runs, mut noop_runs, mut skopeo_runs) = (vec![], vec![], vec![]);
     let (mut floor_runs, mut ingest_runs) = (vec![], vec![]);
@@ -335,6 +338,16 @@ fn run_workload(w: &Workload, settings: &Settings, retired: &mut Retired) -> Wor
         targets: w.targets.clone(),
         extra_ferry_args: ferry_args,
     }
+}
+
+/// One untimed mirror of the whole workload into a throwaway destination, before the timed copies: the first copy
+/// after a workload is loaded has often run 25–60% slower than the later ones, and the rotation always starts with
+/// the same copier.
+fn warm_up(source: &TestRegistry, plan: &UploadPlan, retired: &mut Retired) {
+    let dest = TestRegistry::start();
+    let warm = run_floor(FloorSource::Registry(source), &dest, plan);
+    eprintln!("  warm-up copy (not timed): {:.2}s", warm.seconds);
+    retired.retire(dest);
 }
 
 /// The ways of copying a workload.
