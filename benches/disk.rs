@@ -1,7 +1,7 @@
 //! Mirror-to-disk / disk-to-mirror benchmark: `cargo bench --bench disk` (release build; harness = false).
 //!
 //! It builds the `catalog` workload of `benches/m2m.rs` (60 images × 3 platforms sharing one base layer per platform)
-//! into a fresh source registry (not timed), then, in each run:
+//! into a fresh source registry (not timed), copies it once untimed (`warm_up`, as m2m does), then, in each run:
 //!   * ferry m2d: `ferry mirror -c ISC file://ARCHIVE --src-tls-verify=false --quiet` (every image in
 //!     `additionalImages`); peak RSS from `wait4`;
 //!   * ferry d2m: `ferry mirror -c ISC --from file://ARCHIVE docker://DEST/ns --dest-tls-verify=false --quiet` into a
@@ -68,8 +68,8 @@ const DOC_SECTION: &str = r#"## Mirror-to-disk and disk-to-mirror
 cargo bench --bench disk
 ```
 
-It loads the m2m `catalog` workload into a source registry, then per run: ferry m2d
-(`ferry mirror -c ISC file://ARCHIVE`), ferry d2m of that archive into a fresh registry
+It loads the m2m `catalog` workload into a source registry, makes the m2m bench's untimed warm-up copy, then per run:
+ferry m2d (`ferry mirror -c ISC file://ARCHIVE`), ferry d2m of that archive into a fresh registry
 (`ferry mirror -c ISC --from file://ARCHIVE docker://DEST/ns`), and a second m2d with the same configuration into the
 same ARCHIVE (the no-change incremental run); the peer is `skopeo copy --all --preserve-digests` of every image to an
 `oci:` layout and back into a fresh registry, 8 copies at a time (8 workers, each with its own layout, copying its
@@ -274,6 +274,9 @@ fn run_bench(settings: &Settings) -> Results {
         cmd.env("TMPDIR", &tmp);
         cmd
     };
+
+    let mut retired = Retired::default();
+    warm_up(&source, &plan, &mut retired);
 
     let mut runs = Vec::new();
     for run in 0..base.runs {

@@ -340,16 +340,6 @@ fn run_workload(w: &Workload, settings: &Settings, retired: &mut Retired) -> Wor
     }
 }
 
-/// One untimed mirror of the whole workload into a throwaway destination, before the timed copies: the first copy
-/// after a workload is loaded has often run 25–60% slower than the later ones, and the rotation always starts with
-/// the same copier.
-fn warm_up(source: &TestRegistry, plan: &UploadPlan, retired: &mut Retired) {
-    let dest = TestRegistry::start();
-    let warm = run_floor(FloorSource::Registry(source), &dest, plan);
-    eprintln!("  warm-up copy (not timed): {:.2}s", warm.seconds);
-    retired.retire(dest);
-}
-
 /// The ways of copying a workload.
 #[derive(Clone, Copy)]
 enum Contender {

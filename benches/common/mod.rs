@@ -549,6 +549,16 @@ pub fn run_workers(
     }
 }
 
+/// One untimed mirror of the whole workload into a throwaway destination, before the timed copies: the first copy
+/// after a workload is loaded has often run 25–60% slower than the later ones, whoever made it, and each bench starts
+/// its runs with the same copier.
+pub fn warm_up(source: &TestRegistry, plan: &UploadPlan, retired: &mut Retired) {
+    let dest = TestRegistry::start();
+    let warm = run_floor(FloorSource::Registry(source), &dest, plan);
+    eprintln!("  warm-up copy (not timed): {:.2}s", warm.seconds);
+    retired.retire(dest);
+}
+
 /// Where a floor copy reads from.
 pub enum FloorSource<'a> {
     /// The layout's files: the raw upload (`run_plan`), the destination registry's ingest floor.
