@@ -411,30 +411,40 @@ fn cpu_jiffies() -> (u64, u64) {
     (total - idle, total)
 }
 
-/// Destinations of finished runs, stopped, their files kept until `release`. On a filesystem without a journal
-/// (ext4 as this machine mounts it), inodes deleted in the last minute are skipped by every new file's inode
-/// allocation, so deleting one run's ten thousand registry files would slow the next copies' file creation for a
-/// minute; and discarding the freed blocks would slow their fsyncs. Kept files leave the page cache at once, so
-/// that they do not crowd out the copies that follow.
+/// Destinations (and other trees) of finished runs, stopped, their files kept until `release`. On a filesystem
+/// without a journal (ext4 as this machine mounts it), inodes deleted in the last minute are skipped by every new
+/// file's inode allocation, so deleting one run's ten thousand registry files would slow the next copies' file
+/// creation for a minute; and discarding the freed blocks would slow their fsyncs. Kept files leave the page cache
+/// at once, so that they do not crowd out the copies that follow.
 #[derive(Default)]
-pub struct Retired(Vec<TestRegistry>);
+pub struct Retired {
+    registries: Vec<TestRegistry>,
+    dirs: Vec<PathBuf>,
+}
 
 impl Retired {
     pub fn retire(&mut self, mut registry: TestRegistry) {
         registry.kill();
-        // SAFETY: sync(2) takes no arguments and cannot fail.
-        unsafe { libc::sync() };
-        evict_from_page_cache(&registry.storage_dir());
-        self.0.push(registry);
+        evict_from_page_cache_after_sync(&registry.storage_dir());
+        self.registries.push(registry);
     }
 
-    /// Deletes the retired destinations, then (with `wait`; smoke tests skip it) waits out the minute in which the
-    /// filesystem avoids their inodes.
+    /// A finished run's files under `dir` (an archive, skopeo's layouts), kept like a destination's.
+    pub fn retire_dir(&mut self, dir: PathBuf) {
+        evict_from_page_cache_after_sync(&dir);
+        self.dirs.push(dir);
+    }
+
+    /// Deletes the retired destinations and trees, then (with `wait`; smoke tests skip it) waits out the minute in
+    /// which the filesystem avoids their inodes.
     pub fn release(&mut self, wait: bool) {
-        if self.0.is_empty() {
+        if self.registries.is_empty() && self.dirs.is_empty() {
             return;
         }
-        self.0.clear();
+        self.registries.clear();
+        for dir in self.dirs.drain(..) {
+            let _ = fs::remove_dir_all(dir);
+        }
         if !wait {
             return;
         }
@@ -446,6 +456,13 @@ impl Retired {
 
 /// How long ext4 without a journal avoids reusing a deleted inode (RECENTCY_MIN in fs/ext4/ialloc.c), and a second.
 const INODE_RECENCY: Duration = Duration::from_secs(61);
+
+/// Writes back everything dirty, then drops the cached pages of every file under `dir`.
+fn evict_from_page_cache_after_sync(dir: &Path) {
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
+    evict_from_page_cache(dir);
+}
 
 /// Drops the (clean, after sync) cached pages of every file under `dir`.
 fn evict_from_page_cache(dir: &Path) {
