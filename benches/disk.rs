@@ -76,7 +76,8 @@ same ARCHIVE (the no-change incremental run); the peer is `skopeo copy --all --p
 share of the images one after another); the floor is the raw parallel upload of the m2m bench into a fresh registry.
 Every destination is verified before its number counts. Finished destinations, archives and layouts are stopped and
 dropped from the page cache but deleted only at the end, as in the m2m bench: deleted between copies, they slowed
-the next ones (ferry's d2m took 6.1–7.1 s right after such deletions, 4.1 s without, in one run).
+the next ones (in one run, ferry's d2m took 6.1–7.1 s right after such deletions and 4.1 s where none came
+before it; with everything kept, 4.2–4.3 s in every run).
 
 Reading the numbers: "extra disk during d2m" is the peak growth, sampled every 50 ms, of everything ferry could write
 besides the destination registry (ARCHIVE with its `working-dir`, ferry's TMPDIR and HOME), as a share of the archive's
