@@ -188,6 +188,12 @@ impl CatalogEntry {
         self.channel_rows().get(self.channel_cursor)
     }
 
+    /// The names of the focused package and of its focused channel, owned (for edits of the configuration entry).
+    pub fn focused_package_and_channel(&self) -> Option<(String, String)> {
+        let package = self.focused_package()?.name.to_string();
+        Some((package, self.focused_channel()?.name.clone()))
+    }
+
     /// Bundles of the channel under the channel cursor.
     pub fn bundle_rows(&self) -> &[BundleInfo] {
         self.focused_channel().map_or(&[], |c| c.bundles.as_slice())

@@ -658,10 +658,7 @@ fn channels_key(model: &mut Model, key: KeyEvent) {
     }
     match key.code {
         KeyCode::Char(' ') => {
-            let (Some(package), Some(channel)) = (
-                catalog.focused_package().map(|r| r.name.to_string()),
-                catalog.focused_channel().map(|c| c.name.clone()),
-            ) else {
+            let Some((package, channel)) = catalog.focused_package_and_channel() else {
                 return;
             };
             let selected = select_package(catalog, &package);
@@ -695,6 +692,23 @@ enum Bound {
     Max,
 }
 
+impl Bound {
+    fn field(self) -> &'static str {
+        match self {
+            Bound::Min => "minVersion",
+            Bound::Max => "maxVersion",
+        }
+    }
+}
+
+/// Which range a bound goes into: the focused channel's, or the package's (which applies to its selected channels,
+/// or to the default channel when none is). The two do not mix (oc-mirror's rule).
+#[derive(Clone, Copy)]
+enum RangeOf {
+    Channel,
+    Package,
+}
+
 fn bundles_key(model: &mut Model, key: KeyEvent) {
     let Some(catalog) = model.catalog_mut() else {
         model.focus = Pane::Catalogs;
@@ -705,79 +719,67 @@ fn bundles_key(model: &mut Model, key: KeyEvent) {
         return;
     }
     match key.code {
-        KeyCode::Char('m') => set_bound(model, Some(Bound::Min)),
-        KeyCode::Char('M') => set_bound(model, Some(Bound::Max)),
-        KeyCode::Char('c') => set_bound(model, None),
+        KeyCode::Char('m') => set_bound(model, RangeOf::Channel, Bound::Min),
+        KeyCode::Char('M') => set_bound(model, RangeOf::Channel, Bound::Max),
+        KeyCode::Char('p') => set_bound(model, RangeOf::Package, Bound::Min),
+        KeyCode::Char('P') => set_bound(model, RangeOf::Package, Bound::Max),
+        KeyCode::Char('c') => clear_range(model),
         KeyCode::Esc | KeyCode::Left | KeyCode::Char('h') => model.focus = Pane::Channels,
         _ => {}
     }
 }
 
-/// `m`/`M` on a bundle: its version becomes the channel's minVersion/maxVersion (selecting package and channel);
-/// `c` clears both.
-fn set_bound(model: &mut Model, bound: Option<Bound>) {
+/// `m`/`M` (channel) and `p`/`P` (package) on a bundle: its version becomes the range's minVersion/maxVersion,
+/// selecting the package (and, for a channel range, the channel). Refused while the other kind of range is set.
+fn set_bound(model: &mut Model, range: RangeOf, bound: Bound) {
     let Some(catalog) = model.catalog_mut() else {
         return;
     };
-    let (Some(package), Some(channel)) = (
-        catalog.focused_package().map(|r| r.name.to_string()),
-        catalog.focused_channel().map(|c| c.name.clone()),
-    ) else {
+    let Some((package, channel)) = catalog.focused_package_and_channel() else {
         return;
     };
-    let bundle = catalog.bundle_rows().get(catalog.bundle_cursor).cloned();
-    if bound.is_none() {
-        let Some(selected) = catalog.operator.packages.iter_mut().find(|p| p.name == package) else {
-            return;
-        };
-        if let Some(entry) = selected.channels.iter_mut().find(|c| c.name == channel) {
-            entry.min_version = None;
-            entry.max_version = None;
-        }
-        say(
-            model,
-            StatusKind::Info,
-            format!("{package}/{channel}: no version bounds"),
-        );
-        return;
-    }
-    let Some(bundle) = bundle else {
+    let Some(bundle) = catalog.bundle_rows().get(catalog.bundle_cursor).cloned() else {
         return;
     };
     let Some(version) = bundle.version.clone() else {
-        say(
-            model,
-            StatusKind::Warning,
-            format!(
-                "{} has no version (olm.package property): it cannot bound a range",
-                bundle.name
-            ),
+        let text = format!(
+            "{} has no version (olm.package property): it cannot bound a range",
+            bundle.name
         );
+        say(model, StatusKind::Warning, text);
         return;
     };
+    if let Some(conflict) = range_conflict(catalog.selected(&package), range) {
+        say(model, StatusKind::Warning, conflict);
+        return;
+    }
     let selected = select_package(catalog, &package);
-    let at = match selected.channels.iter().position(|c| c.name == channel) {
-        Some(at) => at,
-        None => {
-            selected.channels.push(PackageChannel {
-                name: channel.clone(),
-                ..PackageChannel::default()
-            });
-            selected.channels.len() - 1
+    let (label, slot) = match range {
+        RangeOf::Package => (package.clone(), (&mut selected.min_version, &mut selected.max_version)),
+        RangeOf::Channel => {
+            let at = match selected.channels.iter().position(|c| c.name == channel) {
+                Some(at) => at,
+                None => {
+                    selected.channels.push(PackageChannel {
+                        name: channel.clone(),
+                        ..PackageChannel::default()
+                    });
+                    selected.channels.len() - 1
+                }
+            };
+            let entry = &mut selected.channels[at];
+            (
+                format!("{package}/{channel}"),
+                (&mut entry.min_version, &mut entry.max_version),
+            )
         }
     };
-    let entry = &mut selected.channels[at];
-    let what = match bound {
-        Some(Bound::Min) => {
-            entry.min_version = Some(version.clone());
-            "minVersion"
-        }
-        _ => {
-            entry.max_version = Some(version.clone());
-            "maxVersion"
-        }
-    };
-    let inverted = match (&entry.min_version, &entry.max_version) {
+    let (min, max) = slot;
+    match bound {
+        Bound::Min => *min = Some(version.clone()),
+        Bound::Max => *max = Some(version.clone()),
+    }
+    let inverted = match (min.as_deref(), max.as_deref()) {
         (Some(min), Some(max)) => matches!(
             (crate::config::parse_version(min), crate::config::parse_version(max)),
             (Ok(a), Ok(b)) if a > b
@@ -788,15 +790,73 @@ fn set_bound(model: &mut Model, bound: Option<Bound>) {
         say(
             model,
             StatusKind::Warning,
-            format!("{package}/{channel}: minVersion is above maxVersion"),
+            format!("{label}: minVersion is above maxVersion"),
         );
     } else {
-        say(
-            model,
-            StatusKind::Info,
-            format!("{package}/{channel}: {what} {version}"),
-        );
+        let scope = match range {
+            RangeOf::Package => " (package range: the selected channels, or the default channel)",
+            RangeOf::Channel => "",
+        };
+        let text = format!("{label}: {} {version}{scope}", bound.field());
+        say(model, StatusKind::Info, text);
     }
+}
+
+/// Why a bound of `range` cannot be set on `package` now: the other kind of range is set.
+fn range_conflict(package: Option<&Package>, range: RangeOf) -> Option<String> {
+    let package = package?;
+    match range {
+        RangeOf::Channel if has_package_range(package) => Some(format!(
+            "{} has a package version range: clear it with c first (package and channel ranges do not mix)",
+            package.name
+        )),
+        RangeOf::Package => {
+            let ranged: Vec<&str> = package
+                .channels
+                .iter()
+                .filter(|c| c.min_version.is_some() || c.max_version.is_some())
+                .map(|c| c.name.as_str())
+                .collect();
+            (!ranged.is_empty()).then(|| {
+                format!(
+                    "{}: channel {} has a version range: clear it with c first (package and channel ranges do not \
+                     mix)",
+                    package.name,
+                    ranged.join(", ")
+                )
+            })
+        }
+        RangeOf::Channel => None,
+    }
+}
+
+fn has_package_range(package: &Package) -> bool {
+    package.min_version.is_some() || package.max_version.is_some()
+}
+
+/// `c`: clears the range in force at the focused bundle: the package's when it has one, else the focused channel's.
+fn clear_range(model: &mut Model) {
+    let Some(catalog) = model.catalog_mut() else {
+        return;
+    };
+    let Some((package, channel)) = catalog.focused_package_and_channel() else {
+        return;
+    };
+    let Some(selected) = catalog.operator.packages.iter_mut().find(|p| p.name == package) else {
+        return;
+    };
+    let text = if has_package_range(selected) {
+        selected.min_version = None;
+        selected.max_version = None;
+        format!("{package}: no package version bounds")
+    } else {
+        if let Some(entry) = selected.channels.iter_mut().find(|c| c.name == channel) {
+            entry.min_version = None;
+            entry.max_version = None;
+        }
+        format!("{package}/{channel}: no version bounds")
+    };
+    say(model, StatusKind::Info, text);
 }
 
 // --- Platforms -------------------------------------------------------------------------------------------------

@@ -353,8 +353,8 @@ fn space_selects_packages_and_a_reselected_package_keeps_its_channels() {
     assert_eq!(isc.spec.mirror.operators[0].catalog, CATALOG);
 }
 
-#[test]
-fn channels_are_selected_and_bundles_set_the_version_range() {
+/// The loaded model with the bundles of foo's beta channel focused (0.3.1, 0.3.0, 0.2.0, unversioned), by keys.
+fn foo_beta_bundles() -> Model {
     let mut model = loaded_model();
     code(&mut model, KeyCode::Enter);
     keys(&mut model, "G"); // foo
@@ -362,6 +362,12 @@ fn channels_are_selected_and_bundles_set_the_version_range() {
     keys(&mut model, "j"); // beta
     code(&mut model, KeyCode::Enter);
     assert_eq!(model.focus, Pane::Bundles);
+    model
+}
+
+#[test]
+fn channels_are_selected_and_bundles_set_the_version_range() {
+    let mut model = foo_beta_bundles();
     keys(&mut model, "jj"); // 0.2.0
     keys(&mut model, "m");
     keys(&mut model, "k"); // 0.3.0
@@ -394,6 +400,65 @@ fn channels_are_selected_and_bundles_set_the_version_range() {
     code(&mut model, KeyCode::Esc);
     code(&mut model, KeyCode::Char(' '));
     assert!(model.catalog().unwrap().operator.packages[0].channels.is_empty());
+}
+
+#[test]
+fn p_and_shift_p_set_the_package_range_which_does_not_mix_with_channel_ranges() {
+    let mut model = foo_beta_bundles();
+    keys(&mut model, "jjp"); // 0.2.0
+    keys(&mut model, "gP"); // 0.3.1
+    let package = &model.catalog().unwrap().operator.packages[0];
+    assert_eq!(package.name, "foo", "p selected the package");
+    assert!(
+        package.channels.is_empty(),
+        "but no channel: the range applies to the default channel"
+    );
+    assert_eq!(package.min_version.as_deref(), Some("0.2.0"));
+    assert_eq!(package.max_version.as_deref(), Some("0.3.1"));
+    assert_eq!(model.status.kind, StatusKind::Info, "{:?}", model.status);
+    let isc = saved_isc(&ctrl(&mut model, 's'));
+    let saved = &isc.spec.mirror.operators[0].packages[0];
+    assert_eq!(
+        (saved.min_version.as_deref(), saved.max_version.as_deref()),
+        (Some("0.2.0"), Some("0.3.1"))
+    );
+    assert!(isc.check().is_empty(), "{:?}", isc.check());
+
+    // A channel range is refused while the package has one, and nothing changes.
+    keys(&mut model, "m");
+    assert_eq!(model.status.kind, StatusKind::Warning, "{:?}", model.status);
+    assert!(model.status.text.contains("clear it with c"), "{}", model.status.text);
+    assert!(model.catalog().unwrap().operator.packages[0].channels.is_empty());
+
+    // c clears the package range; then a channel range is fine, and a package range is refused.
+    keys(&mut model, "c");
+    let package = &model.catalog().unwrap().operator.packages[0];
+    assert_eq!(
+        (package.min_version.as_ref(), package.max_version.as_ref()),
+        (None, None)
+    );
+    keys(&mut model, "m");
+    assert_eq!(
+        model.catalog().unwrap().operator.packages[0].channels[0]
+            .min_version
+            .as_deref(),
+        Some("0.3.1")
+    );
+    keys(&mut model, "P");
+    assert_eq!(model.status.kind, StatusKind::Warning, "{:?}", model.status);
+    assert!(model.status.text.contains("channel beta"), "{}", model.status.text);
+    assert_eq!(model.catalog().unwrap().operator.packages[0].max_version, None);
+
+    // min above max in the package range: allowed in the editor, flagged at once and by validation.
+    keys(&mut model, "c");
+    keys(&mut model, "gp");
+    keys(&mut model, "jjP");
+    assert_eq!(model.status.kind, StatusKind::Warning, "{:?}", model.status);
+    assert!(
+        model.status.text.contains("minVersion is above maxVersion"),
+        "{}",
+        model.status.text
+    );
 }
 
 #[test]

@@ -170,7 +170,7 @@ fn ferry_tui_script(dir: &TestDir, args: &[&str]) -> String {
 }
 
 #[test]
-fn tui_filters_selects_a_package_and_an_architecture_saves_and_quits() {
+fn tui_filters_selects_a_package_its_range_and_an_architecture_saves_and_quits() {
     let dir = TestDir::new("tui_e2e");
     let registry = TestRegistry::start();
     push_catalog(&dir, &registry);
@@ -192,8 +192,11 @@ fn tui_filters_selects_a_package_and_an_architecture_saves_and_quits() {
     assert!(screen.contains("[x] baz"), "{screen}");
     assert!(screen.contains("[modified]"), "{screen}");
     tmux.keys(&["Enter"]);
-    // Packages → Channels → Bundles → Platforms; check linux/arm64 (s390x lacks baz).
-    tmux.keys(&["Tab", "Tab", "Tab"]);
+    // Channels → Bundles of stable (1.1.0, 1.0.1, 1.0.0): 1.0.1 becomes the package's minVersion.
+    tmux.keys(&["Enter", "Enter", "j", "p"]);
+    tmux.wait_for("1.0.1 – head (package)");
+    // Bundles → Platforms; check linux/arm64 (s390x lacks baz).
+    tmux.keys(&["Tab"]);
     let screen = tmux.wait_for("[ ] linux/s390x (lacks it)");
     assert!(screen.contains("[ ] linux/arm64"), "{screen}");
     tmux.keys(&["j", "Space"]);
@@ -231,6 +234,11 @@ fn tui_filters_selects_a_package_and_an_architecture_saves_and_quits() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(packages, ["baz"], "{text}");
+    assert_eq!(
+        operators[0]["packages"][0]["minVersion"].as_str(),
+        Some("1.0.1"),
+        "{text}"
+    );
     let platforms = operators[0]["platforms"].as_sequence().unwrap();
     assert_eq!(platforms.len(), 1, "{text}");
     assert_eq!(platforms[0]["os"].as_str(), Some("linux"), "{text}");

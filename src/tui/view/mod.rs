@@ -107,7 +107,7 @@ fn draw_status(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
     );
 }
 
-/// The keys that work in the focused pane, most useful first (cut at the right edge).
+/// The keys that work in the focused pane, most useful first; those that do not fit whole are left out.
 fn draw_hints(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
     let pane: &[(&str, &str)] = if model.filtering {
         &[
@@ -134,12 +134,7 @@ fn draw_hints(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
                 ("esc", "back"),
             ],
             Pane::Channels => &[("space", "select"), ("enter", "bundles"), ("esc", "back")],
-            Pane::Bundles => &[
-                ("m", "min version"),
-                ("M", "max version"),
-                ("c", "clear"),
-                ("esc", "back"),
-            ],
+            Pane::Bundles => &[("m M", "channel range"), ("p P", "package range"), ("c", "clear")],
             Pane::Platforms => &[("space", "toggle"), ("esc", "back")],
             Pane::Images => &[
                 ("a", "add"),
@@ -165,7 +160,13 @@ fn draw_hints(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
         &[("tab", "pane"), ("ctrl-s", "save"), ("?", "help"), ("q", "quit")]
     };
     let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
     for (key, what) in pane.iter().chain(common.iter()) {
+        let width = key.chars().count() + 1 + what.chars().count();
+        if used + width > usize::from(area.width) {
+            break;
+        }
+        used += width + 2;
         spans.push(Span::styled(*key, theme.key()));
         spans.push(Span::styled(format!(" {what}  "), theme.dim()));
     }

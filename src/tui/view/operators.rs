@@ -6,6 +6,7 @@ use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{bytes, duration, fit, pane_block, spinner, Theme};
+use crate::config::Package;
 use crate::tui::model::{short_platform, CatalogEntry, LoadState, Model, Pane};
 
 pub fn draw(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -50,6 +51,41 @@ fn column(values: impl Iterator<Item = usize>, max: usize) -> usize {
 
 fn list<'a>(items: Vec<ListItem<'a>>, block: ratatui::widgets::Block<'a>, focused: bool, theme: &Theme) -> List<'a> {
     List::new(items).block(block).highlight_style(theme.cursor(focused))
+}
+
+/// A version range as the panes show it.
+struct VersionRange<'a> {
+    min: Option<&'a str>,
+    max: Option<&'a str>,
+    of_package: bool,
+}
+
+impl std::fmt::Display for VersionRange<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let whose = if self.of_package { " (package)" } else { "" };
+        write!(f, "{} – {}{whose}", self.min.unwrap_or("…"), self.max.unwrap_or("head"))
+    }
+}
+
+/// The version range in force on `channel` of a selected package: the package's (on its selected channels, or on
+/// the default channel when none is selected), else the channel's own.
+fn range_on<'a>(package: Option<&'a Package>, channel: &str, is_default: bool) -> Option<VersionRange<'a>> {
+    let package = package?;
+    let chosen = package.channels.iter().find(|c| c.name == channel);
+    let package_applies = chosen.is_some() || (package.channels.is_empty() && is_default);
+    if (package.min_version.is_some() || package.max_version.is_some()) && package_applies {
+        return Some(VersionRange {
+            min: package.min_version.as_deref(),
+            max: package.max_version.as_deref(),
+            of_package: true,
+        });
+    }
+    let chosen = chosen.filter(|c| c.min_version.is_some() || c.max_version.is_some())?;
+    Some(VersionRange {
+        min: chosen.min_version.as_deref(),
+        max: chosen.max_version.as_deref(),
+        of_package: false,
+    })
 }
 
 fn state(cursor: usize, len: usize) -> ListState {
@@ -364,17 +400,8 @@ fn draw_channels(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
                     theme.dim(),
                 ),
             ])];
-            if let Some(chosen) = chosen {
-                if chosen.min_version.is_some() || chosen.max_version.is_some() {
-                    lines.push(Line::styled(
-                        format!(
-                            "    {} – {}",
-                            chosen.min_version.as_deref().unwrap_or("…"),
-                            chosen.max_version.as_deref().unwrap_or("head")
-                        ),
-                        theme.accent(),
-                    ));
-                }
+            if let Some(range) = range_on(selected, &channel.name, is_default) {
+                lines.push(Line::styled(format!("    {range}"), theme.accent()));
             }
             ListItem::new(Text::from(lines))
         })
@@ -407,10 +434,16 @@ fn draw_bundles(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
         );
         return;
     };
-    let package = catalog.focused_package().map(|r| r.name).unwrap_or_default();
-    let chosen = catalog
-        .selected(package)
-        .and_then(|p| p.channels.iter().find(|c| c.name == channel.name));
+    let package = catalog.focused_package();
+    let is_default = package
+        .and_then(|row| row.info)
+        .is_some_and(|info| info.default_channel.as_deref() == Some(channel.name.as_str()));
+    let range = range_on(
+        catalog.selected(package.map_or("", |row| row.name)),
+        &channel.name,
+        is_default,
+    );
+    let (min, max) = range.map_or((None, None), |r| (r.min, r.max));
     let width = usize::from(area.width.saturating_sub(2));
     let version_width = column(
         channel.bundles.iter().map(|b| b.version.as_deref().map_or(1, str::len)),
@@ -421,12 +454,12 @@ fn draw_bundles(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
         .iter()
         .map(|bundle| {
             let version = bundle.version.as_deref();
-            let is = |bound: Option<&String>| version.is_some() && bound.map(String::as_str) == version;
+            let is = |bound: Option<&str>| version.is_some() && bound == version;
             let mut tags = Vec::new();
-            if is(chosen.and_then(|c| c.min_version.as_ref())) {
+            if is(min) {
                 tags.push("min");
             }
-            if is(chosen.and_then(|c| c.max_version.as_ref())) {
+            if is(max) {
                 tags.push("max");
             }
             if channel.head.as_deref() == Some(bundle.name.as_str()) {

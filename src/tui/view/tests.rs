@@ -125,6 +125,18 @@ fn operators_bundles_focused() {
 }
 
 #[test]
+fn operators_package_range() {
+    let mut model = loaded_model();
+    model.focus = Pane::Packages;
+    keys(&mut model, "G"); // foo
+    code(&mut model, KeyCode::Enter);
+    keys(&mut model, "j"); // beta
+    code(&mut model, KeyCode::Enter);
+    keys(&mut model, "jjpgP");
+    snap("operators_package_range", &model);
+}
+
+#[test]
 fn operators_whole_catalog() {
     let mut model = loaded_model();
     keys(&mut model, " ");
