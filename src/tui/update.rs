@@ -702,7 +702,7 @@ impl Bound {
 }
 
 /// Which range a bound goes into: the focused channel's, or the package's (which applies to its selected channels,
-/// or to the default channel when none is). The two do not mix (oc-mirror's rule).
+/// or to every channel when none is). The two do not mix (oc-mirror's rule).
 #[derive(Clone, Copy)]
 enum RangeOf {
     Channel,
@@ -794,7 +794,7 @@ fn set_bound(model: &mut Model, range: RangeOf, bound: Bound) {
         );
     } else {
         let scope = match range {
-            RangeOf::Package => " (package range: the selected channels, or the default channel)",
+            RangeOf::Package => " (package range: its selected channels, or all when none is)",
             RangeOf::Channel => "",
         };
         let text = format!("{label}: {} {version}{scope}", bound.field());

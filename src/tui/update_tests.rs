@@ -411,7 +411,7 @@ fn p_and_shift_p_set_the_package_range_which_does_not_mix_with_channel_ranges() 
     assert_eq!(package.name, "foo", "p selected the package");
     assert!(
         package.channels.is_empty(),
-        "but no channel: the range applies to the default channel"
+        "but no channel: the range applies to every channel"
     );
     assert_eq!(package.min_version.as_deref(), Some("0.2.0"));
     assert_eq!(package.max_version.as_deref(), Some("0.3.1"));

@@ -68,11 +68,11 @@ impl std::fmt::Display for VersionRange<'_> {
 }
 
 /// The version range in force on `channel` of a selected package: the package's (on its selected channels, or on
-/// the default channel when none is selected), else the channel's own.
-fn range_on<'a>(package: Option<&'a Package>, channel: &str, is_default: bool) -> Option<VersionRange<'a>> {
+/// every channel when none is selected, as the catalog filter applies it), else the channel's own.
+fn range_on<'a>(package: Option<&'a Package>, channel: &str) -> Option<VersionRange<'a>> {
     let package = package?;
     let chosen = package.channels.iter().find(|c| c.name == channel);
-    let package_applies = chosen.is_some() || (package.channels.is_empty() && is_default);
+    let package_applies = chosen.is_some() || package.channels.is_empty();
     if (package.min_version.is_some() || package.max_version.is_some()) && package_applies {
         return Some(VersionRange {
             min: package.min_version.as_deref(),
@@ -400,7 +400,7 @@ fn draw_channels(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
                     theme.dim(),
                 ),
             ])];
-            if let Some(range) = range_on(selected, &channel.name, is_default) {
+            if let Some(range) = range_on(selected, &channel.name) {
                 lines.push(Line::styled(format!("    {range}"), theme.accent()));
             }
             ListItem::new(Text::from(lines))
@@ -434,15 +434,8 @@ fn draw_bundles(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
         );
         return;
     };
-    let package = catalog.focused_package();
-    let is_default = package
-        .and_then(|row| row.info)
-        .is_some_and(|info| info.default_channel.as_deref() == Some(channel.name.as_str()));
-    let range = range_on(
-        catalog.selected(package.map_or("", |row| row.name)),
-        &channel.name,
-        is_default,
-    );
+    let package = catalog.focused_package().map_or("", |row| row.name);
+    let range = range_on(catalog.selected(package), &channel.name);
     let (min, max) = range.map_or((None, None), |r| (r.min, r.max));
     let width = usize::from(area.width.saturating_sub(2));
     let version_width = column(
