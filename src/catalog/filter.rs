@@ -294,11 +294,8 @@ impl<'a> Filter<'a> {
             return Err(self.invalid_filter(name, "the package is listed twice: list it once, with all its channels"));
         }
         let full = operator.is_full();
-        let package_range = filter.min_version.is_some() || filter.max_version.is_some();
-        let channel_range = filter
-            .channels
-            .iter()
-            .any(|c| c.min_version.is_some() || c.max_version.is_some());
+        let package_range = filter.has_version_range();
+        let channel_range = filter.has_channel_ranges();
         if !filter.bundles.is_empty() && full {
             return Err(self.invalid_filter(name, "`full: true` cannot be mixed with a selection of bundles"));
         }

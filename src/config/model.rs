@@ -390,6 +390,18 @@ pub struct Package {
     pub min_bundle: Option<String>,
 }
 
+impl Package {
+    /// A package-level minVersion or maxVersion is set.
+    pub fn has_version_range(&self) -> bool {
+        self.min_version.is_some() || self.max_version.is_some()
+    }
+
+    /// Some of its channels has a minVersion or maxVersion.
+    pub fn has_channel_ranges(&self) -> bool {
+        self.channels.iter().any(PackageChannel::has_version_range)
+    }
+}
+
 /// A channel of a package and the version range to take from it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -402,6 +414,13 @@ pub struct PackageChannel {
     /// oc-mirror v1 only, see [`Package::min_bundle`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_bundle: Option<String>,
+}
+
+impl PackageChannel {
+    /// A minVersion or maxVersion is set on the channel.
+    pub fn has_version_range(&self) -> bool {
+        self.min_version.is_some() || self.max_version.is_some()
+    }
 }
 
 /// A bundle selected by name (`aws-load-balancer-operator.v1.1.0`).

@@ -348,11 +348,8 @@ impl Checker {
             }
             self.range(&pkg_field, package.min_version.as_ref(), package.max_version.as_ref());
             self.min_bundle(&pkg_field, package.min_bundle.as_ref(), package.min_version.is_some());
-            let package_range = package.min_version.is_some() || package.max_version.is_some();
-            let channel_range = package
-                .channels
-                .iter()
-                .any(|c| c.min_version.is_some() || c.max_version.is_some());
+            let package_range = package.has_version_range();
+            let channel_range = package.has_channel_ranges();
             if package_range && channel_range {
                 self.issue(
                     pkg_field.clone(),

@@ -806,7 +806,7 @@ fn set_bound(model: &mut Model, range: RangeOf, bound: Bound) {
 fn range_conflict(package: Option<&Package>, range: RangeOf) -> Option<String> {
     let package = package?;
     match range {
-        RangeOf::Channel if has_package_range(package) => Some(format!(
+        RangeOf::Channel if package.has_version_range() => Some(format!(
             "{} has a package version range: clear it with c first (package and channel ranges do not mix)",
             package.name
         )),
@@ -814,7 +814,7 @@ fn range_conflict(package: Option<&Package>, range: RangeOf) -> Option<String> {
             let ranged: Vec<&str> = package
                 .channels
                 .iter()
-                .filter(|c| c.min_version.is_some() || c.max_version.is_some())
+                .filter(|c| c.has_version_range())
                 .map(|c| c.name.as_str())
                 .collect();
             (!ranged.is_empty()).then(|| {
@@ -830,10 +830,6 @@ fn range_conflict(package: Option<&Package>, range: RangeOf) -> Option<String> {
     }
 }
 
-fn has_package_range(package: &Package) -> bool {
-    package.min_version.is_some() || package.max_version.is_some()
-}
-
 /// `c`: clears the range in force at the focused bundle: the package's when it has one, else the focused channel's.
 fn clear_range(model: &mut Model) {
     let Some(catalog) = model.catalog_mut() else {
@@ -845,7 +841,7 @@ fn clear_range(model: &mut Model) {
     let Some(selected) = catalog.operator.packages.iter_mut().find(|p| p.name == package) else {
         return;
     };
-    let text = if has_package_range(selected) {
+    let text = if selected.has_version_range() {
         selected.min_version = None;
         selected.max_version = None;
         format!("{package}: no package version bounds")

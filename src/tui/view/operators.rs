@@ -73,14 +73,14 @@ fn range_on<'a>(package: Option<&'a Package>, channel: &str) -> Option<VersionRa
     let package = package?;
     let chosen = package.channels.iter().find(|c| c.name == channel);
     let package_applies = chosen.is_some() || package.channels.is_empty();
-    if (package.min_version.is_some() || package.max_version.is_some()) && package_applies {
+    if package.has_version_range() && package_applies {
         return Some(VersionRange {
             min: package.min_version.as_deref(),
             max: package.max_version.as_deref(),
             of_package: true,
         });
     }
-    let chosen = chosen.filter(|c| c.min_version.is_some() || c.max_version.is_some())?;
+    let chosen = chosen.filter(|c| c.has_version_range())?;
     Some(VersionRange {
         min: chosen.min_version.as_deref(),
         max: chosen.max_version.as_deref(),
