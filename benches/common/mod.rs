@@ -567,7 +567,7 @@ pub fn run_workers(
 }
 
 /// One untimed mirror of the whole workload into a throwaway destination, before the timed copies: the first copy
-/// after a workload is loaded has often run 25–60% slower than the later ones, whoever made it, and each bench starts
+/// after a workload is loaded has often run 25–65% slower than the later ones, whoever made it, and each bench starts
 /// its runs with the same copier.
 pub fn warm_up(source: &TestRegistry, plan: &UploadPlan, retired: &mut Retired) {
     let dest = TestRegistry::start();
