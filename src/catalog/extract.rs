@@ -14,12 +14,12 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use crate::engine::source::{ByteStream, SourceReader};
-use crate::engine::spool::SpoolWriter;
-use crate::engine::EngineError;
 use crate::image::manifest::{Descriptor, RawManifest};
 use crate::image::walk::{self, ManifestNode, NodeContent};
 use crate::image::{Digest, DigestHasher, Platform, PlatformFilter};
+use crate::source::spool::SpoolWriter;
+use crate::source::SourceError;
+use crate::source::{ByteStream, SourceReader};
 
 /// The image label naming the directory that holds the declarative config.
 pub const CONFIGS_LABEL: &str = "operators.operatorframework.io.index.configs.v1";
@@ -31,7 +31,7 @@ const FILE_LIMIT: u64 = 256 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     #[error(transparent)]
-    Engine(#[from] EngineError),
+    Source(#[from] SourceError),
     #[error("{image} is not a catalog image: its {platform} image has no `{CONFIGS_LABEL}` label\n  help: operator catalogs are file-based catalog images (built with `opm`)")]
     NotACatalog { image: String, platform: String },
     #[error("image config {digest} is not valid JSON: {reason}")]

@@ -9,17 +9,17 @@ use serde::Serialize;
 
 use super::extract::{self, ExtractStats};
 use super::{DeclarativeConfig, PackageSummary};
-use crate::engine::source::SourceReader;
-use crate::engine::Sources;
 use crate::image::{Digest, PlatformFilter};
 use crate::plan::ImageSource;
 use crate::reference::{ImageReference, Location};
+use crate::source::SourceReader;
+use crate::source::Sources;
 use crate::store::archive::ArchiveReader;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ListingError {
     #[error(transparent)]
-    Engine(#[from] crate::engine::EngineError),
+    Source(#[from] crate::source::SourceError),
     #[error(transparent)]
     Extract(#[from] extract::ExtractError),
     #[error(transparent)]

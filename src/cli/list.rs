@@ -7,12 +7,12 @@ use std::sync::Arc;
 use super::args::{ListOperatorsArgs, OutputFormat};
 use crate::auth::CredentialStore;
 use crate::catalog::listing::{self, catalog_source, LoadedCatalog, PackageListing};
-use crate::engine::Sources;
 use crate::image::PlatformFilter;
 use crate::plan::ImageSource;
 use crate::reference::Location;
 use crate::registries_conf::RegistriesConf;
 use crate::registry::ClientOptions;
+use crate::source::Sources;
 use crate::store::archive::ArchiveReader;
 
 pub fn run(args: &ListOperatorsArgs) -> i32 {

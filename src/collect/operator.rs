@@ -16,11 +16,12 @@ use crate::catalog::listing::catalog_source;
 use crate::catalog::rebuild::{self, PlatformConfigs};
 use crate::catalog::{filter, related_images, DeclarativeConfig};
 use crate::config::{ImageSetConfiguration, Operator};
-use crate::engine::source::{head_digest, BuiltImage, SourceReader};
-use crate::engine::{Event, Reporter, Sources};
+use crate::events::{Event, Reporter};
 use crate::image::{Digest, PlatformFilter};
 use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob};
 use crate::reference::ImageReference;
+use crate::source::Sources;
+use crate::source::{head_digest, BuiltImage, SourceReader};
 
 /// Everything the operator collector planned.
 #[derive(Default)]

@@ -9,12 +9,12 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::sync::OnceCell;
 
-use super::events::Event;
-use super::source::{ByteStream, SourceReader};
 use super::{Engine, EngineError, ImageCounters};
+use crate::events::Event;
 use crate::image::manifest::Descriptor;
 use crate::image::{Digest, DigestHasher};
 use crate::registry::{MountOutcome, RegistryError};
+use crate::source::{ByteStream, SourceReader};
 
 /// A blob in a destination repository.
 type Placement = (Arc<str>, Digest);
@@ -191,16 +191,17 @@ impl Engine {
 }
 
 fn is_worth_retrying(error: &EngineError) -> bool {
-    match error {
-        EngineError::Registry(e) => !matches!(
+    if let EngineError::SourceCorrupt { .. } = error {
+        return true;
+    }
+    error.registry_error().is_some_and(|e| {
+        !matches!(
             e,
             RegistryError::CredentialsMissing { .. }
                 | RegistryError::CredentialsRejected { .. }
                 | RegistryError::Denied { .. }
-        ),
-        EngineError::SourceCorrupt { .. } => true,
-        _ => false,
-    }
+        )
+    })
 }
 
 /// Blobs of this size and up are bandwidth-bound: past a few of them in flight, more only compete for the same
@@ -266,7 +267,7 @@ fn verify_stream(
     blob: Descriptor,
     hash: bool,
     verdict: Arc<Mutex<Option<EngineError>>>,
-    reporter: Arc<dyn super::events::Reporter>,
+    reporter: Arc<dyn crate::events::Reporter>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
     let check = StreamCheck {
         hasher: hash.then(DigestHasher::new),

@@ -3,10 +3,7 @@
 
 mod blobs;
 pub mod destination;
-pub mod events;
 mod push;
-pub mod source;
-pub mod spool;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,20 +11,18 @@ use std::sync::Arc;
 use futures_util::stream::{self, StreamExt};
 use tokio::sync::Semaphore;
 
-pub use events::{Event, IndexOutcome, Reporter, SilentReporter};
-
+use crate::events::{Event, IndexOutcome, Reporter};
 use crate::image::manifest::ManifestError;
 use crate::image::walk::{self, WalkError};
 use crate::image::{Digest, Platform};
 use crate::plan::{MirrorJob, MirrorPlan};
 use crate::registry::{RegistryError, RetryPolicy};
+use crate::source::{SourceError, SourceReader, Sources};
 use crate::store::LayoutError;
 use blobs::BlobLedger;
 use push::Target;
-use source::SourceReader;
 
 pub use destination::Destination;
-pub use source::Sources;
 
 /// Concurrency and retry settings.
 #[derive(Debug, Clone, Copy)]
@@ -61,27 +56,21 @@ pub enum EngineError {
     Walk(#[from] WalkError),
     #[error("blob {digest} from the source is corrupt or truncated: {detail}")]
     SourceCorrupt { digest: Digest, detail: String },
-    #[error("{image} is blocked by the registries configuration and has no mirror")]
-    Blocked { image: String },
     #[error("cancelled")]
     Cancelled,
-    #[error("an image refers to an archive but no archive was opened")]
-    NoArchive,
-    #[error("image {0} was to be built in this run but is not among the built images (an internal error)")]
-    UnknownBuiltImage(Digest),
-    #[error("blob {digest} is neither in the archive nor at the destination{}", carried_note(.carried_by))]
-    MissingFromArchive { digest: Digest, carried_by: Option<String> },
+    #[error(transparent)]
+    Source(#[from] SourceError),
     #[error(transparent)]
     Archive(#[from] crate::store::archive::ArchiveError),
 }
 
-fn carried_note(carried_by: &Option<String>) -> String {
-    match carried_by {
-        Some(run) => format!(
-            "\n  help: it was shipped by the earlier archive run {run}; push that archive first (ferry mirror --from) or \
-             re-create a complete archive with --since"
-        ),
-        None => "\n  help: the archive is incomplete; re-create it with ferry mirror to file://".to_string(),
+impl EngineError {
+    /// The registry's error behind this one, whether the source or the destination registry answered it.
+    pub fn registry_error(&self) -> Option<&RegistryError> {
+        match self {
+            EngineError::Registry(e) | EngineError::Source(SourceError::Registry(e)) => Some(e),
+            _ => None,
+        }
     }
 }
 

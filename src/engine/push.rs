@@ -8,12 +8,12 @@ use std::sync::Arc;
 use futures_util::future::try_join_all;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 
-use super::events::{Event, IndexOutcome};
-use super::source::SourceReader;
 use super::{Engine, EngineError, ImageCounters};
+use crate::events::{Event, IndexOutcome};
 use crate::image::manifest::{rewrite_index, Descriptor, RawManifest};
 use crate::image::walk::{self, ManifestNode, ManifestSource, NodeContent};
 use crate::image::{Digest, PlatformFilter};
+use crate::source::SourceReader;
 
 /// What ended up at the destination for one manifest.
 #[derive(Debug, Clone)]

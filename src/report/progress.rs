@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{human_bytes, LogFile, LogLevel};
-use crate::engine::{Event, IndexOutcome, Reporter};
+use crate::events::{Event, IndexOutcome, Reporter};
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,11 +18,13 @@ use super::msg::Msg;
 use crate::auth::CredentialStore;
 use crate::catalog::listing::{self, LoadedCatalog};
 use crate::config::{ConfigError, ImageSetConfiguration};
-use crate::engine::{EngineOptions, Event, Reporter, Sources};
+use crate::engine::EngineOptions;
+use crate::events::{Event, Reporter};
 use crate::image::{Platform, PlatformFilter};
 use crate::reference::Location;
 use crate::registries_conf::RegistriesConf;
 use crate::registry::{ClientOptions, RegistryClient, RetryPolicy};
+use crate::source::Sources;
 use crate::store::archive::ArchiveReader;
 use crate::workflow::{self, DiskOptions, MirrorRequest, Mode, RegistryTarget, RunSummary};
 

@@ -8,7 +8,7 @@ use std::time::Instant;
 use crossterm::event::KeyEvent;
 
 use super::model::{CatalogData, RunOutcome};
-use crate::engine::Event;
+use crate::events::Event;
 
 #[derive(Debug, Clone)]
 pub enum Msg {

@@ -15,7 +15,7 @@ use crate::config::{
     AdditionalImage, BlockedImage, ChannelType, Operator, Package, PackageChannel, ReleaseChannel,
     RELEASE_ARCHITECTURES,
 };
-use crate::engine::Event;
+use crate::events::Event;
 use crate::image::Platform;
 
 /// Rows moved by PageUp/PageDown.

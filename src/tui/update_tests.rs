@@ -11,7 +11,7 @@ use super::model::*;
 use super::msg::Msg;
 use super::update::update;
 use crate::config::{parse_imageset, ImageSetConfiguration};
-use crate::engine::{Event, IndexOutcome};
+use crate::events::{Event, IndexOutcome};
 use crate::plan::ImageOrigin;
 
 pub(crate) const CATALOG: &str = "registry.example.com/redhat/test-catalog:v1";

@@ -10,10 +10,11 @@ use super::prepare::{add_operators, connect, prepare};
 use super::workspace::utc_rfc3339;
 use super::{DiskOptions, MirrorRequest, Mode, RunSummary, WorkflowError};
 use crate::collect::operator::CatalogTarget;
-use crate::engine::source::SourceReader;
-use crate::engine::{Destination, Engine, Event, Reporter};
+use crate::engine::{Destination, Engine};
+use crate::events::{Event, Reporter};
 use crate::plan::MirrorPlan;
 use crate::resources::write_atomically;
+use crate::source::SourceReader;
 use crate::store::archive::{ArchiveMetadata, ArchiveWriter, ArchivedImage, History};
 
 /// Default segment size when neither `archiveSize` nor `--archive-size` is given (oc-mirror's default).
@@ -132,7 +133,7 @@ async fn dry_run(
     plan: &MirrorPlan,
     disk: &DiskOptions,
     history: &History,
-    sources: &crate::engine::Sources,
+    sources: &crate::source::Sources,
     workspace: &super::Workspace,
     reporter: &Arc<dyn Reporter>,
 ) -> Result<RunSummary, WorkflowError> {

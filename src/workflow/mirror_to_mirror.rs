@@ -8,10 +8,12 @@ use std::time::{Instant, SystemTime};
 use super::outputs::{self, summarize};
 use super::prepare::{add_operators, connect, prepare};
 use super::{Failure, MirrorRequest, Mode, RunSummary, WorkflowError, Workspace};
-use crate::engine::source::SourceReader;
-use crate::engine::{Destination, Engine, EngineError, Event, Reporter, Sources};
+use crate::engine::{Destination, Engine, EngineError};
+use crate::events::{Event, Reporter};
 use crate::plan::MirrorPlan;
 use crate::resources::write_atomically;
+use crate::source::SourceReader;
+use crate::source::Sources;
 use crate::store::LayoutWriter;
 
 /// Runs a whole mirror-to-mirror (or its dry run).

@@ -89,7 +89,7 @@ impl Mode {
 /// Runs the workflow the request names.
 pub async fn run(
     request: &MirrorRequest,
-    reporter: std::sync::Arc<dyn crate::engine::Reporter>,
+    reporter: std::sync::Arc<dyn crate::events::Reporter>,
 ) -> Result<RunSummary, WorkflowError> {
     match &request.mode {
         Mode::MirrorToMirror { .. } | Mode::MirrorToLayout { .. } => mirror_to_mirror::run(request, reporter).await,
@@ -195,7 +195,7 @@ mod send_check {
     #[allow(dead_code)]
     fn workflows_can_be_spawned(request: &'static super::MirrorRequest) {
         fn is_send<T: Send>(_: &T) {}
-        let reporter: std::sync::Arc<dyn crate::engine::Reporter> = std::sync::Arc::new(crate::engine::SilentReporter);
+        let reporter: std::sync::Arc<dyn crate::events::Reporter> = std::sync::Arc::new(crate::events::SilentReporter);
         let future = super::run(request, reporter);
         is_send(&future);
     }

@@ -8,7 +8,7 @@ use super::prepare::Prepared;
 use super::{Failure, RunSummary, WorkflowError, Workspace};
 use crate::collect::operator::CatalogTarget;
 use crate::engine::{Engine, EngineError, ImageResult};
-use crate::engine::{Event, Reporter};
+use crate::events::{Event, Reporter};
 use crate::plan::{ImageDestination, ImageSource, MirrorPlan};
 use crate::reference::ImageReference;
 use crate::resources::catalog::{write_catalog_resources as write_catalog_resources_in, MirroredCatalog};

@@ -8,11 +8,12 @@ use crate::auth::CredentialStore;
 use crate::collect::operator::{self, CatalogTarget};
 use crate::collect::{additional, CollectContext, Excluded};
 use crate::config::{self, ImageSetConfiguration};
-use crate::engine::spool::BlobSpool;
-use crate::engine::{Event, Reporter, Sources};
+use crate::events::{Event, Reporter};
 use crate::plan::{ImageOrigin, MirrorPlan};
 use crate::registries_conf::RegistriesConf;
 use crate::registry::{ClientOptions, RegistryClient};
+use crate::source::spool::BlobSpool;
+use crate::source::Sources;
 
 /// A loaded configuration, its workspace and its plan.
 pub struct Prepared {

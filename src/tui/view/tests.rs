@@ -10,7 +10,7 @@ use ratatui::style::Color;
 use ratatui::Terminal;
 
 use super::view;
-use crate::engine::Event;
+use crate::events::Event;
 use crate::tui::model::*;
 use crate::tui::msg::Msg;
 use crate::tui::update::update;
@@ -266,7 +266,7 @@ fn running_model() -> Model {
             index: 0,
             name: "quay.io/oc-mirror/foo-bundle:v0.3.1".into(),
             platforms: Vec::new(),
-            outcome: crate::engine::IndexOutcome::Complete,
+            outcome: crate::events::IndexOutcome::Complete,
             unchanged: false,
         }),
     );

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use tokio::io::AsyncWriteExt;
 
-use super::source::ByteStream;
+use super::ByteStream;
 use crate::image::Digest;
 use crate::store::layout::read_chunks;
 

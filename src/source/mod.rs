@@ -1,4 +1,7 @@
-//! Reading an image from where it lives (a registry, through its configured mirrors, or an OCI layout).
+//! Reading an image from where it lives: a registry (through its configured mirrors), an OCI layout, an archive, or
+//! an image built in this run. The copy engine and the collectors both read through here.
+
+pub mod spool;
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -7,23 +10,56 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::Stream;
 
-use super::spool::BlobSpool;
-use super::EngineError;
 use crate::auth::CredentialStore;
+use crate::image::manifest::ManifestError;
 use crate::image::manifest::{Descriptor, RawManifest};
-use crate::image::walk::ManifestSource;
+use crate::image::walk::{ManifestSource, WalkError};
 use crate::image::Digest;
 use crate::plan::ImageSource;
 use crate::reference::ImageReference;
 use crate::registries_conf::{PullSource, RegistriesConf};
 use crate::registry::{ClientOptions, RegistryClient, RegistryError, Repo};
-use crate::store::archive::ArchiveReader;
-use crate::store::OciLayout;
+use crate::store::archive::{ArchiveError, ArchiveReader};
+use crate::store::{LayoutError, OciLayout};
+use spool::BlobSpool;
 
 /// A boxed future, for the recursion of built images over their originals.
 type BoxFuture<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// Why an image or one of its parts could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Walk(#[from] WalkError),
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error("{image} is blocked by the registries configuration and has no mirror")]
+    Blocked { image: String },
+    #[error("an image refers to an archive but no archive was opened")]
+    NoArchive,
+    #[error("image {0} was to be built in this run but is not among the built images (an internal error)")]
+    UnknownBuiltImage(Digest),
+    #[error("blob {digest} is neither in the archive nor at the destination{}", carried_note(.carried_by))]
+    MissingFromArchive { digest: Digest, carried_by: Option<String> },
+}
+
+fn carried_note(carried_by: &Option<String>) -> String {
+    match carried_by {
+        Some(run) => format!(
+            "\n  help: it was shipped by the earlier archive run {run}; push that archive first (ferry mirror --from) or \
+             re-create a complete archive with --since"
+        ),
+        None => "\n  help: the archive is incomplete; re-create it with ferry mirror to file://".to_string(),
+    }
+}
 
 /// Everything images can be read from in a run.
 pub struct Sources {
@@ -111,7 +147,7 @@ pub enum SourceReader {
 
 impl SourceReader {
     /// Finds the root manifest, trying the configured source mirrors of a registry image in order.
-    pub async fn open(source: &ImageSource, sources: &Sources) -> Result<(SourceReader, RawManifest), EngineError> {
+    pub async fn open(source: &ImageSource, sources: &Sources) -> Result<(SourceReader, RawManifest), SourceError> {
         match source {
             ImageSource::Registry(reference) => open_registry(reference, sources).await,
             ImageSource::Layout { path, reference } => {
@@ -127,7 +163,7 @@ impl SourceReader {
                     .built
                     .get(digest)
                     .cloned()
-                    .ok_or(EngineError::UnknownBuiltImage(digest.clone()))?;
+                    .ok_or(SourceError::UnknownBuiltImage(digest.clone()))?;
                 let (base, _) = Box::pin(SourceReader::open(&image.base, sources)).await?;
                 let root = image.root.clone();
                 Ok((
@@ -139,7 +175,7 @@ impl SourceReader {
                 ))
             }
             ImageSource::Archive { digest, .. } => {
-                let archive = sources.archive.clone().ok_or(EngineError::NoArchive)?;
+                let archive = sources.archive.clone().ok_or(SourceError::NoArchive)?;
                 let root = RawManifest::new(archive.read_bytes(digest).await?, None)?;
                 Ok((SourceReader::Archive(archive), root))
             }
@@ -150,7 +186,7 @@ impl SourceReader {
     pub fn open_blob<'a>(
         &'a self,
         descriptor: &'a Descriptor,
-    ) -> BoxFuture<'a, Result<(Option<u64>, ByteStream), EngineError>> {
+    ) -> BoxFuture<'a, Result<(Option<u64>, ByteStream), SourceError>> {
         Box::pin(async move {
             match self {
                 SourceReader::Registry {
@@ -216,7 +252,7 @@ impl SourceReader {
 async fn open_registry(
     reference: &ImageReference,
     sources: &Sources,
-) -> Result<(SourceReader, RawManifest), EngineError> {
+) -> Result<(SourceReader, RawManifest), SourceError> {
     let candidates = sources.mirrors.pull_sources(reference);
     let mut first_error: Option<RegistryError> = None;
     for candidate in candidates {
@@ -244,8 +280,8 @@ async fn open_registry(
         }
     }
     Err(first_error
-        .map(EngineError::from)
-        .unwrap_or_else(|| EngineError::Blocked {
+        .map(SourceError::from)
+        .unwrap_or_else(|| SourceError::Blocked {
             image: reference.to_string(),
         }))
 }
@@ -272,7 +308,7 @@ fn repo_of(reference: &ImageReference) -> Repo<'_> {
 }
 
 /// A blob the archive lacks: name the earlier archive run that carried it, when the archive says so.
-fn missing_from_archive(archive: &ArchiveReader, digest: &Digest) -> EngineError {
+fn missing_from_archive(archive: &ArchiveReader, digest: &Digest) -> SourceError {
     let carried_by = archive.metadata().iter().rev().find_map(|run| {
         let earlier = run.depends_on.get(digest)?;
         Some(match run.earlier_runs.get(earlier) {
@@ -280,14 +316,14 @@ fn missing_from_archive(archive: &ArchiveReader, digest: &Digest) -> EngineError
             _ => earlier.clone(),
         })
     });
-    EngineError::MissingFromArchive {
+    SourceError::MissingFromArchive {
         digest: digest.clone(),
         carried_by,
     }
 }
 
 impl SourceReader {
-    fn manifest_boxed<'a>(&'a self, entry: &'a Descriptor) -> BoxFuture<'a, Result<RawManifest, EngineError>> {
+    fn manifest_boxed<'a>(&'a self, entry: &'a Descriptor) -> BoxFuture<'a, Result<RawManifest, SourceError>> {
         Box::pin(async move {
             let digest = &entry.digest;
             match self {
@@ -313,9 +349,9 @@ impl SourceReader {
 }
 
 impl ManifestSource for SourceReader {
-    type Error = EngineError;
+    type Error = SourceError;
 
-    async fn fetch_manifest(&self, entry: &Descriptor) -> Result<RawManifest, EngineError> {
+    async fn fetch_manifest(&self, entry: &Descriptor) -> Result<RawManifest, SourceError> {
         self.manifest_boxed(entry).await
     }
 }
