@@ -9,7 +9,7 @@
 //! catalog minus three packages (a distinct content, so two configs layers). It is pushed to a source registry.
 //!
 //! Then, in each run:
-//!   * one parse: a child process (this bench binary again) times `ferry::catalog::DeclarativeConfig::load_dir` on
+//!   * one parse: a child process (this bench binary again) times `ferry::read_catalog_dir` on
 //!     the unpacked catalog once (the files are in the page cache); its peak RSS comes from `wait4`;
 //!   * extraction + parse: `ferry list operators --catalog docker://SRC/... --output json` (every platform, both
 //!     contents), timed with `wait4`;
@@ -38,6 +38,9 @@
 //! Without `--bench` (e.g. `cargo test --benches`) it runs once as a smoke test and writes no docs.
 //!
 //! The timing helpers, report cells and the docs update are shared with the other benches, in benches/common/mod.rs.
+// A test or bench binary: its `pub` items are shared between its own modules, never exported, and a failed
+// step panics with its cause.
+#![allow(unreachable_pub, clippy::unwrap_used)]
 
 mod common;
 #[path = "../tests/integration/support/mod.rs"]
@@ -57,7 +60,7 @@ use common::{
     ratio_row, ratio_table_header, save_logs, seconds_cell, settle_logs, size, smoke, update_docs, vm_hwm_kib,
     wait_with_rusage, BaseSettings as Settings,
 };
-use ferry::catalog::DeclarativeConfig;
+use ferry::read_catalog_dir;
 use support::bench_data::*;
 use support::*;
 
@@ -110,7 +113,7 @@ linux/arm64 carry the whole catalog, linux/ppc64le and linux/s390x the catalog m
 configs layers, gzip-compressed), each platform on its own 4 MiB base layer, with the `configs.v1` label and an image
 history that names the layers as opm-built images do. Then per run:
 
-- **one parse**: `DeclarativeConfig::load_dir` on the unpacked catalog, timed inside a child process (files in the
+- **one parse**: `read_catalog_dir` on the unpacked catalog, timed inside a child process (files in the
   page cache); the unit the targets are expressed in;
 - **extraction + parse**: `ferry list operators --catalog docker://SRC/... --output json`, the whole process;
 - **catalog handling**: `ferry mirror -c ISC --workspace file://WS docker://DEST/ns` with 5 packages present in both
@@ -394,10 +397,10 @@ fn time_parse(fbc_dir: &Path) -> (f64, Timed) {
 /// The child side of `time_parse`: prints the seconds `load_dir` took, its own peak RSS (KiB) and the package count.
 fn parse_child(dir: &str) {
     let started = Instant::now();
-    let config = DeclarativeConfig::load_dir(Path::new(dir)).unwrap_or_else(|e| panic!("{dir}: {e}"));
+    let contents = read_catalog_dir(Path::new(dir)).unwrap_or_else(|e| panic!("{dir}: {e}"));
     let seconds = started.elapsed().as_secs_f64();
     let hwm = vm_hwm_kib(std::process::id()).unwrap_or(0);
-    println!("{seconds} {hwm} {}", config.packages().len());
+    println!("{seconds} {hwm} {}", contents.packages.len());
 }
 
 struct ListRun {
@@ -696,18 +699,14 @@ fn setup_child(dir: &Path, host: &str) {
         fs::write(path, bytes).unwrap();
     }
     // The catalog as ferry's library reads it: its packages, and every registry host its bundles name.
-    let whole = DeclarativeConfig::load_dir(&fbc_dir.join("configs")).unwrap();
-    let packages: BTreeSet<&str> = whole.package_names().into_iter().collect();
+    let whole = read_catalog_dir(&fbc_dir.join("configs")).unwrap();
     for name in SELECTED.iter().chain(&DROPPED) {
-        assert!(packages.contains(name), "{FBC_NAME} has no package {name}");
+        assert!(
+            whole.packages.iter().any(|p| p == name),
+            "{FBC_NAME} has no package {name}"
+        );
     }
-    let mut hosts = BTreeSet::new();
-    for bundle in whole.bundles() {
-        hosts.insert(host_of(bundle.image()).to_string());
-        for related in bundle.related_images() {
-            hosts.insert(host_of(&related.image).to_string());
-        }
-    }
+    let hosts: BTreeSet<String> = whole.images.iter().map(|image| host_of(image).to_string()).collect();
     let mut layout = LayoutBuilder::new(dir.join("layout"));
     let catalog = build_catalog_image(&mut layout, &files);
     run_plan(
@@ -718,7 +717,7 @@ fn setup_child(dir: &Path, host: &str) {
     );
     let setup = Setup {
         unpacked_bytes,
-        packages: packages.len(),
+        packages: whole.packages.len(),
         hosts: hosts.into_iter().collect(),
         configs_layers: catalog.configs_layers.iter().map(|d| d.size).collect(),
         base_layers_bytes: catalog.base_layers_bytes,

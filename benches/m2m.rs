@@ -31,6 +31,9 @@
 //!
 //! The catalog workload, timing, verification, report tables and the docs update are shared with the other benches,
 //! in benches/common/mod.rs.
+// A test or bench binary: its `pub` items are shared between its own modules, never exported, and a failed
+// step panics with its cause.
+#![allow(unreachable_pub, clippy::unwrap_used)]
 
 mod common;
 #[path = "../tests/integration/support/mod.rs"]

@@ -4,7 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A point in time, broken down in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UtcTime {
+pub(crate) struct UtcTime {
     pub year: i64,
     pub month: u32,
     pub day: u32,
@@ -14,11 +14,11 @@ pub struct UtcTime {
 }
 
 impl UtcTime {
-    pub fn now() -> UtcTime {
+    pub(crate) fn now() -> UtcTime {
         UtcTime::at(SystemTime::now())
     }
 
-    pub fn at(time: SystemTime) -> UtcTime {
+    pub(crate) fn at(time: SystemTime) -> UtcTime {
         let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let (days, rest) = (seconds / 86_400, seconds % 86_400);
         let (year, month, day) = civil_from_days(days as i64);
@@ -33,7 +33,7 @@ impl UtcTime {
     }
 
     /// `2024-05-01T12:00:00Z`
-    pub fn rfc3339(&self) -> String {
+    pub(crate) fn rfc3339(&self) -> String {
         format!(
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
             self.year, self.month, self.day, self.hour, self.minute, self.second
@@ -41,7 +41,7 @@ impl UtcTime {
     }
 
     /// `20240501T120000Z` (run ids).
-    pub fn compact(&self) -> String {
+    pub(crate) fn compact(&self) -> String {
         format!(
             "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
             self.year, self.month, self.day, self.hour, self.minute, self.second
@@ -49,7 +49,7 @@ impl UtcTime {
     }
 
     /// `20240501_120000` (file names, log lines).
-    pub fn stamp(&self) -> String {
+    pub(crate) fn stamp(&self) -> String {
         format!(
             "{:04}{:02}{:02}_{:02}{:02}{:02}",
             self.year, self.month, self.day, self.hour, self.minute, self.second

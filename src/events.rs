@@ -1,12 +1,11 @@
 //! What the engine tells the outside world while it works. The engine never prints: a `Reporter` decides.
 
 use crate::image::Platform;
-use crate::plan::ImageOrigin;
 
 /// How an image's index reached the destination when a platform filter selected a subset of it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case", tag = "mode")]
-pub enum IndexOutcome {
+pub(crate) enum IndexOutcome {
     /// Every platform was copied; the digest is the source's.
     Complete,
     /// The original index with only the selected children: same digest as the source.
@@ -19,7 +18,7 @@ pub enum IndexOutcome {
 
 /// One progress event.
 #[derive(Debug, Clone)]
-pub enum Event {
+pub(crate) enum Event {
     /// The run starts: how many images it will consider.
     RunStarted {
         images: usize,
@@ -46,7 +45,6 @@ pub enum Event {
     ImageFailed {
         index: usize,
         name: String,
-        origin: ImageOrigin,
         error: String,
     },
     Warning(String),
@@ -61,13 +59,15 @@ pub enum Event {
 }
 
 /// Receives engine events. Implementations must be cheap: they are called from the copy path.
-pub trait Reporter: Send + Sync {
+pub(crate) trait Reporter: Send + Sync {
     fn event(&self, event: Event);
 }
 
 /// A reporter that ignores everything (library use, tests).
-pub struct SilentReporter;
+#[cfg(test)]
+pub(crate) struct SilentReporter;
 
+#[cfg(test)]
 impl Reporter for SilentReporter {
     fn event(&self, _event: Event) {}
 }

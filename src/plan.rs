@@ -9,7 +9,7 @@ use crate::reference::ImageReference;
 /// Which part of the ImageSetConfiguration asked for an image; failures are reported per group in the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ImageOrigin {
+pub(crate) enum ImageOrigin {
     Release,
     Operator,
     Additional,
@@ -18,7 +18,7 @@ pub enum ImageOrigin {
 
 impl ImageOrigin {
     /// The bit this group sets in the exit code when one of its images fails.
-    pub fn exit_bit(self) -> i32 {
+    pub(crate) fn exit_bit(self) -> i32 {
         match self {
             ImageOrigin::Release => 2,
             ImageOrigin::Operator => 4,
@@ -28,7 +28,7 @@ impl ImageOrigin {
     }
 
     /// The group's name in archives and reports.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             ImageOrigin::Release => "release",
             ImageOrigin::Operator => "operator",
@@ -37,7 +37,7 @@ impl ImageOrigin {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<ImageOrigin> {
+    pub(crate) fn from_name(name: &str) -> Option<ImageOrigin> {
         [
             ImageOrigin::Release,
             ImageOrigin::Operator,
@@ -49,7 +49,7 @@ impl ImageOrigin {
     }
 
     /// The category name used in cluster resource names (`idms-generic-0`).
-    pub fn category(self) -> &'static str {
+    pub(crate) fn category(self) -> &'static str {
         match self {
             ImageOrigin::Release => "release",
             ImageOrigin::Operator => "operator",
@@ -60,7 +60,7 @@ impl ImageOrigin {
 
 /// Where an image is read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImageSource {
+pub(crate) enum ImageSource {
     Registry(ImageReference),
     /// An image in an OCI image layout directory, selected by its `org.opencontainers.image.ref.name`
     /// (or the only image when the layout holds one).
@@ -82,7 +82,7 @@ pub enum ImageSource {
 
 impl ImageSource {
     /// True when the user pinned the image by digest: that digest must stay pullable at the destination.
-    pub fn is_pinned(&self) -> bool {
+    pub(crate) fn is_pinned(&self) -> bool {
         match self {
             ImageSource::Registry(r) => r.digest.is_some(),
             ImageSource::Archive { original, .. } => original.contains('@'),
@@ -94,7 +94,7 @@ impl ImageSource {
 
 impl ImageSource {
     /// The name the configuration gives the image: a rebuilt catalog is named after the catalog it was built from.
-    pub fn configured_name(&self) -> String {
+    pub(crate) fn configured_name(&self) -> String {
         match self {
             ImageSource::Built { original, .. } | ImageSource::Archive { original, .. } => original.clone(),
             other => other.to_string(),
@@ -119,7 +119,7 @@ impl fmt::Display for ImageSource {
 
 /// Where an image goes: a repository and tag in the destination registry.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ImageDestination {
+pub(crate) struct ImageDestination {
     pub registry: String,
     pub repository: String,
     pub tag: String,
@@ -133,7 +133,7 @@ impl fmt::Display for ImageDestination {
 
 /// One image to mirror.
 #[derive(Debug, Clone)]
-pub struct MirrorJob {
+pub(crate) struct MirrorJob {
     pub source: ImageSource,
     pub destination: ImageDestination,
     pub platforms: PlatformFilter,
@@ -142,6 +142,6 @@ pub struct MirrorJob {
 
 /// Everything a run will copy.
 #[derive(Debug, Clone, Default)]
-pub struct MirrorPlan {
+pub(crate) struct MirrorPlan {
     pub jobs: Vec<MirrorJob>,
 }

@@ -7,12 +7,12 @@ use std::str::FromStr;
 use crate::image::Digest;
 
 /// The registry that names without a host belong to.
-pub const DOCKER_HUB: &str = "docker.io";
+pub(crate) const DOCKER_HUB: &str = "docker.io";
 /// The host that actually serves Docker Hub's registry API.
 const DOCKER_HUB_API: &str = "registry-1.docker.io";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ReferenceError {
+pub(crate) enum ReferenceError {
     #[error("`{input}` is not an image reference: {reason}")]
     Invalid { input: String, reason: String },
     #[error("`{0}` has an unknown transport: use docker://, oci:// or file://")]
@@ -28,7 +28,7 @@ fn invalid(input: &str, reason: &str) -> ReferenceError {
 
 /// A fully normalised image reference in a registry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ImageReference {
+pub(crate) struct ImageReference {
     /// Registry host, with port when given (`quay.io`, `127.0.0.1:5000`); Docker Hub is `docker.io`.
     pub registry: String,
     /// Repository path inside the registry (`library/busybox`, `openshift/release`).
@@ -38,18 +38,19 @@ pub struct ImageReference {
 }
 
 impl ImageReference {
+    #[cfg(test)]
     /// The host to send registry API requests to.
-    pub fn api_host(&self) -> &str {
+    pub(crate) fn api_host(&self) -> &str {
         registry_api_host(&self.registry)
     }
 
     /// `registry/repository`, without tag or digest.
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         format!("{}/{}", self.registry, self.repository)
     }
 
     /// What to ask the registry for: the digest when pinned, else the tag, else `latest`.
-    pub fn manifest_selector(&self) -> String {
+    pub(crate) fn manifest_selector(&self) -> String {
         match (&self.digest, &self.tag) {
             (Some(digest), _) => digest.to_string(),
             (None, Some(tag)) => tag.clone(),
@@ -57,15 +58,16 @@ impl ImageReference {
         }
     }
 
+    #[cfg(test)]
     /// Whether this name is in the given registry host/namespace scope (`quay.io`, `quay.io/org`, `quay.io/org/repo`).
-    pub fn is_within(&self, scope: &str) -> bool {
+    pub(crate) fn is_within(&self, scope: &str) -> bool {
         let name = self.name();
         name == scope || name.starts_with(&format!("{scope}/"))
     }
 }
 
 /// Docker Hub's API lives on another host than its name.
-pub fn registry_api_host(registry: &str) -> &str {
+pub(crate) fn registry_api_host(registry: &str) -> &str {
     if registry == DOCKER_HUB || registry == "index.docker.io" {
         DOCKER_HUB_API
     } else {
@@ -192,7 +194,7 @@ impl fmt::Display for ImageReference {
 
 /// Where images come from or go to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
+pub(crate) enum Location {
     /// `docker://HOST[:PORT][/NAMESPACE]`: a registry, optionally under a namespace.
     Registry { registry: String, namespace: String },
     /// `oci://PATH[:REF]`: an OCI image layout directory.

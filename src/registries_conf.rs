@@ -30,7 +30,7 @@ use crate::reference::ImageReference;
 
 /// Why a registries configuration could not be used.
 #[derive(Debug, thiserror::Error)]
-pub enum RegistriesConfError {
+pub(crate) enum RegistriesConfError {
     #[error(
         "cannot read registries configuration {}: {error}\n  help: check the --registries-conf path (or $CONTAINERS_REGISTRIES_CONF)",
         path.display()
@@ -56,7 +56,7 @@ pub enum RegistriesConfError {
 
 /// One place to pull an image from, in the order to try.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PullSource {
+pub(crate) struct PullSource {
     /// The image at this source (rewritten for mirrors and relocated registries).
     pub reference: ImageReference,
     /// Skip certificate checks and allow plain HTTP for this source.
@@ -113,21 +113,20 @@ impl Registry {
 
 /// A parsed registries configuration.
 #[derive(Debug, Clone, Default)]
-pub struct RegistriesConf {
-    origin: Option<PathBuf>,
+pub(crate) struct RegistriesConf {
     registries: Vec<Registry>,
     warnings: Vec<String>,
 }
 
 impl RegistriesConf {
     /// No configuration: every image is pulled from where its reference says.
-    pub fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         Self::default()
     }
 
     /// `explicit` (`--registries-conf`), else `$CONTAINERS_REGISTRIES_CONF`, else [`empty`](Self::empty).
     /// A named file must exist; `/etc/containers/registries.conf` is not read unless named.
-    pub fn load(explicit: Option<&Path>) -> Result<Self, RegistriesConfError> {
+    pub(crate) fn load(explicit: Option<&Path>) -> Result<Self, RegistriesConfError> {
         Self::load_with(explicit, std::env::var_os("CONTAINERS_REGISTRIES_CONF"))
     }
 
@@ -144,7 +143,7 @@ impl RegistriesConf {
     }
 
     /// Parses `text`; `origin` names the file in errors and warnings.
-    pub fn parse(text: &str, origin: &Path) -> Result<Self, RegistriesConfError> {
+    pub(crate) fn parse(text: &str, origin: &Path) -> Result<Self, RegistriesConfError> {
         let root = DeTable::parse(text).map_err(|e| {
             let (line, column) = e.span().map(|s| line_column(text, s.start)).unwrap_or((1, 1));
             RegistriesConfError::Syntax {
@@ -162,24 +161,19 @@ impl RegistriesConf {
         let registries = parser.document(root.get_ref())?;
         parser.check_conflicts(&registries)?;
         Ok(RegistriesConf {
-            origin: Some(origin.to_path_buf()),
             registries: registries.into_iter().map(|(_, r)| r).collect(),
             warnings: parser.warnings,
         })
     }
 
-    /// The file this came from, if any.
-    pub fn origin(&self) -> Option<&Path> {
-        self.origin.as_deref()
-    }
-
+    #[cfg(test)]
     /// Whether no `[[registry]]` table is configured.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.registries.is_empty()
     }
 
     /// Keys that were ignored because they are unknown, with their line, for the caller to show.
-    pub fn warnings(&self) -> &[String] {
+    pub(crate) fn warnings(&self) -> &[String] {
         &self.warnings
     }
 
@@ -200,7 +194,7 @@ impl RegistriesConf {
     /// Sources to try for `reference`, in order: the usable mirrors of the governing table, then the primary
     /// location (rewritten by `location`) unless it is blocked. Empty when everything is blocked.
     /// A rewritten reference that is not a valid image reference is left out.
-    pub fn pull_sources(&self, reference: &ImageReference) -> Vec<PullSource> {
+    pub(crate) fn pull_sources(&self, reference: &ImageReference) -> Vec<PullSource> {
         let Some((registry, matched)) = self.find(reference) else {
             return vec![PullSource {
                 reference: reference.clone(),
@@ -256,8 +250,9 @@ impl RegistriesConf {
         sources
     }
 
+    #[cfg(test)]
     /// Whether the primary location of `reference` is blocked (its mirrors may still serve it).
-    pub fn is_blocked(&self, reference: &ImageReference) -> bool {
+    pub(crate) fn is_blocked(&self, reference: &ImageReference) -> bool {
         self.find(reference).is_some_and(|(r, _)| r.blocked)
     }
 }
@@ -1008,7 +1003,6 @@ registries = ["docker.io"]
 
         let conf = RegistriesConf::load_with(Some(&explicit), Some(from_env.clone().into())).unwrap();
         assert!(conf.is_blocked(&r("a.io/x")) && !conf.is_blocked(&r("b.io/x")));
-        assert_eq!(conf.origin(), Some(explicit.as_path()));
         let conf = RegistriesConf::load_with(None, Some(from_env.clone().into())).unwrap();
         assert!(conf.is_blocked(&r("b.io/x")));
 

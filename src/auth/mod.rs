@@ -31,14 +31,16 @@ use std::path::{Path, PathBuf};
 use authfile::{AuthFile, FileAnswer};
 use helper::HelperRunner;
 
-use crate::reference::{ImageReference, DOCKER_HUB};
+#[cfg(test)]
+use crate::reference::ImageReference;
+use crate::reference::DOCKER_HUB;
 
 /// The server URL Docker stores Docker Hub credentials under in helpers.
 const DOCKER_HUB_HELPER_URL: &str = "https://index.docker.io/v1/";
 
 /// A credential for one registry scope.
 #[derive(Clone, PartialEq, Eq)]
-pub enum Credential {
+pub(crate) enum Credential {
     /// User name and password (or a registry token used as a password).
     Basic { username: String, password: String },
     /// An OAuth2 refresh token (`identitytoken`, or a helper's `<token>` user).
@@ -60,7 +62,7 @@ impl fmt::Debug for Credential {
 
 /// Why credentials could not be loaded or looked up. Messages name files, keys and helpers, never secrets.
 #[derive(Debug, thiserror::Error)]
-pub enum AuthError {
+pub(crate) enum AuthError {
     #[error(
         "credentials file {} does not exist\n  help: check the --authfile path, or create it with `podman login --authfile {} REGISTRY`",
         path.display(),
@@ -108,7 +110,7 @@ pub enum AuthError {
 
 /// The credentials files in effect, and the helpers they name.
 #[derive(Clone)]
-pub struct CredentialStore {
+pub(crate) struct CredentialStore {
     files: Vec<AuthFile>,
     helpers: HelperRunner,
 }
@@ -196,7 +198,7 @@ fn current_uid() -> Option<u32> {
 
 impl CredentialStore {
     /// No credentials: every lookup answers `None`.
-    pub fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         CredentialStore {
             files: Vec::new(),
             helpers: HelperRunner::new(None),
@@ -205,7 +207,7 @@ impl CredentialStore {
 
     /// The credentials in effect: `explicit` (`--authfile`) alone if given, else the environment's files
     /// (see the module documentation for the order and why several files may be searched).
-    pub fn discover(explicit: Option<&Path>) -> Result<Self, AuthError> {
+    pub(crate) fn discover(explicit: Option<&Path>) -> Result<Self, AuthError> {
         Self::discover_in(explicit, &AuthEnv::from_process())
     }
 
@@ -236,8 +238,9 @@ impl CredentialStore {
         Ok(CredentialStore { files, helpers })
     }
 
+    #[cfg(test)]
     /// One file alone (what `--authfile` does). Missing, unreadable or malformed files are errors naming it.
-    pub fn from_file(path: &Path) -> Result<Self, AuthError> {
+    pub(crate) fn from_file(path: &Path) -> Result<Self, AuthError> {
         Ok(CredentialStore {
             files: vec![AuthFile::load(path, false)?],
             helpers: HelperRunner::new(None),
@@ -247,17 +250,18 @@ impl CredentialStore {
     /// The credential for `name` (`host[:port]/namespace/repo`, or a bare host), or `None` for anonymous access.
     /// A `docker://` prefix, a tag or a digest are ignored; Docker Hub may be spelled `docker.io`,
     /// `index.docker.io` or `registry-1.docker.io`. May run a credential helper (a blocking process call).
-    pub fn lookup(&self, name: &str) -> Result<Option<Credential>, AuthError> {
+    pub(crate) fn lookup(&self, name: &str) -> Result<Option<Credential>, AuthError> {
         Ok(self.lookup_with_source(name)?.map(|(credential, _)| credential))
     }
 
+    #[cfg(test)]
     /// [`lookup`](Self::lookup) for an image reference.
-    pub fn lookup_reference(&self, reference: &ImageReference) -> Result<Option<Credential>, AuthError> {
+    pub(crate) fn lookup_reference(&self, reference: &ImageReference) -> Result<Option<Credential>, AuthError> {
         self.lookup(&reference.name())
     }
 
     /// Like [`lookup`](Self::lookup), also naming the file whose entry (or helper) gave the credential.
-    pub fn lookup_with_source(&self, name: &str) -> Result<Option<(Credential, &Path)>, AuthError> {
+    pub(crate) fn lookup_with_source(&self, name: &str) -> Result<Option<(Credential, &Path)>, AuthError> {
         let name = normalize_name(name);
         let host = name.split('/').next().unwrap_or(&name);
         for file in &self.files {
@@ -276,12 +280,12 @@ impl CredentialStore {
     }
 
     /// The primary credentials file (the first one searched), for messages. `None` when no file is in use.
-    pub fn source(&self) -> Option<&Path> {
+    pub(crate) fn source(&self) -> Option<&Path> {
         self.files.first().map(AuthFile::path)
     }
 
     /// Every credentials file searched, in order.
-    pub fn sources(&self) -> Vec<&Path> {
+    pub(crate) fn sources(&self) -> Vec<&Path> {
         self.files.iter().map(AuthFile::path).collect()
     }
 

@@ -22,14 +22,14 @@ use crate::source::SourceError;
 use crate::source::{ByteStream, SourceReader};
 
 /// The image label naming the directory that holds the declarative config.
-pub const CONFIGS_LABEL: &str = "operators.operatorframework.io.index.configs.v1";
+pub(crate) const CONFIGS_LABEL: &str = "operators.operatorframework.io.index.configs.v1";
 /// Image configs bigger than this are refused.
 const CONFIG_LIMIT: usize = 8 << 20;
 /// A single file of a declarative config bigger than this is refused.
 const FILE_LIMIT: u64 = 256 << 20;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ExtractError {
+pub(crate) enum ExtractError {
     #[error(transparent)]
     Source(#[from] SourceError),
     #[error("{image} is not a catalog image: its {platform} image has no `{CONFIGS_LABEL}` label\n  help: operator catalogs are file-based catalog images (built with `opm`)")]
@@ -45,11 +45,11 @@ pub enum ExtractError {
 }
 
 /// Files of a configs directory (paths relative to it), shared by the platforms that have the same content.
-pub type ConfigFiles = Arc<Vec<(PathBuf, Bytes)>>;
+pub(crate) type ConfigFiles = Arc<Vec<(PathBuf, Bytes)>>;
 
 /// The declarative config of one platform of a catalog image.
 #[derive(Debug, Clone)]
-pub struct CatalogPlatform {
+pub(crate) struct CatalogPlatform {
     /// None for a single-platform catalog image.
     pub platform: Option<Platform>,
     /// The platform's image manifest, as served.
@@ -66,7 +66,7 @@ pub struct CatalogPlatform {
 
 /// How many bytes extraction fetched, for reports and benchmarks.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct ExtractStats {
+pub(crate) struct ExtractStats {
     pub layers_fetched: usize,
     pub bytes_fetched: u64,
     pub platforms_shared: usize,
@@ -96,7 +96,7 @@ struct History {
 
 /// Walks the catalog image from `root` for the platforms `filter` keeps and reads each platform's configs. The bytes
 /// of the layers read are added to `fetched` as they arrive, for progress displays.
-pub async fn extract(
+pub(crate) async fn extract(
     reader: &SourceReader,
     image: &str,
     root: RawManifest,

@@ -14,7 +14,7 @@ use crate::config::{parse_version, Operator, Package as PackageFilter, PackageCh
 
 /// The filtered catalog and what the filter had to say about it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FilterOutcome {
+pub(crate) struct FilterOutcome {
     pub config: DeclarativeConfig,
     /// Things the user should know: bundles kept outside a version range, unresolvable dependencies, ...
     pub warnings: Vec<String>,
@@ -24,7 +24,7 @@ pub struct FilterOutcome {
 
 /// A bundle the filter added to satisfy a dependency.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AddedDependency {
+pub(crate) struct AddedDependency {
     pub package: String,
     pub bundle: String,
     pub reason: String,
@@ -38,7 +38,7 @@ impl fmt::Display for AddedDependency {
 
 /// Filters `catalog` as the ImageSetConfiguration entry `operator` asks. The input is not modified; bundles are
 /// shared with it (their objects are reference-counted).
-pub fn filter(catalog: &DeclarativeConfig, operator: &Operator) -> Result<FilterOutcome, CatalogError> {
+pub(crate) fn filter(catalog: &DeclarativeConfig, operator: &Operator) -> Result<FilterOutcome, CatalogError> {
     if operator.packages.is_empty() && operator.is_full() {
         // The whole catalog, as is (oc-mirror does not even re-render it).
         return Ok(FilterOutcome {

@@ -10,7 +10,7 @@ use super::model::ChannelEntry;
 
 /// Why a channel's upgrade graph is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GraphError {
+pub(crate) enum GraphError {
     #[error("the channel has no entries")]
     Empty,
     #[error("entry `{0}` is listed twice")]

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicU64;
 
 use serde::Serialize;
 
-use super::extract::{self, ExtractStats};
+use super::extract::{self};
 use super::{DeclarativeConfig, PackageSummary};
 use crate::image::{Digest, PlatformFilter};
 use crate::plan::ImageSource;
@@ -17,32 +17,29 @@ use crate::source::Sources;
 use crate::store::archive::ArchiveReader;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ListingError {
+pub(crate) enum ListingError {
     #[error(transparent)]
     Source(#[from] crate::source::SourceError),
     #[error(transparent)]
     Extract(#[from] extract::ExtractError),
     #[error(transparent)]
     Catalog(#[from] super::CatalogError),
-    #[error("the catalog has no package `{0}`")]
-    UnknownPackage(String),
 }
 
 /// A loaded catalog: its pinned digest, and each distinct declarative config with the platforms that carry it.
-pub struct LoadedCatalog {
+pub(crate) struct LoadedCatalog {
     pub name: String,
     pub digest: Digest,
     /// (platform name, or `all` for a single-platform image) → index into `contents`.
     pub platforms: Vec<(String, usize)>,
     pub contents: Vec<DeclarativeConfig>,
-    pub stats: ExtractStats,
 }
 
 /// One package as listed: its summary (default channel, channels, heads, bundles), the catalog platforms that carry
 /// it, and the architectures its bundles declare (CSV labels).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PackageListing {
+pub(crate) struct PackageListing {
     #[serde(flatten)]
     pub summary: PackageSummary,
     pub catalog_platforms: Vec<String>,
@@ -51,7 +48,7 @@ pub struct PackageListing {
 
 /// Where the catalog a configuration names is read from: the archive when one is given (the catalog as the archive
 /// recorded it, rebuilt), else an OCI layout (`oci://DIR[:NAME]`) or a registry (with or without `docker://`).
-pub fn catalog_source(catalog: &str, archive: Option<&ArchiveReader>) -> Result<ImageSource, String> {
+pub(crate) fn catalog_source(catalog: &str, archive: Option<&ArchiveReader>) -> Result<ImageSource, String> {
     if let Some(archive) = archive {
         let image = archive
             .metadata()
@@ -85,7 +82,7 @@ fn same_image(recorded: &str, wanted: &str) -> bool {
 
 /// Opens a catalog and reads its declarative configs for the platforms `filter` keeps, adding the bytes of the
 /// layers read to `fetched` as they arrive.
-pub async fn load(
+pub(crate) async fn load(
     source: &ImageSource,
     name: &str,
     sources: &Sources,
@@ -94,7 +91,7 @@ pub async fn load(
 ) -> Result<LoadedCatalog, ListingError> {
     let (reader, root) = SourceReader::open(source, sources).await?;
     let digest = root.digest.clone();
-    let (extracted, stats) = extract::extract(&reader, name, root, filter, fetched).await?;
+    let (extracted, _) = extract::extract(&reader, name, root, filter, fetched).await?;
     let mut by_key: HashMap<Vec<Digest>, usize> = HashMap::new();
     let mut contents = Vec::new();
     let mut platforms = Vec::new();
@@ -122,13 +119,12 @@ pub async fn load(
         digest,
         platforms,
         contents,
-        stats,
     })
 }
 
 impl LoadedCatalog {
     /// Every package of every platform, merged by name (the first platform that has it gives its summary).
-    pub fn packages(&self) -> Vec<PackageListing> {
+    pub(crate) fn packages(&self) -> Vec<PackageListing> {
         let mut names = BTreeSet::new();
         for content in &self.contents {
             names.extend(content.package_names().into_iter().map(str::to_string));
@@ -137,7 +133,7 @@ impl LoadedCatalog {
     }
 
     /// One package, or `None` when no platform has it.
-    pub fn package(&self, name: &str) -> Option<PackageListing> {
+    pub(crate) fn package(&self, name: &str) -> Option<PackageListing> {
         let mut summary = None;
         let mut carried_by = Vec::new();
         let mut architectures = BTreeSet::new();

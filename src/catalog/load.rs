@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -18,11 +17,11 @@ use super::model::{Blob, DeclarativeConfig, Source};
 use super::CatalogError;
 
 /// The file opm and ferry read ignore patterns from, in any directory of the catalog.
-pub const INDEX_IGNORE: &str = ".indexignore";
+pub(crate) const INDEX_IGNORE: &str = ".indexignore";
 
 impl DeclarativeConfig {
     /// Loads every catalog file under `root` and checks the result with [`check`](Self::check).
-    pub fn load_dir(root: &Path) -> Result<DeclarativeConfig, CatalogError> {
+    pub(crate) fn load_dir(root: &Path) -> Result<DeclarativeConfig, CatalogError> {
         let meta = fs::metadata(root).map_err(|source| CatalogError::Io {
             path: root.to_path_buf(),
             source,
@@ -54,7 +53,7 @@ impl DeclarativeConfig {
     /// Loads catalog files given as (path relative to the catalog root, content), such as the files of the catalog
     /// directory extracted from image layers; the same selection rules as [`load_dir`](Self::load_dir) apply
     /// (`.indexignore` files among them are honoured). Each file's bytes are released once parsed.
-    pub fn from_files<I>(files: I) -> Result<DeclarativeConfig, CatalogError>
+    pub(crate) fn from_files<I>(files: I) -> Result<DeclarativeConfig, CatalogError>
     where
         I: IntoIterator<Item = (PathBuf, Vec<u8>)>,
     {
@@ -77,21 +76,8 @@ impl DeclarativeConfig {
         Ok(config)
     }
 
-    /// Reads one catalog file from a reader (`name` gives its path for messages). The result is not checked: a
-    /// package may continue in other files; merge them with [`extend`](Self::extend), then [`check`](Self::check).
-    pub fn load_reader(name: &Path, mut reader: impl Read) -> Result<DeclarativeConfig, CatalogError> {
-        let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes).map_err(|source| CatalogError::Io {
-            path: name.to_path_buf(),
-            source,
-        })?;
-        let mut config = DeclarativeConfig::default();
-        config.add_bytes(name, &bytes)?;
-        Ok(config)
-    }
-
     /// Parses one file's content and appends its blobs.
-    pub fn add_bytes(&mut self, name: &Path, bytes: &[u8]) -> Result<(), CatalogError> {
+    pub(crate) fn add_bytes(&mut self, name: &Path, bytes: &[u8]) -> Result<(), CatalogError> {
         let source: Source = Arc::from(name.to_string_lossy().as_ref());
         let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
         match start.map(|i| bytes[i]) {
@@ -154,7 +140,7 @@ impl DeclarativeConfig {
     /// Cross-file consistency, as opm requires it to build its model: each package defined once, channels and
     /// bundles unique within their package, and every channel, bundle and deprecation belonging to a defined
     /// package. Blobs of other schemas are not checked.
-    pub fn check(&self) -> Result<(), CatalogError> {
+    pub(crate) fn check(&self) -> Result<(), CatalogError> {
         let mut packages: HashMap<&str, &str> = HashMap::new();
         for p in &self.packages {
             if let Some(first) = packages.insert(&p.name, &p.source) {

@@ -11,41 +11,43 @@ use std::sync::Arc;
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use super::graph::{self, GraphError};
-use super::VersionRange;
+use super::graph;
+#[cfg(test)]
+use super::graph::GraphError;
 
 /// `schema` of a package blob.
-pub const SCHEMA_PACKAGE: &str = "olm.package";
+pub(super) const SCHEMA_PACKAGE: &str = "olm.package";
 /// `schema` of a channel blob.
-pub const SCHEMA_CHANNEL: &str = "olm.channel";
+pub(crate) const SCHEMA_CHANNEL: &str = "olm.channel";
 /// `schema` of a bundle blob.
-pub const SCHEMA_BUNDLE: &str = "olm.bundle";
+pub(crate) const SCHEMA_BUNDLE: &str = "olm.bundle";
 /// `schema` of a deprecations blob.
-pub const SCHEMA_DEPRECATIONS: &str = "olm.deprecations";
+pub(super) const SCHEMA_DEPRECATIONS: &str = "olm.deprecations";
 
 /// Bundle property types ferry reads.
-pub const PROPERTY_PACKAGE: &str = "olm.package";
-pub const PROPERTY_PACKAGE_REQUIRED: &str = "olm.package.required";
-pub const PROPERTY_GVK: &str = "olm.gvk";
-pub const PROPERTY_GVK_REQUIRED: &str = "olm.gvk.required";
-pub const PROPERTY_CONSTRAINT: &str = "olm.constraint";
-pub const PROPERTY_BUNDLE_OBJECT: &str = "olm.bundle.object";
-pub const PROPERTY_CSV_METADATA: &str = "olm.csv.metadata";
+pub(super) const PROPERTY_PACKAGE: &str = "olm.package";
+pub(super) const PROPERTY_PACKAGE_REQUIRED: &str = "olm.package.required";
+pub(super) const PROPERTY_GVK: &str = "olm.gvk";
+pub(super) const PROPERTY_GVK_REQUIRED: &str = "olm.gvk.required";
+pub(super) const PROPERTY_CONSTRAINT: &str = "olm.constraint";
+pub(super) const PROPERTY_BUNDLE_OBJECT: &str = "olm.bundle.object";
+pub(super) const PROPERTY_CSV_METADATA: &str = "olm.csv.metadata";
 
 /// The CSV label prefix that declares a supported architecture (`operatorframework.io/arch.arm64: supported`).
-pub const ARCH_LABEL_PREFIX: &str = "operatorframework.io/arch.";
+pub(super) const ARCH_LABEL_PREFIX: &str = "operatorframework.io/arch.";
 /// The CSV label prefix that declares a supported operating system (`operatorframework.io/os.linux: supported`).
-pub const OS_LABEL_PREFIX: &str = "operatorframework.io/os.";
+#[cfg(test)]
+pub(super) const OS_LABEL_PREFIX: &str = "operatorframework.io/os.";
 
 /// A JSON object as read from the catalog.
-pub type Object = Map<String, Value>;
+pub(super) type Object = Map<String, Value>;
 
 /// The file a blob was read from (its path inside the catalog directory), for messages.
-pub type Source = Arc<str>;
+pub(super) type Source = Arc<str>;
 
 /// A whole catalog: every blob of every file, in the order read.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct DeclarativeConfig {
+pub(crate) struct DeclarativeConfig {
     pub(crate) packages: Vec<Package>,
     pub(crate) channels: Vec<Channel>,
     pub(crate) bundles: Vec<Bundle>,
@@ -54,64 +56,52 @@ pub struct DeclarativeConfig {
 }
 
 impl DeclarativeConfig {
-    pub fn packages(&self) -> &[Package] {
+    #[cfg(test)]
+    pub(crate) fn packages(&self) -> &[Package] {
         &self.packages
     }
 
-    pub fn channels(&self) -> &[Channel] {
+    #[cfg(test)]
+    pub(crate) fn channels(&self) -> &[Channel] {
         &self.channels
     }
 
-    pub fn bundles(&self) -> &[Bundle] {
+    pub(crate) fn bundles(&self) -> &[Bundle] {
         &self.bundles
     }
 
-    pub fn deprecations(&self) -> &[Deprecation] {
+    #[cfg(test)]
+    pub(crate) fn deprecations(&self) -> &[Deprecation] {
         &self.deprecations
     }
 
+    #[cfg(test)]
     /// Blobs of schemas ferry does not model, kept verbatim.
-    pub fn others(&self) -> &[Meta] {
+    pub(crate) fn others(&self) -> &[Meta] {
         &self.others
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.packages.is_empty()
-            && self.channels.is_empty()
-            && self.bundles.is_empty()
-            && self.deprecations.is_empty()
-            && self.others.is_empty()
-    }
-
-    pub fn package(&self, name: &str) -> Option<&Package> {
+    pub(crate) fn package(&self, name: &str) -> Option<&Package> {
         self.packages.iter().find(|p| p.name == name)
     }
 
     /// Channels of a package, in the order read.
-    pub fn channels_of<'a>(&'a self, package: &'a str) -> impl Iterator<Item = &'a Channel> + 'a {
+    pub(crate) fn channels_of<'a>(&'a self, package: &'a str) -> impl Iterator<Item = &'a Channel> + 'a {
         self.channels.iter().filter(move |c| c.package == package)
     }
 
-    pub fn channel(&self, package: &str, name: &str) -> Option<&Channel> {
+    #[cfg(test)]
+    pub(crate) fn channel(&self, package: &str, name: &str) -> Option<&Channel> {
         self.channels.iter().find(|c| c.package == package && c.name == name)
     }
 
     /// Bundles of a package, in the order read.
-    pub fn bundles_of<'a>(&'a self, package: &'a str) -> impl Iterator<Item = &'a Bundle> + 'a {
+    pub(crate) fn bundles_of<'a>(&'a self, package: &'a str) -> impl Iterator<Item = &'a Bundle> + 'a {
         self.bundles.iter().filter(move |b| b.package == package)
     }
 
-    pub fn bundle(&self, package: &str, name: &str) -> Option<&Bundle> {
+    pub(crate) fn bundle(&self, package: &str, name: &str) -> Option<&Bundle> {
         self.bundles.iter().find(|b| b.package == package && b.name == name)
-    }
-
-    /// Appends every blob of `other` (a package may be split over several files or layers).
-    pub fn extend(&mut self, other: DeclarativeConfig) {
-        self.packages.extend(other.packages);
-        self.channels.extend(other.channels);
-        self.bundles.extend(other.bundles);
-        self.deprecations.extend(other.deprecations);
-        self.others.extend(other.others);
     }
 
     pub(crate) fn push(&mut self, blob: Blob) {
@@ -125,16 +115,17 @@ impl DeclarativeConfig {
     }
 
     /// Names of all packages, sorted.
-    pub fn package_names(&self) -> Vec<&str> {
+    pub(crate) fn package_names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.packages.iter().map(|p| p.name.as_str()).collect();
         names.sort_unstable();
         names.dedup();
         names
     }
 
+    #[cfg(test)]
     /// What `ferry list operators` shows: per package its default channel and channels, per channel its head and
     /// bundles (highest version first), sorted by package name.
-    pub fn summarize(&self) -> Vec<PackageSummary> {
+    pub(crate) fn summarize(&self) -> Vec<PackageSummary> {
         let mut names = self.package_names();
         names.sort_unstable();
         names
@@ -144,7 +135,7 @@ impl DeclarativeConfig {
     }
 
     /// [`summarize`](Self::summarize) for one package; `None` if the catalog has no such package.
-    pub fn summarize_package(&self, name: &str) -> Option<PackageSummary> {
+    pub(crate) fn summarize_package(&self, name: &str) -> Option<PackageSummary> {
         let package = self.package(name)?;
         let bundles: BTreeMap<&str, &Bundle> = self.bundles_of(name).map(|b| (b.name.as_str(), b)).collect();
         let mut channels: Vec<ChannelSummary> = self
@@ -190,7 +181,7 @@ impl DeclarativeConfig {
 /// One package as `ferry list operators` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PackageSummary {
+pub(crate) struct PackageSummary {
     pub name: String,
     pub default_channel: Option<String>,
     pub channels: Vec<ChannelSummary>,
@@ -199,7 +190,7 @@ pub struct PackageSummary {
 /// One channel as `ferry list operators` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ChannelSummary {
+pub(crate) struct ChannelSummary {
     pub name: String,
     /// The channel head (the entry no other entry replaces or skips); `None` when the graph is invalid.
     pub head: Option<String>,
@@ -251,7 +242,7 @@ impl Blob {
 
 /// An `olm.package` blob.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Package {
+pub(crate) struct Package {
     pub(crate) name: String,
     pub(crate) default_channel: Option<String>,
     pub(crate) raw: Object,
@@ -270,26 +261,8 @@ impl Package {
         })
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub fn default_channel(&self) -> Option<&str> {
+    pub(crate) fn default_channel(&self) -> Option<&str> {
         self.default_channel.as_deref()
-    }
-
-    pub fn description(&self) -> Option<&str> {
-        self.raw.get("description").and_then(Value::as_str)
-    }
-
-    /// The object as read.
-    pub fn raw(&self) -> &Object {
-        &self.raw
-    }
-
-    /// The file the blob was read from.
-    pub fn source(&self) -> &str {
-        &self.source
     }
 
     /// Sets `defaultChannel` in the typed view and in the object (keeping the field's position).
@@ -302,7 +275,7 @@ impl Package {
 
 /// An `olm.channel` blob: the upgrade graph of a package's channel.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Channel {
+pub(crate) struct Channel {
     pub(crate) package: String,
     pub(crate) name: String,
     pub(crate) entries: Vec<ChannelEntry>,
@@ -337,45 +310,42 @@ impl Channel {
         })
     }
 
-    pub fn package(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn package(&self) -> &str {
         &self.package
     }
 
-    pub fn name(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
-    pub fn entries(&self) -> &[ChannelEntry] {
+    #[cfg(test)]
+    pub(crate) fn entries(&self) -> &[ChannelEntry] {
         &self.entries
     }
 
-    pub fn entry(&self, name: &str) -> Option<&ChannelEntry> {
+    pub(crate) fn entry(&self, name: &str) -> Option<&ChannelEntry> {
         self.entries.iter().find(|e| e.name == name)
     }
 
+    #[cfg(test)]
     /// The channel head: the one entry that no other entry replaces or skips (as opm computes it).
-    pub fn head(&self) -> Result<&ChannelEntry, GraphError> {
+    pub(crate) fn head(&self) -> Result<&ChannelEntry, GraphError> {
         graph::head(&self.entries).map(|i| &self.entries[i])
     }
 
+    #[cfg(test)]
     /// Checks the graph as `opm validate` does: one head, no cycle, every entry reachable from the head by
     /// `replaces` or skipped by some entry.
-    pub fn validate(&self) -> Result<(), GraphError> {
+    pub(crate) fn validate(&self) -> Result<(), GraphError> {
         graph::validate(&self.entries).map(|_| ())
-    }
-
-    pub fn raw(&self) -> &Object {
-        &self.raw
-    }
-
-    pub fn source(&self) -> &str {
-        &self.source
     }
 }
 
 /// One entry of a channel: a bundle and its upgrade edges.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ChannelEntry {
+pub(crate) struct ChannelEntry {
     pub(crate) name: String,
     pub(crate) replaces: Option<String>,
     pub(crate) skips: Vec<String>,
@@ -412,35 +382,35 @@ impl ChannelEntry {
         })
     }
 
-    pub fn name(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
-    pub fn replaces(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn replaces(&self) -> Option<&str> {
         self.replaces.as_deref()
     }
 
-    pub fn skips(&self) -> &[String] {
+    #[cfg(test)]
+    pub(crate) fn skips(&self) -> &[String] {
         &self.skips
     }
 
-    pub fn skip_range(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn skip_range(&self) -> Option<&str> {
         self.skip_range.as_deref()
     }
 
-    /// `skipRange`, parsed; `None` when absent, `Some(Err)` when unparsable.
-    pub fn parsed_skip_range(&self) -> Option<Result<VersionRange, String>> {
-        self.skip_range.as_deref().map(VersionRange::parse)
-    }
-
-    pub fn raw(&self) -> &Value {
+    #[cfg(test)]
+    pub(crate) fn raw(&self) -> &Value {
         &self.raw
     }
 }
 
 /// An `olm.bundle` blob: one version of an operator.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Bundle {
+pub(crate) struct Bundle {
     pub(crate) name: String,
     pub(crate) package: String,
     pub(crate) image: String,
@@ -453,21 +423,21 @@ pub struct Bundle {
 
 /// One `relatedImages` entry of a bundle, as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BundleImage {
+pub(crate) struct BundleImage {
     pub name: String,
     pub image: String,
 }
 
 /// One bundle property: `type` and its `value`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Property<'a> {
+pub(crate) struct Property<'a> {
     pub kind: &'a str,
     pub value: &'a Value,
 }
 
 /// A Kubernetes group/version/kind, as in `olm.gvk` and `olm.gvk.required`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Gvk {
+pub(crate) struct Gvk {
     pub group: String,
     pub version: String,
     pub kind: String,
@@ -481,7 +451,7 @@ impl fmt::Display for Gvk {
 
 /// An `olm.package.required` property: another package, in a version range.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PackageRequirement {
+pub(crate) struct PackageRequirement {
     pub package: String,
     pub version_range: String,
 }
@@ -543,44 +513,48 @@ impl Bundle {
         Ok(bundle)
     }
 
-    pub fn name(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
-    pub fn package(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn package(&self) -> &str {
         &self.package
     }
 
     /// The bundle image (`image`); empty for the rare bundles that carry no image.
-    pub fn image(&self) -> &str {
+    pub(crate) fn image(&self) -> &str {
         &self.image
     }
 
     /// The version of the `olm.package` property, parsed (strict semver, else `v1.2`-style loose forms).
-    pub fn version(&self) -> Option<&semver::Version> {
+    pub(crate) fn version(&self) -> Option<&semver::Version> {
         self.version.as_ref()
     }
 
     /// The version of the `olm.package` property as written.
-    pub fn version_text(&self) -> Option<&str> {
+    pub(crate) fn version_text(&self) -> Option<&str> {
         self.version_text.as_deref()
     }
 
     /// `relatedImages` as written (duplicates included).
-    pub fn related_images(&self) -> &[BundleImage] {
+    pub(crate) fn related_images(&self) -> &[BundleImage] {
         &self.related_images
     }
 
-    pub fn raw(&self) -> &Object {
+    #[cfg(test)]
+    pub(crate) fn raw(&self) -> &Object {
         &self.raw
     }
 
-    pub fn source(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn source(&self) -> &str {
         &self.source
     }
 
     /// Every property, in order.
-    pub fn properties(&self) -> impl Iterator<Item = Property<'_>> {
+    pub(crate) fn properties(&self) -> impl Iterator<Item = Property<'_>> {
         self.raw
             .get("properties")
             .and_then(Value::as_array)
@@ -595,12 +569,12 @@ impl Bundle {
     }
 
     /// `olm.gvk` properties: the APIs this bundle provides.
-    pub fn provided_gvks(&self) -> Vec<Gvk> {
+    pub(crate) fn provided_gvks(&self) -> Vec<Gvk> {
         self.gvks(PROPERTY_GVK)
     }
 
     /// `olm.gvk.required` properties: APIs some other bundle must provide.
-    pub fn required_gvks(&self) -> Vec<Gvk> {
+    pub(crate) fn required_gvks(&self) -> Vec<Gvk> {
         self.gvks(PROPERTY_GVK_REQUIRED)
     }
 
@@ -619,7 +593,7 @@ impl Bundle {
     }
 
     /// `olm.package.required` properties.
-    pub fn required_packages(&self) -> Vec<PackageRequirement> {
+    pub(crate) fn required_packages(&self) -> Vec<PackageRequirement> {
         self.properties()
             .filter(|p| p.kind == PROPERTY_PACKAGE_REQUIRED)
             .filter_map(|p| {
@@ -637,13 +611,13 @@ impl Bundle {
     }
 
     /// Whether the bundle declares generic `olm.constraint` dependencies (which ferry does not resolve).
-    pub fn has_generic_constraints(&self) -> bool {
+    pub(crate) fn has_generic_constraints(&self) -> bool {
         self.properties().any(|p| p.kind == PROPERTY_CONSTRAINT)
     }
 
     /// The labels of the bundle's ClusterServiceVersion: from `olm.csv.metadata` (catalogs rendered since OCP 4.17)
     /// or from the CSV inside an `olm.bundle.object` (base64 JSON, older catalogs). `None` when neither is present.
-    pub fn csv_labels(&self) -> Option<BTreeMap<String, String>> {
+    pub(crate) fn csv_labels(&self) -> Option<BTreeMap<String, String>> {
         let labels = |value: &Value| -> BTreeMap<String, String> {
             value
                 .as_object()
@@ -682,18 +656,19 @@ impl Bundle {
 
     /// Architectures the CSV labels declare (`operatorframework.io/arch.<arch>: supported`), sorted; empty when
     /// none is declared.
-    pub fn declared_architectures(&self) -> Vec<String> {
+    pub(crate) fn declared_architectures(&self) -> Vec<String> {
         supported_with_prefix(self.csv_labels(), ARCH_LABEL_PREFIX)
     }
 
+    #[cfg(test)]
     /// Operating systems the CSV labels declare (`operatorframework.io/os.<os>: supported`), sorted.
-    pub fn declared_operating_systems(&self) -> Vec<String> {
+    pub(crate) fn declared_operating_systems(&self) -> Vec<String> {
         supported_with_prefix(self.csv_labels(), OS_LABEL_PREFIX)
     }
 
     /// The architectures OLM considers the bundle to support: the declared ones, or `amd64` alone when the CSV
     /// declares none (OLM's default).
-    pub fn architectures(&self) -> Vec<String> {
+    pub(crate) fn architectures(&self) -> Vec<String> {
         let declared = self.declared_architectures();
         if declared.is_empty() {
             vec!["amd64".to_string()]
@@ -722,7 +697,7 @@ pub(crate) fn parse_bundle_version(text: &str) -> Option<semver::Version> {
 
 /// An `olm.deprecations` blob: deprecation notices for a package, its channels and bundles.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Deprecation {
+pub(crate) struct Deprecation {
     pub(crate) package: String,
     pub(crate) entries: Vec<DeprecationEntry>,
     /// The object as read, `entries` left as a placeholder.
@@ -732,7 +707,7 @@ pub struct Deprecation {
 
 /// One deprecation notice: what it refers to and the message.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DeprecationEntry {
+pub(crate) struct DeprecationEntry {
     /// `reference.schema`: `olm.package`, `olm.channel` or `olm.bundle`.
     pub(crate) schema: String,
     /// `reference.name`: the channel or bundle name (absent for the package).
@@ -765,20 +740,14 @@ impl Deprecation {
         })
     }
 
-    pub fn package(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn package(&self) -> &str {
         &self.package
     }
 
-    pub fn entries(&self) -> &[DeprecationEntry] {
+    #[cfg(test)]
+    pub(crate) fn entries(&self) -> &[DeprecationEntry] {
         &self.entries
-    }
-
-    pub fn raw(&self) -> &Object {
-        &self.raw
-    }
-
-    pub fn source(&self) -> &str {
-        &self.source
     }
 }
 
@@ -801,26 +770,20 @@ impl DeprecationEntry {
         })
     }
 
-    pub fn schema(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn schema(&self) -> &str {
         &self.schema
     }
 
-    pub fn name(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn name(&self) -> Option<&str> {
         self.name.as_deref()
-    }
-
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    pub fn raw(&self) -> &Value {
-        &self.raw
     }
 }
 
 /// A blob of a schema ferry does not model (`olm.template.basic`, lifecycle data, ...), kept verbatim.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Meta {
+pub(crate) struct Meta {
     pub(crate) schema: String,
     pub(crate) package: Option<String>,
     pub(crate) name: Option<String>,
@@ -846,25 +809,20 @@ impl Meta {
         })
     }
 
-    pub fn schema(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn schema(&self) -> &str {
         &self.schema
     }
 
+    #[cfg(test)]
     /// The package the blob belongs to; `None` for catalog-wide blobs.
-    pub fn package(&self) -> Option<&str> {
+    pub(crate) fn package(&self) -> Option<&str> {
         self.package.as_deref()
     }
 
-    pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-
-    pub fn raw(&self) -> &Object {
+    #[cfg(test)]
+    pub(crate) fn raw(&self) -> &Object {
         &self.raw
-    }
-
-    pub fn source(&self) -> &str {
-        &self.source
     }
 }
 

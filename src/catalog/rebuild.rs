@@ -20,7 +20,7 @@ const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 const EPOCH: &str = "1970-01-01T00:00:00Z";
 
 #[derive(Debug, thiserror::Error)]
-pub enum RebuildError {
+pub(crate) enum RebuildError {
     #[error("catalog image manifest {digest} cannot be rebuilt: {reason}")]
     Malformed { digest: Digest, reason: String },
     #[error("cannot build the declarative config layer: {0}")]
@@ -30,21 +30,24 @@ pub enum RebuildError {
 /// The new content of a rebuilt catalog: its root manifest and every new manifest and blob, by digest. Everything
 /// else (the original layers) is read from the original image.
 #[derive(Debug, Clone)]
-pub struct RebuiltCatalog {
+pub(crate) struct RebuiltCatalog {
     pub root: RawManifest,
     pub manifests: HashMap<Digest, RawManifest>,
     pub blobs: HashMap<Digest, Bytes>,
 }
 
 /// One platform to rebuild with its filtered declarative config (paths relative to the configs directory).
-pub struct PlatformConfigs<'a> {
+pub(crate) struct PlatformConfigs<'a> {
     pub platform: &'a CatalogPlatform,
     pub files: Vec<(PathBuf, Bytes)>,
 }
 
 /// Rebuilds the catalog. `original_root` is the image's root manifest: an index keeps its other fields and the
 /// entries of the rebuilt platforms (attestations of the old images are dropped); a single image becomes the new image.
-pub fn rebuild(original_root: &RawManifest, platforms: &[PlatformConfigs<'_>]) -> Result<RebuiltCatalog, RebuildError> {
+pub(crate) fn rebuild(
+    original_root: &RawManifest,
+    platforms: &[PlatformConfigs<'_>],
+) -> Result<RebuiltCatalog, RebuildError> {
     let mut manifests = HashMap::new();
     let mut blobs = HashMap::new();
     let mut replaced: Vec<(Digest, RawManifest)> = Vec::new();

@@ -14,7 +14,7 @@ use crate::reference::ImageReference;
 
 /// One image to mirror for a catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RelatedImage {
+pub(crate) struct RelatedImage {
     pub reference: ImageReference,
     /// Package and bundle of the first bundle (in package, bundle name order) that needs the image.
     pub package: String,
@@ -27,7 +27,7 @@ pub struct RelatedImage {
 
 /// A bundle whose images are not mirrored, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SkippedBundle {
+pub(crate) struct SkippedBundle {
     pub package: String,
     pub bundle: String,
     pub reason: String,
@@ -35,7 +35,7 @@ pub struct SkippedBundle {
 
 /// An image left out because a blocked-image pattern matches it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockedRelatedImage {
+pub(crate) struct BlockedRelatedImage {
     /// The reference as the catalog writes it.
     pub image: String,
     pub package: String,
@@ -46,7 +46,7 @@ pub struct BlockedRelatedImage {
 
 /// What [`related_images`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RelatedImages {
+pub(crate) struct RelatedImages {
     /// Deduplicated by reference, in package, bundle, declaration order.
     pub images: Vec<RelatedImage>,
     pub skipped_bundles: Vec<SkippedBundle>,
@@ -57,7 +57,7 @@ pub struct RelatedImages {
 
 /// Collects the images of every bundle of `catalog` (normally the output of [`filter`](super::filter)).
 /// `blocked` patterns are searched (not anchored) in the reference as written and in its normalised form.
-pub fn related_images(catalog: &DeclarativeConfig, blocked: &[Regex]) -> RelatedImages {
+pub(crate) fn related_images(catalog: &DeclarativeConfig, blocked: &[Regex]) -> RelatedImages {
     let mut out = RelatedImages::default();
     let mut seen: HashMap<ImageReference, usize> = HashMap::new();
     let mut bundles: Vec<_> = catalog.bundles.iter().collect();

@@ -3,6 +3,7 @@
 //! package, channels by name, bundles by name, deprecations, other blobs by schema then name). Blobs are written
 //! from the objects they were read from, so identical input gives byte-identical output.
 
+#[cfg(test)]
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -13,15 +14,17 @@ use serde_json::ser::PrettyFormatter;
 use serde_json::Value;
 
 use super::model::{DeclarativeConfig, Object};
+#[cfg(test)]
 use super::CatalogError;
 
 /// The file name of each package's catalog; catalog-wide blobs go to `catalog.json` at the root, as opm does.
-pub const CATALOG_FILE: &str = "catalog.json";
+pub(crate) const CATALOG_FILE: &str = "catalog.json";
 
 impl DeclarativeConfig {
+    #[cfg(test)]
     /// Writes the catalog under `dir` (created if missing; it must be empty): `<dir>/<package>/catalog.json`, and
     /// `<dir>/catalog.json` for blobs that belong to no package.
-    pub fn render_dir(&self, dir: &Path) -> Result<(), CatalogError> {
+    pub(crate) fn render_dir(&self, dir: &Path) -> Result<(), CatalogError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| CatalogError::Render { path, source }
@@ -48,7 +51,7 @@ impl DeclarativeConfig {
 
     /// The rendered files (relative path, content), sorted by path: what [`render_dir`](Self::render_dir) writes,
     /// for building an image layer without a detour through the disk.
-    pub fn render_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+    pub(crate) fn render_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
         let mut names: Vec<&str> = self
             .packages
             .iter()
@@ -79,7 +82,7 @@ impl DeclarativeConfig {
     }
 
     /// Writes the blobs of one package as a JSON stream.
-    pub fn render_package(&self, package: &str, out: &mut impl Write) -> io::Result<()> {
+    pub(crate) fn render_package(&self, package: &str, out: &mut impl Write) -> io::Result<()> {
         let mut packages: Vec<_> = self.packages.iter().filter(|p| p.name == package).collect();
         packages.sort_by(|a, b| a.name.cmp(&b.name));
         for p in packages {
@@ -113,7 +116,7 @@ impl DeclarativeConfig {
     }
 
     /// Writes the blobs that belong to no package.
-    pub fn render_globals(&self, out: &mut impl Write) -> io::Result<()> {
+    pub(crate) fn render_globals(&self, out: &mut impl Write) -> io::Result<()> {
         let mut others: Vec<_> = self.others.iter().filter(|o| o.package.is_none()).collect();
         others.sort_by(|a, b| a.schema.cmp(&b.schema).then_with(|| a.name.cmp(&b.name)));
         for o in others {

@@ -10,6 +10,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::*;
+use crate::catalog::model::{Channel, PackageRequirement, PROPERTY_BUNDLE_OBJECT, PROPERTY_CSV_METADATA};
 use crate::config::{Operator, Package as PackageFilter, PackageChannel, SelectedBundle};
 
 const FBC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/fbc");

@@ -9,7 +9,7 @@ use semver::Version;
 
 /// A parsed version range: alternatives (`||`) of comparators that must all hold (space separated).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VersionRange {
+pub(crate) struct VersionRange {
     text: String,
     alternatives: Vec<Vec<Comparator>>,
 }
@@ -46,7 +46,7 @@ impl Comparator {
 
 impl VersionRange {
     /// Parses a range; an empty text matches every version.
-    pub fn parse(text: &str) -> Result<VersionRange, String> {
+    pub(crate) fn parse(text: &str) -> Result<VersionRange, String> {
         let mut alternatives = Vec::new();
         for alternative in text.split("||") {
             let mut tokens: Vec<String> = Vec::new();
@@ -83,13 +83,13 @@ impl VersionRange {
         })
     }
 
-    pub fn matches(&self, version: &Version) -> bool {
+    pub(crate) fn matches(&self, version: &Version) -> bool {
         self.alternatives
             .iter()
             .any(|all| all.iter().all(|c| c.matches(version)))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 }

@@ -196,7 +196,7 @@ pub struct MirrorArgs {
 }
 
 /// A byte count with an optional decimal (K, M, G) or binary (Ki, Mi, Gi) unit.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub(super) fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
@@ -246,7 +246,7 @@ pub struct SourceRegistryArgs {
 }
 
 /// `1s`, `500ms`, `2m`, `1h`, or a number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')

@@ -8,7 +8,7 @@ use crate::reference::Location;
 use crate::report::human_bytes;
 use crate::store::archive::{ArchiveMetadata, ArchiveReader};
 
-pub fn run(args: &DescribeArgs) -> i32 {
+pub(super) fn run(args: &DescribeArgs) -> i32 {
     let dir = match args.archive.parse::<Location>() {
         Ok(Location::Directory(dir)) => dir,
         Ok(_) => {

@@ -15,7 +15,7 @@ use crate::registry::ClientOptions;
 use crate::source::Sources;
 use crate::store::archive::ArchiveReader;
 
-pub fn run(args: &ListOperatorsArgs) -> i32 {
+pub(super) fn run(args: &ListOperatorsArgs) -> i32 {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -61,6 +61,9 @@ fn open_sources(args: &ListOperatorsArgs) -> Result<(ImageSource, Sources), Stri
         ..ClientOptions::default()
     };
     let mirrors = RegistriesConf::load(args.registry.registries_conf.as_deref()).map_err(|e| e.to_string())?;
+    for warning in mirrors.warnings() {
+        eprintln!("warning: {warning}");
+    }
     let mut sources = Sources::new(credentials, options, mirrors).map_err(|e| e.to_string())?;
     let archive = match &args.from {
         Some(from) => {

@@ -13,7 +13,7 @@ use crate::workflow::{self, DiskOptions, MirrorRequest, Mode, RegistryTarget, Wo
 /// Exit code when the user interrupts the run.
 const INTERRUPTED: i32 = 130;
 
-pub fn run(args: MirrorArgs) -> i32 {
+pub(super) fn run(args: MirrorArgs) -> i32 {
     let request = match build_request(&args) {
         Ok(request) => request,
         Err(message) => {

@@ -11,7 +11,7 @@ use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob};
 use crate::reference::{ImageReference, Location, ReferenceError};
 
 #[derive(Debug, thiserror::Error)]
-pub enum CollectError {
+pub(crate) enum CollectError {
     #[error("mirror.additionalImages[{index}]: {source}")]
     BadReference { index: usize, source: ReferenceError },
     #[error(
@@ -21,7 +21,7 @@ pub enum CollectError {
 }
 
 /// The jobs for every additional image, and the images left out (blocked, or no platform in common).
-pub fn collect(
+pub(crate) fn collect(
     config: &ImageSetConfiguration,
     context: &CollectContext,
 ) -> Result<(Vec<MirrorJob>, Vec<Excluded>), CollectError> {

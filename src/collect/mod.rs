@@ -1,13 +1,13 @@
 //! Turning an ImageSetConfiguration into a mirror plan, one collector per config group.
 
-pub mod additional;
-pub mod operator;
+pub(crate) mod additional;
+pub(crate) mod operator;
 
 use crate::image::PlatformFilter;
 
 /// Where images go and which platforms the command line allows; shared by every collector.
 #[derive(Debug, Clone)]
-pub struct CollectContext {
+pub(crate) struct CollectContext {
     /// Destination registry host (`host[:port]`).
     pub registry: String,
     /// Namespace under the registry (may be empty).
@@ -18,7 +18,7 @@ pub struct CollectContext {
 
 impl CollectContext {
     /// `NS/<path>` or `<path>` when there is no namespace.
-    pub fn destination_repository(&self, path: &str) -> String {
+    pub(crate) fn destination_repository(&self, path: &str) -> String {
         let path = path.trim_matches('/');
         if self.namespace.is_empty() {
             path.to_string()
@@ -30,7 +30,7 @@ impl CollectContext {
 
 /// An image the configuration names but that will not be mirrored, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Excluded {
+pub(crate) struct Excluded {
     pub image: String,
     pub reason: String,
 }

@@ -25,7 +25,7 @@ use crate::source::{head_digest, BuiltImage, SourceReader};
 
 /// Everything the operator collector planned.
 #[derive(Default)]
-pub struct CollectedCatalogs {
+pub(crate) struct CollectedCatalogs {
     pub jobs: Vec<MirrorJob>,
     pub built: Vec<Arc<BuiltImage>>,
     /// Rebuilt catalogs and where they go, for CatalogSource / ClusterCatalog resources.
@@ -36,7 +36,7 @@ pub struct CollectedCatalogs {
 
 /// A rebuilt catalog's destination and the CatalogSource template the configuration names for it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct CatalogTarget {
+pub(crate) struct CatalogTarget {
     pub catalog: String,
     pub destination: ImageDestination,
     pub template: Option<String>,
@@ -50,7 +50,7 @@ struct PlannedCatalog {
     related: Vec<MirrorJob>,
 }
 
-pub async fn collect(
+pub(crate) async fn collect(
     config: &ImageSetConfiguration,
     context: &CollectContext,
     sources: &Sources,

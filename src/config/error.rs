@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// A place in a configuration file. Lines and columns count from 1, columns in characters (as libyaml does).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
+pub(crate) struct Location {
     pub file: PathBuf,
     pub line: usize,
     pub column: usize,
@@ -19,7 +19,7 @@ impl fmt::Display for Location {
 
 /// One thing wrong with a configuration, pinned to the YAML that causes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
+pub(crate) struct Problem {
     pub at: Location,
     /// Dotted field path such as `mirror.operators[1].packages[0].minVersion`; empty for the whole document.
     pub field: String,
@@ -46,7 +46,7 @@ impl fmt::Display for Problem {
 /// Why a configuration could not be loaded. The variants let callers tell a broken file from an unreadable one;
 /// the `Display` of each is complete on its own (location, field, problem, help).
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     /// The file could not be read.
     #[error("{}: cannot read the configuration file: {source}\n  help: {help}", file.display())]
     Io {
@@ -91,8 +91,9 @@ fn render_many(problems: &[Problem]) -> String {
 }
 
 impl ConfigError {
+    #[cfg(test)]
     /// Every problem this error carries (none for I/O errors).
-    pub fn problems(&self) -> Vec<&Problem> {
+    pub(crate) fn problems(&self) -> Vec<&Problem> {
         match self {
             ConfigError::Io { .. } => Vec::new(),
             ConfigError::Syntax(p)
@@ -103,8 +104,9 @@ impl ConfigError {
         }
     }
 
+    #[cfg(test)]
     /// Where the (first) problem is, when the error has a place in the file.
-    pub fn location(&self) -> Option<&Location> {
+    pub(crate) fn location(&self) -> Option<&Location> {
         self.problems().first().map(|p| &p.at)
     }
 }

@@ -10,31 +10,25 @@ use super::validate::Issue;
 
 /// Either kind of configuration file.
 #[derive(Debug, Clone, PartialEq)]
-pub enum AnyConfig {
+pub(crate) enum AnyConfig {
     ImageSet(ImageSetConfiguration),
     Delete(DeleteImageSetConfiguration),
 }
 
 /// Reads, parses and validates a configuration of either kind.
-pub fn load_any(path: &Path) -> Result<AnyConfig, ConfigError> {
+pub(crate) fn load_any(path: &Path) -> Result<AnyConfig, ConfigError> {
     let text = read(path)?;
     parse_any(&text, path)
 }
 
 /// Reads, parses and validates an ImageSetConfiguration; a DeleteImageSetConfiguration is an error here.
-pub fn load_imageset(path: &Path) -> Result<ImageSetConfiguration, ConfigError> {
+pub(crate) fn load_imageset(path: &Path) -> Result<ImageSetConfiguration, ConfigError> {
     let text = read(path)?;
     parse_imageset(&text, path)
 }
 
-/// Reads, parses and validates a DeleteImageSetConfiguration; an ImageSetConfiguration is an error here.
-pub fn load_delete(path: &Path) -> Result<DeleteImageSetConfiguration, ConfigError> {
-    let text = read(path)?;
-    parse_delete(&text, path)
-}
-
 /// Parses and validates configuration text of either kind; `origin` names the file in messages.
-pub fn parse_any(text: &str, origin: &Path) -> Result<AnyConfig, ConfigError> {
+pub(crate) fn parse_any(text: &str, origin: &Path) -> Result<AnyConfig, ConfigError> {
     let source = Source { text, origin };
     let (version, kind) = source.check_document(None)?;
     match kind {
@@ -44,14 +38,15 @@ pub fn parse_any(text: &str, origin: &Path) -> Result<AnyConfig, ConfigError> {
 }
 
 /// Parses and validates an ImageSetConfiguration; `origin` names the file in messages.
-pub fn parse_imageset(text: &str, origin: &Path) -> Result<ImageSetConfiguration, ConfigError> {
+pub(crate) fn parse_imageset(text: &str, origin: &Path) -> Result<ImageSetConfiguration, ConfigError> {
     let source = Source { text, origin };
     let (version, _) = source.check_document(Some(DocKind::ImageSet))?;
     source.finish_imageset(version)
 }
 
+#[cfg(test)]
 /// Parses and validates a DeleteImageSetConfiguration; `origin` names the file in messages.
-pub fn parse_delete(text: &str, origin: &Path) -> Result<DeleteImageSetConfiguration, ConfigError> {
+pub(crate) fn parse_delete(text: &str, origin: &Path) -> Result<DeleteImageSetConfiguration, ConfigError> {
     let source = Source { text, origin };
     let (version, _) = source.check_document(Some(DocKind::Delete))?;
     source.finish_delete(version)

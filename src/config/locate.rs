@@ -8,18 +8,18 @@ use std::fmt;
 
 /// One step of a field path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Segment {
+pub(crate) enum Segment {
     Key(String),
     Index(usize),
 }
 
 /// A path such as `mirror.operators[1].packages[0].minVersion`, in the spelling serde_yaml uses in its errors.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldPath(pub Vec<Segment>);
+pub(crate) struct FieldPath(pub Vec<Segment>);
 
 impl FieldPath {
     /// Parses `a.b[2].c`; `.` or an empty string is the document root.
-    pub fn parse(text: &str) -> FieldPath {
+    pub(crate) fn parse(text: &str) -> FieldPath {
         let mut segments = Vec::new();
         if text == "." {
             return FieldPath(segments);
@@ -43,12 +43,14 @@ impl FieldPath {
         FieldPath(segments)
     }
 
-    pub fn key(mut self, key: &str) -> FieldPath {
+    #[cfg(test)]
+    pub(crate) fn key(mut self, key: &str) -> FieldPath {
         self.0.push(Segment::Key(key.to_string()));
         self
     }
 
-    pub fn index(mut self, index: usize) -> FieldPath {
+    #[cfg(test)]
+    pub(crate) fn index(mut self, index: usize) -> FieldPath {
         self.0.push(Segment::Index(index));
         self
     }
@@ -69,7 +71,7 @@ impl fmt::Display for FieldPath {
 
 /// Where a path was found: 1-based line and column (in characters) and how many of its segments matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Located {
+pub(crate) struct Located {
     pub line: usize,
     pub column: usize,
     /// Number of leading segments found; less than the path's length when it fell back to a parent.
@@ -78,7 +80,7 @@ pub struct Located {
 
 /// Locates `path` in `source`: the key of the last segment found (for a list item, its `-` or first character).
 /// The root (or a path whose first segment is missing) is located at the first line with content.
-pub fn locate(source: &str, path: &FieldPath) -> Located {
+pub(crate) fn locate(source: &str, path: &FieldPath) -> Located {
     let lines = content_lines(source);
     let Some(first) = lines.first() else {
         return Located {
@@ -115,8 +117,9 @@ pub fn locate(source: &str, path: &FieldPath) -> Located {
     best
 }
 
+#[cfg(test)]
 /// Convenience: locate a path given in its text form.
-pub fn locate_str(source: &str, path: &str) -> Located {
+pub(crate) fn locate_str(source: &str, path: &str) -> Located {
     locate(source, &FieldPath::parse(path))
 }
 

@@ -14,18 +14,19 @@ mod validate;
 #[cfg(test)]
 mod compat_tests;
 
-pub use error::{ConfigError, Location, Problem};
-pub use load::{load_any, load_delete, load_imageset, parse_any, parse_delete, parse_imageset, AnyConfig};
-pub use locate::{locate, locate_str, FieldPath, Located, Segment};
-pub use model::{
-    AdditionalImage, ApiVersion, BlockedImage, ChannelType, Delete, DeleteImageSetConfiguration,
-    DeleteImageSetConfigurationSpec, Helm, HelmChart, HelmRepository, ImageSetConfiguration, ImageSetConfigurationSpec,
-    LocalStorage, Mirror, Operator, Package, PackageChannel, RegistryStorage, ReleaseChannel, ReleasePlatform,
-    SampleImage, SelectedBundle, StorageConfig, API_GROUP, KIND_DELETE, KIND_IMAGESET,
+pub(crate) use error::ConfigError;
+#[cfg(test)]
+pub(crate) use load::parse_imageset;
+pub(crate) use load::{load_any, load_imageset, AnyConfig};
+#[cfg(test)]
+pub(crate) use model::SelectedBundle;
+pub(crate) use model::{
+    AdditionalImage, BlockedImage, ChannelType, DeleteImageSetConfiguration, ImageSetConfiguration, Mirror, Operator,
+    Package, PackageChannel, ReleaseChannel, ReleasePlatform,
 };
-pub use template::TEMPLATE;
-pub use validate::{
-    blocked_pattern_problem, is_valid_tag, is_valid_target_path, parse_version, Issue, RELEASE_ARCHITECTURES, TAG_HELP,
+pub(crate) use template::TEMPLATE;
+pub(crate) use validate::{
+    blocked_pattern_problem, is_valid_tag, is_valid_target_path, parse_version, RELEASE_ARCHITECTURES, TAG_HELP,
     TARGET_PATH_HELP,
 };
 
@@ -40,25 +41,15 @@ fn compile_patterns(mirror: &Mirror) -> Vec<regex::Regex> {
 
 impl ImageSetConfiguration {
     /// The configuration as YAML (empty and unset fields left out), loadable again.
-    pub fn to_yaml(&self) -> String {
+    pub(crate) fn to_yaml(&self) -> String {
         serde_yaml::to_string(self).expect("an ImageSetConfiguration always serializes")
     }
 
     /// `mirror.blockedImages`, compiled. An image is blocked when any pattern matches (searching, not anchored)
     /// its source reference without transport, or its destination reference: see [`BlockedImage`].
-    pub fn blocked_patterns(&self) -> Vec<regex::Regex> {
+    pub(crate) fn blocked_patterns(&self) -> Vec<regex::Regex> {
         compile_patterns(&self.spec.mirror)
     }
 }
 
-impl DeleteImageSetConfiguration {
-    /// The configuration as YAML (empty and unset fields left out), loadable again.
-    pub fn to_yaml(&self) -> String {
-        serde_yaml::to_string(self).expect("a DeleteImageSetConfiguration always serializes")
-    }
-
-    /// `delete.blockedImages`, compiled: images these patterns match are kept out of the deletion.
-    pub fn blocked_patterns(&self) -> Vec<regex::Regex> {
-        compile_patterns(&self.spec.delete)
-    }
-}
+impl DeleteImageSetConfiguration {}

@@ -13,15 +13,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::image::Platform;
 
 /// The API group of both configuration kinds.
-pub const API_GROUP: &str = "mirror.openshift.io";
 /// `kind` of a mirroring configuration.
-pub const KIND_IMAGESET: &str = "ImageSetConfiguration";
+pub(crate) const KIND_IMAGESET: &str = "ImageSetConfiguration";
 /// `kind` of a deletion configuration.
-pub const KIND_DELETE: &str = "DeleteImageSetConfiguration";
+pub(crate) const KIND_DELETE: &str = "DeleteImageSetConfiguration";
 
 /// Supported `apiVersion` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum ApiVersion {
+pub(crate) enum ApiVersion {
     /// `mirror.openshift.io/v2alpha1`, oc-mirror v2's format and ferry's own.
     #[default]
     V2Alpha1,
@@ -30,16 +29,16 @@ pub enum ApiVersion {
 }
 
 impl ApiVersion {
-    pub const ALL: [ApiVersion; 2] = [ApiVersion::V2Alpha1, ApiVersion::V1Alpha2];
+    pub(crate) const ALL: [ApiVersion; 2] = [ApiVersion::V2Alpha1, ApiVersion::V1Alpha2];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ApiVersion::V2Alpha1 => "mirror.openshift.io/v2alpha1",
             ApiVersion::V1Alpha2 => "mirror.openshift.io/v1alpha2",
         }
     }
 
-    pub fn parse(text: &str) -> Option<ApiVersion> {
+    pub(crate) fn parse(text: &str) -> Option<ApiVersion> {
         ApiVersion::ALL.into_iter().find(|v| v.as_str() == text.trim())
     }
 }
@@ -72,14 +71,14 @@ impl<'de> Deserialize<'de> for ApiVersion {
 /// An `ImageSetConfiguration`: what to mirror.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(from = "ImageSetConfigurationDocument", into = "ImageSetConfigurationDocument")]
-pub struct ImageSetConfiguration {
+pub(crate) struct ImageSetConfiguration {
     pub api_version: ApiVersion,
     pub spec: ImageSetConfigurationSpec,
 }
 
 /// The fields of an ImageSetConfiguration besides `apiVersion` and `kind` (inline in the YAML, as in oc-mirror).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct ImageSetConfigurationSpec {
+pub(crate) struct ImageSetConfigurationSpec {
     pub mirror: Mirror,
     /// Maximum size of each archive segment in GiB (oc-mirror says GB; it means 1024³ bytes).
     pub archive_size: Option<u64>,
@@ -133,19 +132,19 @@ impl From<ImageSetConfiguration> for ImageSetConfigurationDocument {
     from = "DeleteImageSetConfigurationDocument",
     into = "DeleteImageSetConfigurationDocument"
 )]
-pub struct DeleteImageSetConfiguration {
+pub(crate) struct DeleteImageSetConfiguration {
     pub api_version: ApiVersion,
     pub spec: DeleteImageSetConfigurationSpec,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct DeleteImageSetConfigurationSpec {
+pub(crate) struct DeleteImageSetConfigurationSpec {
     pub delete: Delete,
 }
 
 /// The content to delete has the same shape as the content to mirror (oc-mirror's `Delete` and `Mirror`
 /// structs have identical fields).
-pub type Delete = Mirror;
+pub(crate) type Delete = Mirror;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -178,7 +177,7 @@ impl From<DeleteImageSetConfiguration> for DeleteImageSetConfigurationDocument {
 /// The content types of an image set.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Mirror {
+pub(crate) struct Mirror {
     /// OpenShift / OKD releases.
     #[serde(
         default,
@@ -219,7 +218,7 @@ pub struct Mirror {
 }
 
 impl Mirror {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self == &Mirror::default()
     }
 }
@@ -227,7 +226,7 @@ impl Mirror {
 /// `mirror.platform`: OpenShift release channels and what to take from them.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ReleasePlatform {
+pub(crate) struct ReleasePlatform {
     /// Also mirror the Cincinnati update-graph data image (for an OpenShift Update Service).
     #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "is_false")]
     pub graph: bool,
@@ -249,7 +248,7 @@ pub struct ReleasePlatform {
 }
 
 impl ReleasePlatform {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self == &ReleasePlatform::default()
     }
 }
@@ -257,7 +256,7 @@ impl ReleasePlatform {
 /// One release channel (`stable-4.16`, `fast-4.17`, `okd`...).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ReleaseChannel {
+pub(crate) struct ReleaseChannel {
     pub name: String,
     /// `ocp` (default) or `okd`.
     #[serde(default, rename = "type", skip_serializing_if = "ChannelType::is_default")]
@@ -276,7 +275,7 @@ pub struct ReleaseChannel {
 
 /// The product a release channel belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum ChannelType {
+pub(crate) enum ChannelType {
     #[default]
     Ocp,
     Okd,
@@ -287,7 +286,7 @@ impl ChannelType {
         *self == ChannelType::Ocp
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ChannelType::Ocp => "ocp",
             ChannelType::Okd => "okd",
@@ -318,7 +317,7 @@ impl<'de> Deserialize<'de> for ChannelType {
 /// One operator catalog and the packages to take from it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Operator {
+pub(crate) struct Operator {
     /// The catalog image (`registry/ns/name:tag` or `@sha256:`), or a local OCI layout as `oci:///path`.
     pub catalog: String,
     /// Packages to include; none means every package of the catalog.
@@ -355,12 +354,12 @@ pub struct Operator {
 
 impl Operator {
     /// Whether every version is wanted rather than channel heads (`full: true`, or the legacy `headsOnly: false`).
-    pub fn is_full(&self) -> bool {
+    pub(crate) fn is_full(&self) -> bool {
         self.full || self.heads_only == Some(false)
     }
 
     /// Whether the catalog is a local OCI layout (`oci:` prefix) rather than a registry image.
-    pub fn is_oci_layout(&self) -> bool {
+    pub(crate) fn is_oci_layout(&self) -> bool {
         self.catalog.starts_with("oci:")
     }
 }
@@ -368,7 +367,7 @@ impl Operator {
 /// A package of an operator catalog and which of its versions to take.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Package {
+pub(crate) struct Package {
     pub name: String,
     /// The default channel of the filtered package, needed when the selected channels leave out the original one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -392,12 +391,12 @@ pub struct Package {
 
 impl Package {
     /// A package-level minVersion or maxVersion is set.
-    pub fn has_version_range(&self) -> bool {
+    pub(crate) fn has_version_range(&self) -> bool {
         self.min_version.is_some() || self.max_version.is_some()
     }
 
     /// Some of its channels has a minVersion or maxVersion.
-    pub fn has_channel_ranges(&self) -> bool {
+    pub(crate) fn has_channel_ranges(&self) -> bool {
         self.channels.iter().any(PackageChannel::has_version_range)
     }
 }
@@ -405,7 +404,7 @@ impl Package {
 /// A channel of a package and the version range to take from it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PackageChannel {
+pub(crate) struct PackageChannel {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_version: Option<String>,
@@ -418,7 +417,7 @@ pub struct PackageChannel {
 
 impl PackageChannel {
     /// A minVersion or maxVersion is set on the channel.
-    pub fn has_version_range(&self) -> bool {
+    pub(crate) fn has_version_range(&self) -> bool {
         self.min_version.is_some() || self.max_version.is_some()
     }
 }
@@ -426,14 +425,14 @@ impl PackageChannel {
 /// A bundle selected by name (`aws-load-balancer-operator.v1.1.0`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SelectedBundle {
+pub(crate) struct SelectedBundle {
     pub name: String,
 }
 
 /// One image to mirror as is.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct AdditionalImage {
+pub(crate) struct AdditionalImage {
     /// `registry/ns/name:tag` or `...@sha256:...` (a digest pin is best), or a local OCI layout as `oci:///path`.
     pub name: String,
     /// Repository path to use in the mirror instead of the source's (`[namespace/]name`).
@@ -457,21 +456,21 @@ pub struct AdditionalImage {
 /// See [`ImageSetConfiguration::blocked_patterns`](super::ImageSetConfiguration::blocked_patterns).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct BlockedImage {
+pub(crate) struct BlockedImage {
     pub name: String,
 }
 
 /// A sample image (declared by oc-mirror, not implemented there nor here).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SampleImage {
+pub(crate) struct SampleImage {
     pub name: String,
 }
 
 /// `mirror.helm`: charts from repositories and from local files.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Helm {
+pub(crate) struct Helm {
     #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
     pub repositories: Vec<HelmRepository>,
     /// Charts on local disk (`path` set).
@@ -480,7 +479,7 @@ pub struct Helm {
 }
 
 impl Helm {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.repositories.is_empty() && self.local.is_empty()
     }
 }
@@ -488,7 +487,7 @@ impl Helm {
 /// A helm chart repository.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct HelmRepository {
+pub(crate) struct HelmRepository {
     pub name: String,
     /// `https://...` (an `index.yaml` lives there) or `oci://...`.
     pub url: String,
@@ -499,7 +498,7 @@ pub struct HelmRepository {
 /// A helm chart: from a repository (`name`, `version`) or local (`name`, `path`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct HelmChart {
+pub(crate) struct HelmChart {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
@@ -527,7 +526,7 @@ pub struct HelmChart {
 /// oc-mirror v1's `storageConfig` (where v1 kept its metadata). Loaded from v1alpha2 files, not used.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct StorageConfig {
+pub(crate) struct StorageConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<RegistryStorage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -536,7 +535,7 @@ pub struct StorageConfig {
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RegistryStorage {
+pub(crate) struct RegistryStorage {
     #[serde(rename = "imageURL")]
     pub image_url: String,
     #[serde(rename = "skipTLS", default, deserialize_with = "null_as_default")]
@@ -545,7 +544,7 @@ pub struct RegistryStorage {
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LocalStorage {
+pub(crate) struct LocalStorage {
     pub path: String,
 }
 

@@ -1,7 +1,7 @@
 //! The commented ImageSetConfiguration that `ferry init` prints. It must itself load and validate (tested).
 
 /// A commented v2alpha1 ImageSetConfiguration showing every content type. Valid as printed.
-pub const TEMPLATE: &str = r#"# What ferry mirrors, in oc-mirror's ImageSetConfiguration format (v2alpha1).
+pub(crate) const TEMPLATE: &str = r#"# What ferry mirrors, in oc-mirror's ImageSetConfiguration format (v2alpha1).
 # Check it with `ferry validate -c FILE`; remove the sections you do not need.
 kind: ImageSetConfiguration
 apiVersion: mirror.openshift.io/v2alpha1
@@ -81,7 +81,8 @@ mirror:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{parse_imageset, AnyConfig};
+    use crate::config::load::parse_imageset;
+    use crate::config::AnyConfig;
     use std::path::Path;
 
     #[test]
@@ -101,7 +102,7 @@ mod tests {
     #[test]
     fn template_round_trips_through_to_yaml() {
         let isc = parse_imageset(TEMPLATE, Path::new("template.yaml")).unwrap();
-        let again = crate::config::parse_any(&isc.to_yaml(), Path::new("again.yaml")).unwrap();
+        let again = crate::config::load::parse_any(&isc.to_yaml(), Path::new("again.yaml")).unwrap();
         assert_eq!(again, AnyConfig::ImageSet(isc));
     }
 }

@@ -16,7 +16,7 @@ use crate::reference::ImageReference;
 
 /// A rule broken by a configuration: where (field path), what, and what would be valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Issue {
+pub(crate) struct Issue {
     /// Dotted path such as `mirror.operators[1].packages[0].minVersion`.
     pub field: String,
     pub message: String,
@@ -24,11 +24,11 @@ pub struct Issue {
 }
 
 /// Release payload architectures oc-mirror knows (`multi` is the manifest list of all of them).
-pub const RELEASE_ARCHITECTURES: [&str; 5] = ["amd64", "arm64", "ppc64le", "s390x", "multi"];
+pub(crate) const RELEASE_ARCHITECTURES: [&str; 5] = ["amd64", "arm64", "ppc64le", "s390x", "multi"];
 
 /// Parses a version the way oc-mirror's semver library (Masterminds, non-strict) does: an optional `v`, and
 /// missing minor or patch numbers read as 0 (`4.16` is `4.16.0`), then pre-release and build metadata.
-pub fn parse_version(text: &str) -> Result<semver::Version, String> {
+pub(crate) fn parse_version(text: &str) -> Result<semver::Version, String> {
     static LOOSE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"^v?([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$")
             .expect("valid regex")
@@ -55,7 +55,7 @@ pub fn parse_version(text: &str) -> Result<semver::Version, String> {
 
 /// oc-mirror's grammar for `targetCatalog` and `targetRepo`: path components of lower-case alphanumerics joined by
 /// `.`, `_`, `__` or dashes, separated by `/`, without tag or digest.
-pub fn is_valid_target_path(text: &str) -> bool {
+pub(crate) fn is_valid_target_path(text: &str) -> bool {
     static PATH: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"^([a-z0-9]+((?:[._]|__|[-]*)[a-z0-9]+)*)(/([a-z0-9]+((?:[._]|__|[-]*)[a-z0-9]+)*))*$")
             .expect("valid regex")
@@ -64,17 +64,17 @@ pub fn is_valid_target_path(text: &str) -> bool {
 }
 
 /// A registry tag: 1 to 128 of `[A-Za-z0-9_.-]`, not starting with `.` or `-`.
-pub fn is_valid_tag(text: &str) -> bool {
+pub(crate) fn is_valid_tag(text: &str) -> bool {
     static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$").expect("regex"));
     TAG.is_match(text)
 }
 
-pub const TARGET_PATH_HELP: &str = "give `[namespace/]name` in lower case, such as `redhat/operator-index`: \
+pub(crate) const TARGET_PATH_HELP: &str = "give `[namespace/]name` in lower case, such as `redhat/operator-index`: \
                                 path components of [a-z0-9] joined by `.`, `_`, `__` or `-`, no tag or digest \
                                 (put a tag in `targetTag`)";
 /// What is wrong with a `blockedImages` name (message, then what to do), if anything: it must be a non-empty
 /// regular expression.
-pub fn blocked_pattern_problem(name: &str) -> Option<(String, &'static str)> {
+pub(crate) fn blocked_pattern_problem(name: &str) -> Option<(String, &'static str)> {
     if name.is_empty() {
         return Some((
             "an empty pattern would block every image".into(),
@@ -91,7 +91,7 @@ pub fn blocked_pattern_problem(name: &str) -> Option<(String, &'static str)> {
     ))
 }
 
-pub const TAG_HELP: &str = "a tag is 1-128 characters of [A-Za-z0-9_.-], not starting with `.` or `-`";
+pub(crate) const TAG_HELP: &str = "a tag is 1-128 characters of [A-Za-z0-9_.-], not starting with `.` or `-`";
 const IMAGE_HELP: &str = "write `registry/namespace/name:tag` or `registry/namespace/name@sha256:<digest>` \
                           (a digest pins the image), or `oci:///path/to/layout` for a local OCI layout";
 
@@ -572,7 +572,7 @@ fn unique_catalog_name(operator: &Operator) -> String {
 impl ImageSetConfiguration {
     /// The rules this configuration breaks (empty when valid). Loading already runs this; it is public for
     /// configurations built in memory (the TUI).
-    pub fn check(&self) -> Vec<Issue> {
+    pub(crate) fn check(&self) -> Vec<Issue> {
         let mut checker = Checker::new(self.api_version);
         if self.spec.archive_size == Some(0) {
             checker.issue(
@@ -592,7 +592,7 @@ impl ImageSetConfiguration {
     }
 
     /// Things that load but do not do what they may seem to (ignored fields), for the CLI to print as warnings.
-    pub fn warnings(&self) -> Vec<Issue> {
+    pub(crate) fn warnings(&self) -> Vec<Issue> {
         let mut warnings = content_warnings("mirror", &self.spec.mirror);
         if self.spec.storage_config.is_some() {
             warnings.push(Issue {
@@ -608,14 +608,15 @@ impl ImageSetConfiguration {
 
 impl DeleteImageSetConfiguration {
     /// The rules this configuration breaks (empty when valid).
-    pub fn check(&self) -> Vec<Issue> {
+    pub(crate) fn check(&self) -> Vec<Issue> {
         let mut checker = Checker::new(self.api_version);
         checker.content("delete", &self.spec.delete);
         checker.issues
     }
 
+    #[cfg(test)]
     /// Things that load but are ignored.
-    pub fn warnings(&self) -> Vec<Issue> {
+    pub(crate) fn warnings(&self) -> Vec<Issue> {
         content_warnings("delete", &self.spec.delete)
     }
 }

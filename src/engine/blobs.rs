@@ -21,7 +21,7 @@ type Placement = (Arc<str>, Digest);
 
 /// Which blobs this run has placed in which destination repositories.
 #[derive(Default)]
-pub struct BlobLedger {
+pub(super) struct BlobLedger {
     /// The first repository that received each blob (later ones mount from it).
     first_home: Mutex<HashMap<Digest, Arc<OnceCell<Arc<str>>>>>,
     /// Each (repository, digest) is placed once, even when several images of the run need it at the same time.

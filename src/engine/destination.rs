@@ -16,14 +16,14 @@ use crate::store::archive::{ArchiveWriter, History};
 use crate::store::LayoutWriter;
 
 /// A registry and the client that writes to it.
-pub struct RegistryDestination {
+pub(crate) struct RegistryDestination {
     pub client: Arc<RegistryClient>,
     /// `host[:port]`.
     pub registry: String,
 }
 
 /// An archive being written (mirror-to-disk), with the history of what earlier archives shipped.
-pub struct ArchiveDestination {
+pub(crate) struct ArchiveDestination {
     pub writer: Arc<ArchiveWriter>,
     history: History,
     /// `--since`: only runs before this date count as shipped.
@@ -34,7 +34,7 @@ pub struct ArchiveDestination {
 
 impl ArchiveDestination {
     /// Blobs this archive relies on from earlier runs, and the run that carried each.
-    pub fn dependencies(&self) -> BTreeMap<Digest, String> {
+    pub(crate) fn dependencies(&self) -> BTreeMap<Digest, String> {
         self.depends_on.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
@@ -53,7 +53,7 @@ impl ArchiveDestination {
     }
 }
 
-pub enum Destination {
+pub(crate) enum Destination {
     Registry(RegistryDestination),
     Archive(ArchiveDestination),
     /// An OCI image layout; images are named `<repository>:<tag>` in its index.json.
@@ -61,14 +61,14 @@ pub enum Destination {
 }
 
 impl Destination {
-    pub fn registry(client: Arc<RegistryClient>, registry: &str) -> Destination {
+    pub(crate) fn registry(client: Arc<RegistryClient>, registry: &str) -> Destination {
         Destination::Registry(RegistryDestination {
             client,
             registry: registry.to_string(),
         })
     }
 
-    pub fn archive(writer: Arc<ArchiveWriter>, history: History, since: Option<String>) -> Destination {
+    pub(crate) fn archive(writer: Arc<ArchiveWriter>, history: History, since: Option<String>) -> Destination {
         Destination::Archive(ArchiveDestination {
             writer,
             history,
@@ -78,7 +78,7 @@ impl Destination {
     }
 
     /// For messages: `docker://host` or `the archive`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Destination::Registry(r) => format!("docker://{}", r.registry),
             Destination::Archive(_) => "the archive".to_string(),
@@ -86,7 +86,7 @@ impl Destination {
         }
     }
 
-    pub async fn blob_exists(&self, repository: &str, digest: &Digest) -> Result<bool, EngineError> {
+    pub(crate) async fn blob_exists(&self, repository: &str, digest: &Digest) -> Result<bool, EngineError> {
         match self {
             Destination::Registry(r) => Ok(r.client.blob_exists(r.repo(repository), digest).await?),
             Destination::Archive(a) => Ok(a.has(digest)),
@@ -95,7 +95,12 @@ impl Destination {
     }
 
     /// Makes a blob that `from` holds available in `repository` without copying it.
-    pub async fn mount_blob(&self, repository: &str, digest: &Digest, from: &str) -> Result<MountOutcome, EngineError> {
+    pub(crate) async fn mount_blob(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        from: &str,
+    ) -> Result<MountOutcome, EngineError> {
         match self {
             Destination::Registry(r) => Ok(r.client.mount_blob(r.repo(repository), digest, from).await?),
             // Archives hold each blob once for every repository.
@@ -106,7 +111,13 @@ impl Destination {
         }
     }
 
-    pub async fn upload_blob<S>(&self, repository: &str, digest: &Digest, size: u64, body: S) -> Result<(), EngineError>
+    pub(crate) async fn upload_blob<S>(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        size: u64,
+        body: S,
+    ) -> Result<(), EngineError>
     where
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     {
@@ -119,7 +130,7 @@ impl Destination {
 
     /// True when the repository certainly holds nothing yet (a registry repository without tags), so existence
     /// checks of its blobs and manifests can be skipped. Other destinations answer false and are asked per blob.
-    pub async fn repository_is_empty(&self, repository: &str) -> Result<bool, EngineError> {
+    pub(crate) async fn repository_is_empty(&self, repository: &str) -> Result<bool, EngineError> {
         match self {
             Destination::Registry(r) => Ok(!r.client.repository_has_tags(r.repo(repository)).await?),
             Destination::Archive(_) | Destination::Layout(_) => Ok(false),
@@ -127,7 +138,11 @@ impl Destination {
     }
 
     /// The digest the destination serves for a tag or digest, if any.
-    pub async fn manifest_digest(&self, repository: &str, selector: &str) -> Result<Option<Digest>, EngineError> {
+    pub(crate) async fn manifest_digest(
+        &self,
+        repository: &str,
+        selector: &str,
+    ) -> Result<Option<Digest>, EngineError> {
         match self {
             Destination::Registry(r) => Ok(r.client.manifest_digest(r.repo(repository), selector).await?),
             // Every archive carries all manifests, so none is ever "already there".
@@ -139,7 +154,7 @@ impl Destination {
         }
     }
 
-    pub async fn put_manifest(
+    pub(crate) async fn put_manifest(
         &self,
         repository: &str,
         selector: &str,
@@ -164,7 +179,7 @@ impl Destination {
 }
 
 /// The `org.opencontainers.image.ref.name` of an image in a layout destination.
-pub fn layout_name(repository: &str, tag: &str) -> String {
+pub(crate) fn layout_name(repository: &str, tag: &str) -> String {
     format!("{repository}:{tag}")
 }
 

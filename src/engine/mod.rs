@@ -2,7 +2,7 @@
 //! concurrency. It emits events and never prints.
 
 mod blobs;
-pub mod destination;
+pub(crate) mod destination;
 mod push;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,11 +22,11 @@ use crate::store::LayoutError;
 use blobs::BlobLedger;
 use push::Target;
 
-pub use destination::Destination;
+pub(crate) use destination::Destination;
 
 /// Concurrency and retry settings.
 #[derive(Debug, Clone, Copy)]
-pub struct EngineOptions {
+pub(crate) struct EngineOptions {
     /// Images copied at the same time.
     pub parallel_images: usize,
     /// Blobs of one image copied at the same time.
@@ -45,7 +45,7 @@ impl Default for EngineOptions {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum EngineError {
+pub(crate) enum EngineError {
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error(transparent)]
@@ -66,7 +66,7 @@ pub enum EngineError {
 
 impl EngineError {
     /// The registry's error behind this one, whether the source or the destination registry answered it.
-    pub fn registry_error(&self) -> Option<&RegistryError> {
+    pub(crate) fn registry_error(&self) -> Option<&RegistryError> {
         match self {
             EngineError::Registry(e) | EngineError::Source(SourceError::Registry(e)) => Some(e),
             _ => None,
@@ -76,7 +76,7 @@ impl EngineError {
 
 /// What happened to one image.
 #[derive(Debug, Clone)]
-pub struct ImageResult {
+pub(crate) struct ImageResult {
     pub source_digest: Digest,
     /// The digest now served by the destination tag (differs from the source for a rewritten index).
     pub destination_digest: Digest,
@@ -88,7 +88,7 @@ pub struct ImageResult {
 
 /// Per-image counts, also summed for the run.
 #[derive(Debug, Default)]
-pub struct ImageCounters {
+pub(crate) struct ImageCounters {
     pub blobs_copied: AtomicU64,
     pub bytes_copied: AtomicU64,
     pub blobs_skipped: AtomicU64,
@@ -119,7 +119,7 @@ impl ImageCounters {
 }
 
 /// The engine for one run against one destination.
-pub struct Engine {
+pub(crate) struct Engine {
     sources: Sources,
     destination: Destination,
     options: EngineOptions,
@@ -133,7 +133,7 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(
+    pub(crate) fn new(
         sources: Sources,
         destination: Destination,
         options: EngineOptions,
@@ -157,17 +157,17 @@ impl Engine {
     }
 
     /// The destination, for what a workflow reads back after a run (e.g. an archive's dependencies).
-    pub fn destination(&self) -> &Destination {
+    pub(crate) fn destination(&self) -> &Destination {
         &self.destination
     }
 
     /// Totals of the run so far.
-    pub fn totals(&self) -> &ImageCounters {
+    pub(crate) fn totals(&self) -> &ImageCounters {
         &self.totals
     }
 
     /// Copies every job of the plan; one result per job, in plan order. Failures do not stop other images.
-    pub async fn run(&self, plan: &MirrorPlan) -> Vec<Result<ImageResult, EngineError>> {
+    pub(crate) async fn run(&self, plan: &MirrorPlan) -> Vec<Result<ImageResult, EngineError>> {
         self.emit(Event::RunStarted {
             images: plan.jobs.len(),
         });
@@ -211,7 +211,6 @@ impl Engine {
             Err(error) => self.emit(Event::ImageFailed {
                 index,
                 name,
-                origin: job.origin,
                 error: error.to_string(),
             }),
         }

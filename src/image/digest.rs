@@ -7,11 +7,11 @@ use sha2::{Digest as _, Sha256};
 
 /// A validated content digest such as `sha256:4f53…`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Digest(String);
+pub(crate) struct Digest(String);
 
 /// Why a string is not a usable digest.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DigestError {
+pub(crate) enum DigestError {
     #[error("`{0}` is not a digest: expected `sha256:` followed by 64 lowercase hex characters")]
     Malformed(String),
     #[error("digest algorithm `{0}` is not supported: only sha256 is")]
@@ -20,24 +20,24 @@ pub enum DigestError {
 
 impl Digest {
     /// Digest of a complete byte slice.
-    pub fn of_bytes(bytes: &[u8]) -> Self {
+    pub(crate) fn of_bytes(bytes: &[u8]) -> Self {
         let mut hasher = DigestHasher::new();
         hasher.update(bytes);
         hasher.finish()
     }
 
     /// The full `algorithm:hex` form.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// The hex part after `sha256:`.
-    pub fn hex(&self) -> &str {
+    pub(crate) fn hex(&self) -> &str {
         self.0.split_once(':').map(|(_, h)| h).unwrap_or(&self.0)
     }
 
     /// The tag ferry gives a digest-only image so that registries that collect untagged manifests keep it.
-    pub fn as_tag(&self) -> String {
+    pub(crate) fn as_tag(&self) -> String {
         format!("sha256-{}", self.hex())
     }
 }
@@ -82,27 +82,22 @@ impl<'de> serde::Deserialize<'de> for Digest {
 
 /// Incremental sha256 over streamed content.
 #[derive(Default, Clone)]
-pub struct DigestHasher {
+pub(crate) struct DigestHasher {
     inner: Sha256,
     length: u64,
 }
 
 impl DigestHasher {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
-    pub fn update(&mut self, bytes: &[u8]) {
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
         self.inner.update(bytes);
         self.length += bytes.len() as u64;
     }
 
-    /// Bytes hashed so far.
-    pub fn length(&self) -> u64 {
-        self.length
-    }
-
-    pub fn finish(self) -> Digest {
+    pub(crate) fn finish(self) -> Digest {
         Digest(format!("sha256:{}", to_hex(&self.inner.finalize())))
     }
 }

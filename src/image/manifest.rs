@@ -11,14 +11,14 @@ use super::{Digest, Platform};
 
 /// A manifest exactly as a registry or layout served it.
 #[derive(Debug, Clone)]
-pub struct RawManifest {
+pub(crate) struct RawManifest {
     pub bytes: Bytes,
     pub kind: ManifestKind,
     pub digest: Digest,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ManifestError {
+pub(crate) enum ManifestError {
     #[error("manifest {digest} is not valid JSON of a known manifest type: {reason}")]
     Malformed { digest: Digest, reason: String },
     #[error("manifest {digest} uses Docker schema 1, which is deprecated and not supported: rebuild or re-push the image with a current client")]
@@ -29,7 +29,7 @@ pub enum ManifestError {
 
 impl RawManifest {
     /// Wraps bytes, deciding the kind from the declared content type when known, else from the body.
-    pub fn new(bytes: Bytes, declared_type: Option<&str>) -> Result<RawManifest, ManifestError> {
+    pub(crate) fn new(bytes: Bytes, declared_type: Option<&str>) -> Result<RawManifest, ManifestError> {
         let digest = Digest::of_bytes(&bytes);
         let kind = declared_type
             .and_then(ManifestKind::from_media_type)
@@ -52,16 +52,16 @@ impl RawManifest {
         Ok(RawManifest { bytes, kind, digest })
     }
 
-    pub fn media_type(&self) -> &'static str {
+    pub(crate) fn media_type(&self) -> &'static str {
         self.kind.media_type()
     }
 
-    pub fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         self.bytes.len() as u64
     }
 
     /// The parsed view: an index with children, or an image with config and layers.
-    pub fn parse(&self) -> Result<ManifestView, ManifestError> {
+    pub(crate) fn parse(&self) -> Result<ManifestView, ManifestError> {
         let malformed = |e: serde_json::Error| ManifestError::Malformed {
             digest: self.digest.clone(),
             reason: e.to_string(),
@@ -81,7 +81,7 @@ impl RawManifest {
 
 /// What a manifest references.
 #[derive(Debug, Clone)]
-pub enum ManifestView {
+pub(crate) enum ManifestView {
     Index(Vec<Descriptor>),
     Image {
         config: Descriptor,
@@ -92,7 +92,7 @@ pub enum ManifestView {
 /// An OCI content descriptor (the fields ferry reads).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-pub struct Descriptor {
+pub(crate) struct Descriptor {
     #[serde(default)]
     pub media_type: String,
     pub digest: Digest,
@@ -107,7 +107,7 @@ pub struct Descriptor {
 
 /// The platform object of an index entry.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct DescriptorPlatform {
+pub(crate) struct DescriptorPlatform {
     pub os: String,
     pub architecture: String,
     #[serde(default)]
@@ -115,10 +115,10 @@ pub struct DescriptorPlatform {
 }
 
 /// Annotation that ties an attestation manifest to the image it describes.
-pub const ATTESTATION_REFERENCE: &str = "vnd.docker.reference.digest";
+pub(crate) const ATTESTATION_REFERENCE: &str = "vnd.docker.reference.digest";
 
 impl Descriptor {
-    pub fn platform(&self) -> Option<Platform> {
+    pub(crate) fn platform(&self) -> Option<Platform> {
         self.platform.as_ref().map(|p| Platform {
             os: p.os.clone(),
             architecture: p.architecture.clone(),
@@ -127,7 +127,7 @@ impl Descriptor {
     }
 
     /// For an attestation entry (`unknown/unknown` + `vnd.docker.reference.digest`): the digest it describes.
-    pub fn attests(&self) -> Option<Digest> {
+    pub(crate) fn attests(&self) -> Option<Digest> {
         let platform = self.platform()?;
         if !platform.is_unknown() {
             return None;
@@ -136,7 +136,7 @@ impl Descriptor {
     }
 
     /// Foreign or non-distributable layers are referenced, not copied.
-    pub fn is_non_distributable(&self) -> bool {
+    pub(crate) fn is_non_distributable(&self) -> bool {
         media_type::is_non_distributable(&self.media_type) || !self.urls.is_empty()
     }
 }
@@ -157,7 +157,7 @@ struct ImageJson {
 /// Builds a new index from `original` that keeps only the children whose digests are in `keep`, with every other field
 /// and every kept entry as it was (key order preserved). Replaced children (a nested index that was itself rewritten)
 /// get their new digest and size.
-pub fn rewrite_index(
+pub(crate) fn rewrite_index(
     original: &RawManifest,
     keep: &dyn Fn(&Digest) -> Option<(Digest, u64)>,
 ) -> Result<RawManifest, ManifestError> {

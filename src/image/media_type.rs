@@ -1,20 +1,20 @@
 //! Manifest media types: the four that ferry copies, the legacy one it refuses, and sniffing a type from a body.
 
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
-pub const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
+pub(crate) const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub(crate) const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub(crate) const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub(crate) const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+pub(crate) const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 
 /// The `Accept` header for manifest requests: every type ferry can copy (registries answer 404 for an index otherwise).
-pub const MANIFEST_ACCEPT: &str =
+pub(crate) const MANIFEST_ACCEPT: &str =
     "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, \
 application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
 
 /// What a manifest is, by family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ManifestKind {
+pub(crate) enum ManifestKind {
     OciIndex,
     DockerManifestList,
     OciManifest,
@@ -24,7 +24,7 @@ pub enum ManifestKind {
 }
 
 impl ManifestKind {
-    pub fn from_media_type(media_type: &str) -> Option<ManifestKind> {
+    pub(crate) fn from_media_type(media_type: &str) -> Option<ManifestKind> {
         match media_type.split(';').next().unwrap_or("").trim() {
             OCI_INDEX => Some(ManifestKind::OciIndex),
             DOCKER_MANIFEST_LIST => Some(ManifestKind::DockerManifestList),
@@ -35,7 +35,7 @@ impl ManifestKind {
         }
     }
 
-    pub fn media_type(self) -> &'static str {
+    pub(crate) fn media_type(self) -> &'static str {
         match self {
             ManifestKind::OciIndex => OCI_INDEX,
             ManifestKind::DockerManifestList => DOCKER_MANIFEST_LIST,
@@ -45,14 +45,14 @@ impl ManifestKind {
         }
     }
 
-    pub fn is_index(self) -> bool {
+    pub(crate) fn is_index(self) -> bool {
         matches!(self, ManifestKind::OciIndex | ManifestKind::DockerManifestList)
     }
 }
 
 /// Decides the kind of a manifest from its body: its `mediaType` field when present, else its shape
 /// (OCI allows omitting `mediaType`; some registries omit `Content-Type`).
-pub fn sniff(body: &[u8]) -> Option<ManifestKind> {
+pub(crate) fn sniff(body: &[u8]) -> Option<ManifestKind> {
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Shape {
@@ -79,7 +79,7 @@ pub fn sniff(body: &[u8]) -> Option<ManifestKind> {
 }
 
 /// Layers that must not be copied (foreign / non-distributable): their content lives elsewhere.
-pub fn is_non_distributable(media_type: &str) -> bool {
+pub(crate) fn is_non_distributable(media_type: &str) -> bool {
     media_type.contains("foreign") || media_type.contains("nondistributable")
 }
 

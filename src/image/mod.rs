@@ -3,11 +3,8 @@
 mod digest;
 mod platform;
 
-pub use digest::{Digest, DigestError, DigestHasher};
-pub use platform::{Platform, PlatformError, PlatformFilter};
-pub mod manifest;
-pub mod media_type;
-pub mod walk;
-
-pub use manifest::{Descriptor, ManifestView, RawManifest};
-pub use media_type::ManifestKind;
+pub(crate) use digest::{Digest, DigestHasher};
+pub(crate) use platform::{Platform, PlatformFilter};
+pub(crate) mod manifest;
+pub(crate) mod media_type;
+pub(crate) mod walk;

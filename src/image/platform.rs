@@ -113,35 +113,35 @@ impl<'de> Deserialize<'de> for Platform {
 
 /// A set of platform filters; empty means "every platform".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PlatformFilter {
+pub(crate) struct PlatformFilter {
     wanted: Vec<Platform>,
 }
 
 impl PlatformFilter {
-    pub fn all() -> Self {
+    pub(crate) fn all() -> Self {
         Self::default()
     }
 
-    pub fn of(wanted: Vec<Platform>) -> Self {
+    pub(crate) fn of(wanted: Vec<Platform>) -> Self {
         PlatformFilter { wanted }
     }
 
-    pub fn is_all(&self) -> bool {
+    pub(crate) fn is_all(&self) -> bool {
         self.wanted.is_empty()
     }
 
-    pub fn platforms(&self) -> &[Platform] {
+    pub(crate) fn platforms(&self) -> &[Platform] {
         &self.wanted
     }
 
-    pub fn accepts(&self, candidate: &Platform) -> bool {
+    pub(crate) fn accepts(&self, candidate: &Platform) -> bool {
         self.is_all() || self.wanted.iter().any(|w| w.accepts(candidate))
     }
 
     /// The intersection of an entry's own platforms and the command line's `--platform` values.
     /// An empty side means "no restriction". `None` when both sides restrict and nothing is common:
     /// the entry would mirror nothing, which callers report rather than read as "everything".
-    pub fn intersect(&self, other: &PlatformFilter) -> Option<PlatformFilter> {
+    pub(crate) fn intersect(&self, other: &PlatformFilter) -> Option<PlatformFilter> {
         match (self.is_all(), other.is_all()) {
             (true, _) => Some(other.clone()),
             (_, true) => Some(self.clone()),

@@ -10,7 +10,7 @@ use super::manifest::{Descriptor, ManifestError, ManifestView, RawManifest};
 use super::{Digest, Platform, PlatformFilter};
 
 /// Where the walk reads child manifests from.
-pub trait ManifestSource: Sync {
+pub(crate) trait ManifestSource: Sync {
     type Error: From<ManifestError> + From<WalkError> + Send;
 
     /// The manifest an index entry points at (its media type helps sources without content types).
@@ -18,7 +18,7 @@ pub trait ManifestSource: Sync {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum WalkError {
+pub(crate) enum WalkError {
     #[error("no platform of index {digest} matches {wanted}; it has {available}")]
     NoPlatformSelected {
         digest: Digest,
@@ -35,7 +35,7 @@ pub enum WalkError {
 
 /// One manifest of an image graph, with what it references.
 #[derive(Debug, Clone)]
-pub struct ManifestNode {
+pub(crate) struct ManifestNode {
     pub manifest: RawManifest,
     /// The platform the parent index gives this entry (none for a root or an entry without one).
     pub platform: Option<Platform>,
@@ -43,7 +43,7 @@ pub struct ManifestNode {
 }
 
 #[derive(Debug, Clone)]
-pub enum NodeContent {
+pub(crate) enum NodeContent {
     Image {
         config: Descriptor,
         layers: Vec<Descriptor>,
@@ -56,25 +56,9 @@ pub enum NodeContent {
 }
 
 impl ManifestNode {
-    /// Every config and layer below this node, in walk order, duplicates included.
-    pub fn blobs(&self) -> Vec<&Descriptor> {
-        let mut out = Vec::new();
-        self.collect_blobs(&mut out);
-        out
-    }
-
-    fn collect_blobs<'a>(&'a self, out: &mut Vec<&'a Descriptor>) {
-        match &self.content {
-            NodeContent::Image { config, layers } => {
-                out.push(config);
-                out.extend(layers.iter());
-            }
-            NodeContent::Index { children, .. } => children.iter().for_each(|c| c.collect_blobs(out)),
-        }
-    }
-
+    #[cfg(test)]
     /// True when the filter left out at least one entry somewhere below.
-    pub fn is_partial(&self) -> bool {
+    pub(crate) fn is_partial(&self) -> bool {
         match &self.content {
             NodeContent::Image { .. } => false,
             NodeContent::Index { children, skipped } => !skipped.is_empty() || children.iter().any(|c| c.is_partial()),
@@ -82,7 +66,7 @@ impl ManifestNode {
     }
 
     /// Platforms of the image manifests below (an image root without platform gives none).
-    pub fn platforms(&self) -> Vec<Platform> {
+    pub(crate) fn platforms(&self) -> Vec<Platform> {
         let mut out = Vec::new();
         self.collect_platforms(&mut out);
         out.sort();
@@ -97,8 +81,9 @@ impl ManifestNode {
         }
     }
 
+    #[cfg(test)]
     /// Platforms the filter left out, for messages.
-    pub fn skipped_platforms(&self) -> Vec<Platform> {
+    pub(crate) fn skipped_platforms(&self) -> Vec<Platform> {
         let mut out = Vec::new();
         self.collect_skipped(&mut out);
         out.sort();
@@ -106,6 +91,7 @@ impl ManifestNode {
         out
     }
 
+    #[cfg(test)]
     fn collect_skipped(&self, out: &mut Vec<Platform>) {
         if let NodeContent::Index { children, skipped } = &self.content {
             out.extend(
@@ -120,7 +106,7 @@ impl ManifestNode {
 }
 
 /// Walks the image whose root manifest is `root`, fetching the children the filter keeps.
-pub async fn walk<S: ManifestSource>(
+pub(crate) async fn walk<S: ManifestSource>(
     source: &S,
     root: RawManifest,
     filter: &PlatformFilter,

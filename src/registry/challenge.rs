@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 /// What a registry asked for when it answered 401.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Challenge {
+pub(super) enum Challenge {
     Basic,
     Bearer {
         realm: String,
@@ -14,7 +14,7 @@ pub enum Challenge {
 }
 
 /// Parses the first usable challenge of a `WWW-Authenticate` header value.
-pub fn parse(header: &str) -> Option<Challenge> {
+pub(super) fn parse(header: &str) -> Option<Challenge> {
     let header = header.trim();
     let (scheme, rest) = header.split_once(char::is_whitespace).unwrap_or((header, ""));
     match scheme.to_ascii_lowercase().as_str() {
@@ -69,7 +69,7 @@ fn parse_params(input: &str) -> HashMap<String, String> {
 
 /// The token endpoint's JSON answer (`token` per the distribution spec, `access_token` per OAuth2).
 #[derive(Debug, serde::Deserialize)]
-pub struct TokenResponse {
+pub(super) struct TokenResponse {
     token: Option<String>,
     access_token: Option<String>,
     /// Seconds the token is valid; the spec's default is 60.
@@ -78,7 +78,7 @@ pub struct TokenResponse {
 
 impl TokenResponse {
     /// The token and how long to use it: 80% of its lifetime, so a request never starts with an expiring token.
-    pub fn into_token(self) -> Option<(String, std::time::Duration)> {
+    pub(super) fn into_token(self) -> Option<(String, std::time::Duration)> {
         let lifetime = self.expires_in.unwrap_or(60).max(10);
         let token = self.token.or(self.access_token).filter(|t| !t.is_empty())?;
         Some((token, std::time::Duration::from_secs(lifetime * 4 / 5)))

@@ -27,7 +27,7 @@ const DOCKER_CONTENT_DIGEST: &str = "docker-content-digest";
 
 /// How to talk to a set of registries (the source side or the destination side of a run).
 #[derive(Debug, Clone)]
-pub struct ClientOptions {
+pub(crate) struct ClientOptions {
     /// false: accept any certificate and fall back to plain HTTP.
     pub tls_verify: bool,
     pub retry: RetryPolicy,
@@ -49,7 +49,7 @@ impl Default for ClientOptions {
 
 /// A repository in a registry: `registry` as written by users (`docker.io`, `host:5000`), `path` inside it.
 #[derive(Debug, Clone, Copy)]
-pub struct Repo<'a> {
+pub(crate) struct Repo<'a> {
     pub registry: &'a str,
     pub path: &'a str,
 }
@@ -102,7 +102,7 @@ impl HostState {
 }
 
 /// A streaming blob download; holds its host's concurrency permit until dropped.
-pub struct BlobDownload {
+pub(crate) struct BlobDownload {
     pub size: Option<u64>,
     pub stream: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>,
     _permit: OwnedSemaphorePermit,
@@ -110,7 +110,7 @@ pub struct BlobDownload {
 
 impl BlobDownload {
     /// The chunks as an I/O stream that keeps the host permit until it ends.
-    pub fn into_stream(self) -> std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>> {
+    pub(crate) fn into_stream(self) -> std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>> {
         let permit = self._permit;
         Box::pin(self.stream.map(move |chunk| {
             let _held = &permit;
@@ -121,12 +121,12 @@ impl BlobDownload {
 
 /// Whether a cross-repository mount happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MountOutcome {
+pub(crate) enum MountOutcome {
     Mounted,
     Declined,
 }
 
-pub struct RegistryClient {
+pub(crate) struct RegistryClient {
     http: reqwest::Client,
     options: ClientOptions,
     credentials: Arc<CredentialStore>,
@@ -134,7 +134,10 @@ pub struct RegistryClient {
 }
 
 impl RegistryClient {
-    pub fn new(options: ClientOptions, credentials: Arc<CredentialStore>) -> Result<RegistryClient, RegistryError> {
+    pub(crate) fn new(
+        options: ClientOptions,
+        credentials: Arc<CredentialStore>,
+    ) -> Result<RegistryClient, RegistryError> {
         // The process-wide TLS crypto provider; a second client finds it installed already, which is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
@@ -159,12 +162,12 @@ impl RegistryClient {
     // ----- the distribution API -----
 
     /// Contacts a registry once (`GET /v2/`): fails fast with a clear message when it cannot be reached.
-    pub async fn check(&self, registry: &str) -> Result<(), RegistryError> {
+    pub(crate) async fn check(&self, registry: &str) -> Result<(), RegistryError> {
         self.base_url(&self.host(registry)).await.map(|_| ())
     }
 
     /// GET a manifest by tag or digest, byte for byte. A digest request is verified against the body.
-    pub async fn get_manifest(&self, repo: Repo<'_>, selector: &str) -> Result<RawManifest, RegistryError> {
+    pub(crate) async fn get_manifest(&self, repo: Repo<'_>, selector: &str) -> Result<RawManifest, RegistryError> {
         let path = format!("/v2/{}/manifests/{selector}", repo.path);
         let operation = format!("GET manifest {}", repo.image(selector));
         let response = self
@@ -197,7 +200,11 @@ impl RegistryClient {
     }
 
     /// HEAD a manifest: its digest when it exists.
-    pub async fn manifest_digest(&self, repo: Repo<'_>, selector: &str) -> Result<Option<Digest>, RegistryError> {
+    pub(crate) async fn manifest_digest(
+        &self,
+        repo: Repo<'_>,
+        selector: &str,
+    ) -> Result<Option<Digest>, RegistryError> {
         let path = format!("/v2/{}/manifests/{selector}", repo.path);
         let operation = format!("HEAD manifest {}", repo.image(selector));
         let response = self
@@ -213,7 +220,7 @@ impl RegistryClient {
     }
 
     /// PUT a manifest's exact bytes under a tag or its digest.
-    pub async fn put_manifest(
+    pub(crate) async fn put_manifest(
         &self,
         repo: Repo<'_>,
         selector: &str,
@@ -233,7 +240,7 @@ impl RegistryClient {
     }
 
     /// Whether the repository holds any tag (`GET /v2/<repo>/tags/list?n=1`); an unknown repository holds none.
-    pub async fn repository_has_tags(&self, repo: Repo<'_>) -> Result<bool, RegistryError> {
+    pub(crate) async fn repository_has_tags(&self, repo: Repo<'_>) -> Result<bool, RegistryError> {
         #[derive(serde::Deserialize)]
         struct Tags {
             tags: Option<Vec<String>>,
@@ -258,7 +265,7 @@ impl RegistryClient {
     }
 
     /// HEAD a blob.
-    pub async fn blob_exists(&self, repo: Repo<'_>, digest: &Digest) -> Result<bool, RegistryError> {
+    pub(crate) async fn blob_exists(&self, repo: Repo<'_>, digest: &Digest) -> Result<bool, RegistryError> {
         let path = format!("/v2/{}/blobs/{digest}", repo.path);
         let operation = format!("HEAD blob {digest} in {}", repo.name());
         let response = self
@@ -276,7 +283,7 @@ impl RegistryClient {
     }
 
     /// GET a blob as a stream. The caller verifies the digest while consuming it.
-    pub async fn get_blob(&self, repo: Repo<'_>, digest: &Digest) -> Result<BlobDownload, RegistryError> {
+    pub(crate) async fn get_blob(&self, repo: Repo<'_>, digest: &Digest) -> Result<BlobDownload, RegistryError> {
         let path = format!("/v2/{}/blobs/{digest}", repo.path);
         let operation = format!("GET blob {digest} from {}", repo.name());
         let state = self.host(repo.registry);
@@ -302,7 +309,12 @@ impl RegistryClient {
     }
 
     /// Tries a cross-repository mount of `digest` from `from` into `repo`.
-    pub async fn mount_blob(&self, repo: Repo<'_>, digest: &Digest, from: &str) -> Result<MountOutcome, RegistryError> {
+    pub(crate) async fn mount_blob(
+        &self,
+        repo: Repo<'_>,
+        digest: &Digest,
+        from: &str,
+    ) -> Result<MountOutcome, RegistryError> {
         let path = format!("/v2/{}/blobs/uploads/?mount={digest}&from={from}", repo.path);
         let operation = format!("mount blob {digest} into {}", repo.name());
         let response = self
@@ -328,7 +340,13 @@ impl RegistryClient {
 
     /// Uploads a blob from a stream in one PUT. Not retried here: a stream cannot be replayed, so the caller
     /// retries the whole copy with a fresh source stream.
-    pub async fn upload_blob<S>(&self, repo: Repo<'_>, digest: &Digest, size: u64, body: S) -> Result<(), RegistryError>
+    pub(crate) async fn upload_blob<S>(
+        &self,
+        repo: Repo<'_>,
+        digest: &Digest,
+        size: u64,
+        body: S,
+    ) -> Result<(), RegistryError>
     where
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     {

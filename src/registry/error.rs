@@ -6,7 +6,7 @@ use crate::image::walk::WalkError;
 use crate::image::Digest;
 
 #[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
+pub(crate) enum RegistryError {
     #[error("cannot reach registry {host}: {detail}\n  help: check the address and that the registry is running; for a registry served over plain HTTP or with a self-signed certificate, pass --src-tls-verify=false or --dest-tls-verify=false")]
     Unreachable { host: String, detail: String },
 
@@ -84,7 +84,7 @@ fn error_detail(code: &Option<String>, message: &Option<String>) -> String {
 
 impl RegistryError {
     /// The registry rejected an index because some children are missing: it does not accept sparse indexes.
-    pub fn is_missing_children(&self) -> bool {
+    pub(crate) fn is_missing_children(&self) -> bool {
         matches!(self, RegistryError::Status { code: Some(code), status: 400, .. }
             if code == "MANIFEST_BLOB_UNKNOWN" || code == "MANIFEST_UNKNOWN" || code == "BLOB_UNKNOWN")
     }

@@ -3,8 +3,8 @@
 mod challenge;
 mod client;
 mod error;
-pub mod retry;
+pub(crate) mod retry;
 
-pub use client::{BlobDownload, ClientOptions, MountOutcome, RegistryClient, Repo};
-pub use error::RegistryError;
-pub use retry::RetryPolicy;
+pub(crate) use client::{ClientOptions, MountOutcome, RegistryClient, Repo};
+pub(crate) use error::RegistryError;
+pub(crate) use retry::RetryPolicy;

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 
 /// How often and how patiently to retry transient failures (429, 5xx, resets, timeouts).
 #[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     /// Retries after the first attempt.
     pub times: u32,
     /// The first backoff; it doubles each retry.
@@ -30,7 +30,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The wait before retry number `attempt` (1-based): `delay * 2^(attempt-1)`, plus up to 25% jitter, capped;
     /// a server's `Retry-After` wins when it asks for longer.
-    pub fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         let exponential = self.delay.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         let jitter_range = exponential.as_millis() as u64 / 4;
         let jitter = if jitter_range == 0 {
@@ -48,19 +48,19 @@ impl RetryPolicy {
 }
 
 /// Statuses that a later attempt may get past.
-pub fn is_retryable_status(status: StatusCode) -> bool {
+pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS
         || status == StatusCode::REQUEST_TIMEOUT
         || matches!(status.as_u16(), 500 | 502 | 503 | 504)
 }
 
 /// Transport failures that a later attempt may get past (resets, timeouts, truncated bodies).
-pub fn is_retryable_error(error: &reqwest::Error) -> bool {
+pub(crate) fn is_retryable_error(error: &reqwest::Error) -> bool {
     error.is_timeout() || error.is_connect() || error.is_request() || error.is_body() || error.is_decode()
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is rare for registries and falls back to backoff).
-pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }

@@ -48,13 +48,13 @@ impl LogLevel {
 }
 
 /// An append-only log file; lines at or above `level` are written.
-pub struct LogFile {
+pub(crate) struct LogFile {
     file: Mutex<File>,
     level: LogLevel,
 }
 
 impl LogFile {
-    pub fn open(path: &Path, level: LogLevel) -> std::io::Result<LogFile> {
+    pub(crate) fn open(path: &Path, level: LogLevel) -> std::io::Result<LogFile> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -65,7 +65,7 @@ impl LogFile {
         })
     }
 
-    pub fn write(&self, level: LogLevel, message: &str) {
+    pub(crate) fn write(&self, level: LogLevel, message: &str) {
         if level > self.level {
             return;
         }

@@ -5,12 +5,12 @@ mod log;
 mod progress;
 mod summary;
 
-pub use log::{LogFile, LogLevel};
-pub use progress::{event_line, CliReporter, Display};
-pub use summary::render_summary;
+pub(crate) use log::{LogFile, LogLevel};
+pub(crate) use progress::{event_line, CliReporter, Display};
+pub(crate) use summary::render_summary;
 
 /// Human-readable byte counts (`1.5 GiB`).
-pub fn human_bytes(bytes: u64) -> String {
+pub(crate) fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
     let mut unit = 0;

@@ -13,7 +13,7 @@ use crate::events::{Event, IndexOutcome, Reporter};
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Display {
+pub(crate) enum Display {
     /// Bars on a terminal.
     Terminal,
     /// A status line every few seconds (logs, CI, pipes).
@@ -24,7 +24,7 @@ pub enum Display {
 
 impl Display {
     /// Bars when stderr is a terminal, status lines otherwise.
-    pub fn detect(quiet: bool) -> Display {
+    pub(crate) fn detect(quiet: bool) -> Display {
         match (quiet, std::io::stderr().is_terminal()) {
             (true, _) => Display::Quiet,
             (false, true) => Display::Terminal,
@@ -48,19 +48,18 @@ struct Bars {
     current: Mutex<BTreeMap<usize, String>>,
 }
 
-pub struct CliReporter {
+pub(crate) struct CliReporter {
     display: Display,
     level: LogLevel,
     log: Option<LogFile>,
     counters: Arc<Counters>,
-    started: Instant,
     bars: Option<Bars>,
     stop_status: Arc<AtomicBool>,
     status_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl CliReporter {
-    pub fn new(display: Display, level: LogLevel, log: Option<LogFile>) -> CliReporter {
+    pub(crate) fn new(display: Display, level: LogLevel, log: Option<LogFile>) -> CliReporter {
         let counters = Arc::new(Counters::default());
         let started = Instant::now();
         let bars = (display == Display::Terminal).then(new_bars);
@@ -72,7 +71,6 @@ impl CliReporter {
             level,
             log,
             counters,
-            started,
             bars,
             stop_status,
             status_thread: Mutex::new(status_thread),
@@ -80,7 +78,7 @@ impl CliReporter {
     }
 
     /// Stops bars and status lines; call before printing the summary.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.stop_status.store(true, Ordering::Relaxed);
         if let Some(handle) = self.status_thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = handle.join();
@@ -93,7 +91,7 @@ impl CliReporter {
     }
 
     /// A line for people, printed above the bars so they are not torn.
-    pub fn say(&self, level: LogLevel, message: &str) {
+    pub(crate) fn say(&self, level: LogLevel, message: &str) {
         if let Some(log) = &self.log {
             log.write(level, message);
         }
@@ -123,10 +121,6 @@ impl CliReporter {
             let suffix = if more > 0 { format!(" +{more}") } else { String::new() };
             bars.bytes.set_message(format!("{}{suffix}", names.join(", ")));
         }
-    }
-
-    pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
     }
 }
 
@@ -177,7 +171,7 @@ impl Reporter for CliReporter {
 }
 
 /// The log line an event deserves, at its level (none for byte counts and the run's start).
-pub fn event_line(event: &Event) -> Option<(LogLevel, String)> {
+pub(crate) fn event_line(event: &Event) -> Option<(LogLevel, String)> {
     Some(match event {
         Event::RunStarted { .. } | Event::BytesCopied(_) => return None,
         Event::ImageStarted { name, .. } => (LogLevel::Debug, format!("copying {name}")),

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use super::human_bytes;
 use crate::workflow::RunSummary;
 
-pub fn render_summary(summary: &RunSummary) -> String {
+pub(crate) fn render_summary(summary: &RunSummary) -> String {
     let mut out = String::new();
     let seconds = summary.elapsed.as_secs_f64();
     if summary.dry_run {

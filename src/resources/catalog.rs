@@ -14,14 +14,14 @@ const SUFFIX_LENGTH: usize = 12;
 
 /// A mirrored catalog and the CatalogSource template the configuration names for it.
 #[derive(Debug, Clone)]
-pub struct MirroredCatalog {
+pub(crate) struct MirroredCatalog {
     pub destination: ImageDestination,
     pub template: Option<PathBuf>,
 }
 
 /// Writes one `cs-*.yaml` and one `cc-*.yaml` per catalog; returns the files written and warnings (a template
 /// that cannot be used falls back to the plain resource, as oc-mirror does).
-pub fn write_catalog_resources(
+pub(crate) fn write_catalog_resources(
     dir: &Path,
     catalogs: &[MirroredCatalog],
 ) -> Result<(Vec<PathBuf>, Vec<String>), ResourceError> {

@@ -1,7 +1,7 @@
 //! Cluster resources that point a cluster at the mirror: ImageDigestMirrorSet and ImageTagMirrorSet here,
 //! CatalogSource and ClusterCatalog in `catalog`.
 
-pub mod catalog;
+pub(crate) mod catalog;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -11,12 +11,12 @@ use serde::Serialize;
 use crate::plan::{ImageDestination, ImageOrigin};
 use crate::reference::ImageReference;
 
-pub const IDMS_FILE: &str = "idms-oc-mirror.yaml";
-pub const ITMS_FILE: &str = "itms-oc-mirror.yaml";
+pub(crate) const IDMS_FILE: &str = "idms-oc-mirror.yaml";
+pub(crate) const ITMS_FILE: &str = "itms-oc-mirror.yaml";
 
 /// One mirrored image, as the resources need it.
 #[derive(Debug, Clone)]
-pub struct MirroredImage {
+pub(crate) struct MirroredImage {
     pub source: ImageReference,
     pub destination: ImageDestination,
     pub origin: ImageOrigin,
@@ -24,7 +24,7 @@ pub struct MirroredImage {
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write cluster resource {path}: {source}")]
-pub struct ResourceError {
+pub(crate) struct ResourceError {
     path: PathBuf,
     source: std::io::Error,
 }
@@ -55,7 +55,7 @@ type ScopedMirrors = BTreeMap<&'static str, BTreeMap<String, BTreeSet<String>>>;
 
 /// Writes `idms-oc-mirror.yaml` (digest references) and `itms-oc-mirror.yaml` (tag references) into `dir`,
 /// removing a stale file when nothing of that kind was mirrored. Returns the files written.
-pub fn write_mirror_sets(dir: &Path, images: &[MirroredImage]) -> Result<Vec<PathBuf>, ResourceError> {
+pub(crate) fn write_mirror_sets(dir: &Path, images: &[MirroredImage]) -> Result<Vec<PathBuf>, ResourceError> {
     let (by_digest, by_tag) = scope_mirrors(images);
     let mut written = Vec::new();
     for (file, kind, spec_key, mirrors) in [
@@ -154,7 +154,7 @@ fn render(kind: &'static str, prefix: &str, spec_key: &'static str, mirrors: &Sc
 }
 
 /// Writes through a temporary file in the same directory, so a reader never sees half a file.
-pub fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;

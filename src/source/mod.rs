@@ -1,7 +1,7 @@
 //! Reading an image from where it lives: a registry (through its configured mirrors), an OCI layout, an archive, or
 //! an image built in this run. The copy engine and the collectors both read through here.
 
-pub mod spool;
+pub(crate) mod spool;
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -26,11 +26,11 @@ use spool::BlobSpool;
 /// A boxed future, for the recursion of built images over their originals.
 type BoxFuture<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
-pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+pub(crate) type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
 
 /// Why an image or one of its parts could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum SourceError {
+pub(crate) enum SourceError {
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error(transparent)]
@@ -62,7 +62,7 @@ fn carried_note(carried_by: &Option<String>) -> String {
 }
 
 /// Everything images can be read from in a run.
-pub struct Sources {
+pub(crate) struct Sources {
     /// The client for source registries.
     pub registry: Arc<RegistryClient>,
     /// The client for registries that containers-registries.conf marks `insecure` (no certificate checks, plain
@@ -91,7 +91,7 @@ impl Sources {
 
     /// Registry clients for a run's sources: one that verifies TLS as asked, and one for registries that
     /// containers-registries.conf marks insecure.
-    pub fn new(
+    pub(crate) fn new(
         credentials: Arc<CredentialStore>,
         options: ClientOptions,
         mirrors: RegistriesConf,
@@ -121,7 +121,7 @@ impl Sources {
 
 /// An image ferry built: new manifests and blobs over an original image that supplies everything else.
 #[derive(Debug)]
-pub struct BuiltImage {
+pub(crate) struct BuiltImage {
     /// Where the unchanged content (original layers) is read from.
     pub base: ImageSource,
     pub root: RawManifest,
@@ -130,7 +130,7 @@ pub struct BuiltImage {
 }
 
 /// An opened image source: one repository (or layout) that serves the root manifest and everything below it.
-pub enum SourceReader {
+pub(crate) enum SourceReader {
     Registry {
         client: Arc<RegistryClient>,
         reference: ImageReference,
@@ -147,7 +147,10 @@ pub enum SourceReader {
 
 impl SourceReader {
     /// Finds the root manifest, trying the configured source mirrors of a registry image in order.
-    pub async fn open(source: &ImageSource, sources: &Sources) -> Result<(SourceReader, RawManifest), SourceError> {
+    pub(crate) async fn open(
+        source: &ImageSource,
+        sources: &Sources,
+    ) -> Result<(SourceReader, RawManifest), SourceError> {
         match source {
             ImageSource::Registry(reference) => open_registry(reference, sources).await,
             ImageSource::Layout { path, reference } => {
@@ -183,7 +186,7 @@ impl SourceReader {
     }
 
     /// Opens a blob for streaming: its size when known and its chunks.
-    pub fn open_blob<'a>(
+    pub(crate) fn open_blob<'a>(
         &'a self,
         descriptor: &'a Descriptor,
     ) -> BoxFuture<'a, Result<(Option<u64>, ByteStream), SourceError>> {
@@ -230,7 +233,7 @@ impl SourceReader {
     }
 
     /// Where blobs fetched from a source registry can be kept for the rest of the run, if anywhere.
-    pub fn spool(&self) -> Option<&BlobSpool> {
+    pub(crate) fn spool(&self) -> Option<&BlobSpool> {
         match self {
             SourceReader::Registry { spool, .. } => spool.as_deref(),
             SourceReader::Layout(_) | SourceReader::Archive(_) => None,
@@ -240,7 +243,7 @@ impl SourceReader {
 
     /// Whether the content comes from local media (an archive or a layout) rather than a registry. Spooled blobs
     /// count as registry content: they were verified when they were fetched.
-    pub fn is_local(&self) -> bool {
+    pub(crate) fn is_local(&self) -> bool {
         match self {
             SourceReader::Registry { .. } => false,
             SourceReader::Layout(_) | SourceReader::Archive(_) => true,
@@ -288,7 +291,7 @@ async fn open_registry(
 
 /// The digest a tag names now, from a HEAD request (through the configured mirrors in order): it does not transfer
 /// the manifest, and Docker Hub does not count it as a pull. `None` when no source answers with a digest.
-pub async fn head_digest(reference: &ImageReference, sources: &Sources) -> Option<Digest> {
+pub(crate) async fn head_digest(reference: &ImageReference, sources: &Sources) -> Option<Digest> {
     for candidate in sources.mirrors.pull_sources(reference) {
         let client = sources.client_for(&candidate);
         let repo = repo_of(&candidate.reference);

@@ -14,7 +14,7 @@ use crate::image::Digest;
 use crate::store::layout::read_chunks;
 
 /// The spooled blobs of one run: digest to file and size.
-pub struct BlobSpool {
+pub(crate) struct BlobSpool {
     dir: tempfile::TempDir,
     files: Mutex<HashMap<Digest, (PathBuf, u64)>>,
 }
@@ -22,7 +22,7 @@ pub struct BlobSpool {
 impl BlobSpool {
     /// A new, empty spool in a fresh directory under `parent` (created if missing). Spools that killed runs left
     /// there are removed first; a run whose spool disappears under it fetches the blobs again.
-    pub fn new_in(parent: &Path) -> std::io::Result<BlobSpool> {
+    pub(crate) fn new_in(parent: &Path) -> std::io::Result<BlobSpool> {
         std::fs::create_dir_all(parent)?;
         remove_stale(parent);
         let dir = tempfile::Builder::new().prefix(PREFIX).tempdir_in(parent)?;
@@ -38,7 +38,7 @@ impl BlobSpool {
     }
 
     /// The blob's size and content, when it is spooled and its file can be opened.
-    pub async fn open(&self, digest: &Digest) -> Option<(u64, ByteStream)> {
+    pub(crate) async fn open(&self, digest: &Digest) -> Option<(u64, ByteStream)> {
         let (path, size) = self.entry(digest)?;
         let file = tokio::fs::File::open(&path).await.ok()?;
         Some((size, Box::pin(read_chunks(file))))
@@ -46,7 +46,7 @@ impl BlobSpool {
 
     /// A writer for a blob that is not spooled yet; `None` when it is, or when no file can be made (the blob is
     /// then simply fetched again when needed).
-    pub async fn writer(&self, digest: &Digest) -> Option<SpoolWriter<'_>> {
+    pub(crate) async fn writer(&self, digest: &Digest) -> Option<SpoolWriter<'_>> {
         if self.entry(digest).is_some() {
             return None;
         }
@@ -77,7 +77,7 @@ fn remove_stale(parent: &Path) {
 
 /// A blob being spooled while it is read. Nothing is spooled unless `keep` is called after the content was
 /// verified.
-pub struct SpoolWriter<'a> {
+pub(crate) struct SpoolWriter<'a> {
     spool: &'a BlobSpool,
     file: tokio::fs::File,
     partial: PathBuf,
@@ -87,14 +87,14 @@ pub struct SpoolWriter<'a> {
 }
 
 impl SpoolWriter<'_> {
-    pub async fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+    pub(crate) async fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
         self.file.write_all(chunk).await?;
         self.written += chunk.len() as u64;
         Ok(())
     }
 
     /// Records the blob as spooled (call only once its content has been verified). A failure leaves it unspooled.
-    pub async fn keep(mut self) {
+    pub(crate) async fn keep(mut self) {
         if self.file.flush().await.is_err() || tokio::fs::rename(&self.partial, &self.path).await.is_err() {
             return;
         }

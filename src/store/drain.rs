@@ -10,13 +10,13 @@ use crate::image::{Digest, DigestHasher};
 const FLUSH_BYTES: usize = 1 << 20;
 
 /// Where drained bytes go (a file, at a position or appended).
-pub trait BlockingWrite: Send + 'static {
+pub(crate) trait BlockingWrite: Send + 'static {
     fn write_chunk(&mut self, chunk: &[u8]) -> std::io::Result<()>;
 }
 
 /// What was wrong with a blob's content; the write was abandoned and can be retried with a fresh stream.
 #[derive(Debug, thiserror::Error)]
-pub enum BlobContentError {
+pub(crate) enum BlobContentError {
     #[error("blob {digest} arrived with content of digest {actual}: the source served different data\n  help: the write was abandoned and can be retried")]
     DigestMismatch { digest: Digest, actual: Digest },
     #[error("blob {digest} should be {expected} bytes but the source sent {actual}{}\n  help: the write was abandoned and can be retried", if *.more { " or more" } else { "" })]
@@ -36,13 +36,13 @@ pub enum BlobContentError {
 
 /// Why a drain stopped: the content, or the writing.
 #[derive(Debug)]
-pub enum DrainError {
+pub(crate) enum DrainError {
     Content(BlobContentError),
     Write(std::io::Error),
 }
 
 /// Checks that bytes held in memory are the blob `digest` names.
-pub fn check_bytes(digest: &Digest, bytes: &[u8]) -> Result<(), BlobContentError> {
+pub(crate) fn check_bytes(digest: &Digest, bytes: &[u8]) -> Result<(), BlobContentError> {
     let actual = Digest::of_bytes(bytes);
     if &actual == digest {
         Ok(())
@@ -56,7 +56,7 @@ pub fn check_bytes(digest: &Digest, bytes: &[u8]) -> Result<(), BlobContentError
 
 /// Writes every chunk of `stream` to `writer`, expecting exactly `size` bytes with digest `digest`; returns the
 /// writer. Nothing past `size` is written.
-pub async fn drain<S, W>(stream: S, digest: &Digest, size: u64, writer: W) -> Result<W, DrainError>
+pub(crate) async fn drain<S, W>(stream: S, digest: &Digest, size: u64, writer: W) -> Result<W, DrainError>
 where
     S: Stream<Item = Result<Bytes, std::io::Error>> + Send,
     W: BlockingWrite,

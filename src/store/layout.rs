@@ -10,11 +10,11 @@ use crate::image::manifest::{Descriptor, ManifestError, RawManifest};
 use crate::image::Digest;
 
 /// The annotation that names an image inside a layout.
-pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const CHUNK: usize = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
-pub enum LayoutError {
+pub(crate) enum LayoutError {
     #[error("{path} is not an OCI image layout: {reason}\n  help: point oci:// at a directory holding `oci-layout` and `index.json`")]
     NotALayout { path: PathBuf, reason: String },
     #[error("OCI layout {path} has no image named `{name}`; it has: {available}")]
@@ -47,7 +47,7 @@ pub enum LayoutError {
 
 /// A read-only OCI image layout.
 #[derive(Debug, Clone)]
-pub struct OciLayout {
+pub(crate) struct OciLayout {
     root: PathBuf,
 }
 
@@ -58,7 +58,7 @@ struct IndexFile {
 }
 
 impl OciLayout {
-    pub fn open(root: &Path) -> Result<OciLayout, LayoutError> {
+    pub(crate) fn open(root: &Path) -> Result<OciLayout, LayoutError> {
         let marker = root.join("oci-layout");
         if !marker.is_file() {
             return Err(LayoutError::NotALayout {
@@ -69,10 +69,6 @@ impl OciLayout {
         Ok(OciLayout {
             root: root.to_path_buf(),
         })
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     fn entries(&self) -> Result<Vec<Descriptor>, LayoutError> {
@@ -89,7 +85,7 @@ impl OciLayout {
     }
 
     /// The descriptor of the image named `name`, or of the only image when `name` is `None`.
-    pub fn resolve(&self, name: Option<&str>) -> Result<Descriptor, LayoutError> {
+    pub(crate) fn resolve(&self, name: Option<&str>) -> Result<Descriptor, LayoutError> {
         let entries = self.entries()?;
         let available = || {
             let names: Vec<&str> = entries
@@ -139,7 +135,11 @@ impl OciLayout {
     }
 
     /// Reads a manifest blob, verifying its digest.
-    pub async fn read_manifest(&self, digest: &Digest, media_type: Option<&str>) -> Result<RawManifest, LayoutError> {
+    pub(crate) async fn read_manifest(
+        &self,
+        digest: &Digest,
+        media_type: Option<&str>,
+    ) -> Result<RawManifest, LayoutError> {
         let path = self.blob_path(digest);
         let bytes = tokio::fs::read(&path)
             .await
@@ -155,7 +155,7 @@ impl OciLayout {
     }
 
     /// Opens a blob as a stream of chunks and its size.
-    pub async fn open_blob(
+    pub(crate) async fn open_blob(
         &self,
         digest: &Digest,
     ) -> Result<(u64, impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static), LayoutError> {
@@ -173,7 +173,7 @@ impl OciLayout {
 }
 
 /// A file as a stream of chunks, never holding more than one chunk.
-pub fn read_chunks<R>(reader: R) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static
+pub(crate) fn read_chunks<R>(reader: R) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static
 where
     R: tokio::io::AsyncRead + Unpin + Send + 'static,
 {

@@ -26,9 +26,9 @@ use crate::image::media_type::OCI_INDEX;
 use crate::image::Digest;
 
 /// The only layout version ferry writes (and accepts for writing).
-pub const LAYOUT_VERSION: &str = "1.0.0";
+pub(crate) const LAYOUT_VERSION: &str = "1.0.0";
 /// The advisory lock file that serializes changes to `index.json` across processes.
-pub const INDEX_LOCK_FILE: &str = "index.json.lock";
+pub(crate) const INDEX_LOCK_FILE: &str = "index.json.lock";
 const INDEX_FILE: &str = "index.json";
 const MARKER_FILE: &str = "oci-layout";
 /// Temporary files of `index.json` and `oci-layout`: `.index.json.XXXXXX.tmp`, created only under the index lock.
@@ -41,7 +41,7 @@ const STALE_PARTIAL: Duration = Duration::from_secs(3600);
 /// An OCI image layout being written. `Send + Sync`: share it through an `Arc`; blobs are written and images tagged
 /// concurrently.
 #[derive(Debug)]
-pub struct LayoutWriter {
+pub(crate) struct LayoutWriter {
     root: PathBuf,
     blobs: PathBuf,
     /// The open lock file; the mutex serializes this process's tasks, the `flock` on it other processes (and other
@@ -143,7 +143,7 @@ fn drain_error(error: DrainError, path: &Path) -> LayoutError {
 impl LayoutWriter {
     /// Creates the layout at `root` if missing (directories, `oci-layout`, an empty `index.json`), or opens an existing
     /// one, refusing an `oci-layout` of another version. Safe to call concurrently from several processes.
-    pub fn open_or_create(root: &Path) -> Result<LayoutWriter, LayoutError> {
+    pub(crate) fn open_or_create(root: &Path) -> Result<LayoutWriter, LayoutError> {
         let marker = root.join(MARKER_FILE);
         // Check an existing layout before writing anything into it.
         if marker.exists() {
@@ -188,7 +188,7 @@ impl LayoutWriter {
         Ok(writer)
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
@@ -201,7 +201,7 @@ impl LayoutWriter {
     }
 
     /// Whether the blob is in the layout (complete: blob files only ever appear complete).
-    pub fn has_blob(&self, digest: &Digest) -> bool {
+    pub(crate) fn has_blob(&self, digest: &Digest) -> bool {
         self.blob_path(digest).is_file()
     }
 
@@ -209,7 +209,7 @@ impl LayoutWriter {
     /// the blob is already there. On any failure, including the future being dropped, nothing is left behind and the
     /// write can be retried with a fresh stream. Concurrent writes of the same blob are harmless (the last rename wins,
     /// with the same content).
-    pub async fn write_blob<S>(&self, digest: &Digest, size: u64, stream: S) -> Result<(), LayoutError>
+    pub(crate) async fn write_blob<S>(&self, digest: &Digest, size: u64, stream: S) -> Result<(), LayoutError>
     where
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     {
@@ -236,7 +236,7 @@ impl LayoutWriter {
     }
 
     /// Writes a small blob held in memory (a manifest), verifying its digest first.
-    pub async fn write_bytes(&self, digest: &Digest, bytes: Bytes) -> Result<(), LayoutError> {
+    pub(crate) async fn write_bytes(&self, digest: &Digest, bytes: Bytes) -> Result<(), LayoutError> {
         check_bytes(digest, &bytes)?;
         let size = bytes.len() as u64;
         self.write_blob(digest, size, futures_util::stream::iter([Ok(bytes)]))
@@ -249,7 +249,7 @@ impl LayoutWriter {
     ///
     /// Blocking (a file lock, fsyncs): from async code, call it through `spawn_blocking`. Safe under concurrency:
     /// tasks of this process, other `LayoutWriter`s and other processes on the same layout are serialized.
-    pub fn tag(&self, name: &str, manifest: &RawManifest) -> Result<(), LayoutError> {
+    pub(crate) fn tag(&self, name: &str, manifest: &RawManifest) -> Result<(), LayoutError> {
         if !valid_ref_name(name) {
             return Err(LayoutError::InvalidName { name: name.into() });
         }
@@ -302,7 +302,7 @@ impl LayoutWriter {
     }
 
     /// The digest `index.json` names `name` with, if any (the first such entry).
-    pub fn tagged(&self, name: &str) -> Result<Option<Digest>, LayoutError> {
+    pub(crate) fn tagged(&self, name: &str) -> Result<Option<Digest>, LayoutError> {
         let Some(index) = self.read_index()? else {
             return Ok(None);
         };

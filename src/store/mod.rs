@@ -1,9 +1,9 @@
 //! Local content: OCI image layouts and the archive format (tar segments) of mirror-to-disk.
 
-pub mod archive;
-pub mod drain;
-pub mod layout;
-pub mod layout_writer;
+pub(crate) mod archive;
+pub(crate) mod drain;
+pub(crate) mod layout;
+pub(crate) mod layout_writer;
 
-pub use layout::{LayoutError, OciLayout};
-pub use layout_writer::LayoutWriter;
+pub(crate) use layout::{LayoutError, OciLayout};
+pub(crate) use layout_writer::LayoutWriter;

@@ -30,7 +30,7 @@ use crate::workflow::{self, DiskOptions, MirrorRequest, Mode, RegistryTarget, Ru
 
 /// I/O that `update` asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub(crate) enum Command {
     /// Load a catalog (`reference` as the configuration names it; `from`: an archive `file://DIR`).
     LoadCatalog {
         id: u64,
@@ -47,7 +47,7 @@ pub enum Command {
 
 /// The registry options of `ferry tui` (as for `ferry list operators`).
 #[derive(Debug, Clone, Default)]
-pub struct LibraryOptions {
+pub(crate) struct LibraryOptions {
     pub src_tls_verify: bool,
     pub authfile: Option<PathBuf>,
     pub registries_conf: Option<PathBuf>,
@@ -56,7 +56,7 @@ pub struct LibraryOptions {
 }
 
 /// Reads the configuration given with `-c`.
-pub fn load_config(path: &Path) -> Result<ImageSetConfiguration, ConfigError> {
+pub(crate) fn load_config(path: &Path) -> Result<ImageSetConfiguration, ConfigError> {
     crate::config::load_imageset(path)
 }
 
@@ -82,7 +82,7 @@ impl SharedSources {
 }
 
 /// Runs commands as tasks on the current tokio runtime.
-pub struct Executor {
+pub(crate) struct Executor {
     tx: mpsc::UnboundedSender<Msg>,
     options: Arc<LibraryOptions>,
     /// The source registry clients and mirrors, built on first use (an error is reported by every load).
@@ -91,7 +91,7 @@ pub struct Executor {
 }
 
 impl Executor {
-    pub fn new(tx: mpsc::UnboundedSender<Msg>, options: LibraryOptions) -> Self {
+    pub(crate) fn new(tx: mpsc::UnboundedSender<Msg>, options: LibraryOptions) -> Self {
         Executor {
             tx,
             options: Arc::new(options),
@@ -100,7 +100,7 @@ impl Executor {
         }
     }
 
-    pub fn execute(&mut self, command: Command) {
+    pub(crate) fn execute(&mut self, command: Command) {
         match command {
             Command::LoadCatalog { id, reference, from } => {
                 let registry = self.registry().clone();

@@ -6,12 +6,12 @@
 //! the library or does I/O); [`view`](view::view) draws the model and never changes it. The screen is redrawn at
 //! most every 33 ms when something changed, not once per engine event.
 
-pub mod commands;
-pub mod model;
-pub mod msg;
-pub mod terminal;
-pub mod update;
-pub mod view;
+pub(crate) mod commands;
+pub(crate) mod model;
+pub(crate) mod msg;
+pub(crate) mod terminal;
+pub(crate) mod update;
+pub(crate) mod view;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -28,7 +28,7 @@ use msg::Msg;
 
 /// What `ferry tui` was started with.
 #[derive(Debug, Clone, Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// `-c`: the configuration to start from (its fields the TUI does not edit are kept).
     pub config: Option<PathBuf>,
     /// `--catalog`: more catalogs to browse.
@@ -41,23 +41,17 @@ pub struct Options {
 }
 
 /// Whether `NO_COLOR` asks for no colours (set and not empty, per no-color.org).
-pub fn colors_wanted() -> bool {
+pub(crate) fn colors_wanted() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
 }
 
 /// The initial model and the commands that load its catalogs; an error is a bad `--catalog`.
-pub fn init(
+pub(crate) fn init(
     options: &Options,
     base: crate::config::ImageSetConfiguration,
     now: Instant,
 ) -> Result<(Model, Vec<commands::Command>), String> {
-    let mut model = Model::new(
-        base,
-        options.config.clone(),
-        options.output.clone(),
-        options.from.clone(),
-        now,
-    );
+    let mut model = Model::new(base, options.output.clone(), options.from.clone(), now);
     model.colors = colors_wanted();
     let mut commands: Vec<commands::Command> = model.catalogs.iter().map(update::load_command).collect();
     for reference in &options.catalogs {
@@ -83,7 +77,7 @@ pub fn init(
 }
 
 /// Runs the TUI; returns the process exit code.
-pub fn run(options: Options) -> i32 {
+pub(crate) fn run(options: Options) -> i32 {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!("error: ferry tui needs a terminal\n  help: to script, write the ImageSetConfiguration by hand (ferry init prints a template)");
         return 1;

@@ -11,11 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::{AdditionalImage, BlockedImage, ImageSetConfiguration, Operator, Package, ReleasePlatform};
-use crate::image::Platform;
 
 /// What a catalog offers, as the TUI shows it.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct CatalogData {
+pub(crate) struct CatalogData {
     /// The pinned digest of the catalog image.
     pub digest: String,
     /// Platforms of the catalog's index (`linux/amd64`...), or `all` for a single-platform image.
@@ -25,7 +24,7 @@ pub struct CatalogData {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct PackageInfo {
+pub(crate) struct PackageInfo {
     pub name: String,
     pub default_channel: Option<String>,
     /// Head version of the default channel.
@@ -39,7 +38,7 @@ pub struct PackageInfo {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ChannelInfo {
+pub(crate) struct ChannelInfo {
     pub name: String,
     pub head: Option<String>,
     pub head_version: Option<String>,
@@ -48,14 +47,14 @@ pub struct ChannelInfo {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct BundleInfo {
+pub(crate) struct BundleInfo {
     pub name: String,
     pub version: Option<String>,
 }
 
 /// Where a catalog's content stands.
 #[derive(Debug, Clone)]
-pub enum LoadState {
+pub(crate) enum LoadState {
     /// `fetched`: bytes of the catalog's layers read so far.
     Loading {
         since: Instant,
@@ -67,7 +66,7 @@ pub enum LoadState {
 
 /// One catalog of the session and the `mirror.operators` entry it edits.
 #[derive(Debug, Clone)]
-pub struct CatalogEntry {
+pub(crate) struct CatalogEntry {
     /// Stable identity, for load results arriving later.
     pub id: u64,
     /// Read the catalog from the archives in this `file://DIR` instead of its registry.
@@ -92,7 +91,7 @@ pub struct CatalogEntry {
 
 /// One row of the packages pane: a catalog package, or a configured package the catalog lacks.
 #[derive(Debug, Clone, Copy)]
-pub struct PackageRow<'a> {
+pub(crate) struct PackageRow<'a> {
     pub name: &'a str,
     pub info: Option<&'a PackageInfo>,
     pub selected: bool,
@@ -100,7 +99,7 @@ pub struct PackageRow<'a> {
 
 /// One checkbox of the platforms pane.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlatformRow {
+pub(crate) struct PlatformRow {
     pub name: String,
     /// Found in the catalog's index (else only in the configuration, or derived from bundle labels).
     pub in_index: bool,
@@ -108,7 +107,7 @@ pub struct PlatformRow {
 }
 
 impl CatalogEntry {
-    pub fn new(id: u64, operator: Operator, from: Option<String>, now: Instant) -> Self {
+    pub(crate) fn new(id: u64, operator: Operator, from: Option<String>, now: Instant) -> Self {
         let whole = operator.packages.is_empty();
         CatalogEntry {
             id,
@@ -127,23 +126,23 @@ impl CatalogEntry {
     }
 
     /// Whether the catalog goes into the configuration.
-    pub fn included(&self) -> bool {
+    pub(crate) fn included(&self) -> bool {
         self.whole || !self.operator.packages.is_empty()
     }
 
-    pub fn data(&self) -> Option<&CatalogData> {
+    pub(crate) fn data(&self) -> Option<&CatalogData> {
         match &self.load {
             LoadState::Loaded(data) => Some(data),
             _ => None,
         }
     }
 
-    pub fn selected(&self, package: &str) -> Option<&Package> {
+    pub(crate) fn selected(&self, package: &str) -> Option<&Package> {
         self.operator.packages.iter().find(|p| p.name == package)
     }
 
     /// The packages pane: catalog packages matching the filter, then configured packages the catalog lacks.
-    pub fn package_rows(&self) -> Vec<PackageRow<'_>> {
+    pub(crate) fn package_rows(&self) -> Vec<PackageRow<'_>> {
         let needle = self.filter.to_lowercase();
         let matches = |name: &str| needle.is_empty() || name.to_lowercase().contains(&needle);
         let mut rows: Vec<PackageRow<'_>> = Vec::new();
@@ -173,35 +172,35 @@ impl CatalogEntry {
     }
 
     /// The package under the cursor.
-    pub fn focused_package(&self) -> Option<PackageRow<'_>> {
+    pub(crate) fn focused_package(&self) -> Option<PackageRow<'_>> {
         self.package_rows().get(self.package_cursor).copied()
     }
 
     /// Channels of the focused package.
-    pub fn channel_rows(&self) -> &[ChannelInfo] {
+    pub(crate) fn channel_rows(&self) -> &[ChannelInfo] {
         self.focused_package()
             .and_then(|row| row.info)
             .map_or(&[], |info| info.channels.as_slice())
     }
 
-    pub fn focused_channel(&self) -> Option<&ChannelInfo> {
+    pub(crate) fn focused_channel(&self) -> Option<&ChannelInfo> {
         self.channel_rows().get(self.channel_cursor)
     }
 
     /// The names of the focused package and of its focused channel, owned (for edits of the configuration entry).
-    pub fn focused_package_and_channel(&self) -> Option<(String, String)> {
+    pub(crate) fn focused_package_and_channel(&self) -> Option<(String, String)> {
         let package = self.focused_package()?.name.to_string();
         Some((package, self.focused_channel()?.name.clone()))
     }
 
     /// Bundles of the channel under the channel cursor.
-    pub fn bundle_rows(&self) -> &[BundleInfo] {
+    pub(crate) fn bundle_rows(&self) -> &[BundleInfo] {
         self.focused_channel().map_or(&[], |c| c.bundles.as_slice())
     }
 
     /// Checkboxes: the index's platforms (or, for a single-platform catalog image, `linux/<arch>` for every
     /// architecture its bundles declare), then configured platforms found nowhere else.
-    pub fn platform_rows(&self) -> Vec<PlatformRow> {
+    pub(crate) fn platform_rows(&self) -> Vec<PlatformRow> {
         let configured: Vec<String> = self.operator.platforms.iter().map(ToString::to_string).collect();
         let mut rows: Vec<PlatformRow> = Vec::new();
         if let Some(data) = self.data() {
@@ -240,14 +239,14 @@ impl CatalogEntry {
         rows
     }
 
-    pub fn is_loading(&self) -> bool {
+    pub(crate) fn is_loading(&self) -> bool {
         matches!(self.load, LoadState::Loading { .. })
     }
 }
 
 /// The panes, in `tab` order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Pane {
+pub(crate) enum Pane {
     Catalogs,
     Packages,
     Channels,
@@ -261,7 +260,7 @@ pub enum Pane {
 }
 
 impl Pane {
-    pub const ORDER: [Pane; 10] = [
+    pub(crate) const ORDER: [Pane; 10] = [
         Pane::Catalogs,
         Pane::Packages,
         Pane::Channels,
@@ -274,7 +273,7 @@ impl Pane {
         Pane::Run,
     ];
 
-    pub fn screen(self) -> Screen {
+    pub(crate) fn screen(self) -> Screen {
         match self {
             Pane::Catalogs | Pane::Packages | Pane::Channels | Pane::Bundles | Pane::Platforms => Screen::Operators,
             Pane::Images | Pane::Blocked => Screen::Images,
@@ -283,26 +282,11 @@ impl Pane {
             Pane::Run => Screen::Run,
         }
     }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Pane::Catalogs => "Catalogs",
-            Pane::Packages => "Packages",
-            Pane::Channels => "Channels",
-            Pane::Bundles => "Bundles",
-            Pane::Platforms => "Platforms",
-            Pane::Images => "Additional images",
-            Pane::Blocked => "Blocked images",
-            Pane::Releases => "Releases",
-            Pane::Preview => "Preview",
-            Pane::Run => "Run",
-        }
-    }
 }
 
 /// The screens, selected with `1`..`5` (or by moving the focus with `tab`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Screen {
+pub(crate) enum Screen {
     Operators,
     Images,
     Releases,
@@ -311,7 +295,7 @@ pub enum Screen {
 }
 
 impl Screen {
-    pub const ALL: [Screen; 5] = [
+    pub(crate) const ALL: [Screen; 5] = [
         Screen::Operators,
         Screen::Images,
         Screen::Releases,
@@ -319,7 +303,7 @@ impl Screen {
         Screen::Run,
     ];
 
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             Screen::Operators => "Operators",
             Screen::Images => "Images",
@@ -330,7 +314,7 @@ impl Screen {
     }
 
     /// The pane a screen opens on.
-    pub fn first_pane(self) -> Pane {
+    pub(crate) fn first_pane(self) -> Pane {
         match self {
             Screen::Operators => Pane::Catalogs,
             Screen::Images => Pane::Images,
@@ -343,7 +327,7 @@ impl Screen {
 
 /// A modal on top of the screen.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Dialog {
+pub(crate) enum Dialog {
     Help {
         scroll: u16,
     },
@@ -354,7 +338,7 @@ pub enum Dialog {
 
 /// A small form: text fields and choice fields (`←`/`→`/`space` cycle).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Form {
+pub(crate) struct Form {
     pub kind: FormKind,
     pub title: String,
     pub fields: Vec<Field>,
@@ -363,7 +347,7 @@ pub struct Form {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FormKind {
+pub(crate) enum FormKind {
     AddCatalog,
     /// Where the catalog at this index goes in the mirror (`targetCatalog`, `targetTag`).
     CatalogTarget(usize),
@@ -377,7 +361,7 @@ pub enum FormKind {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Field {
+pub(crate) struct Field {
     pub label: &'static str,
     pub value: String,
     /// Empty for free text; else the values `value` cycles through.
@@ -386,7 +370,7 @@ pub struct Field {
 }
 
 impl Field {
-    pub fn text(label: &'static str, value: impl Into<String>, hint: &'static str) -> Self {
+    pub(crate) fn text(label: &'static str, value: impl Into<String>, hint: &'static str) -> Self {
         Field {
             label,
             value: value.into(),
@@ -395,7 +379,7 @@ impl Field {
         }
     }
 
-    pub fn choice(label: &'static str, choices: Vec<&'static str>, value: &str, hint: &'static str) -> Self {
+    pub(crate) fn choice(label: &'static str, choices: Vec<&'static str>, value: &str, hint: &'static str) -> Self {
         let value = choices
             .iter()
             .find(|c| **c == value)
@@ -411,7 +395,7 @@ impl Field {
 }
 
 impl Form {
-    pub fn value(&self, label: &str) -> &str {
+    pub(crate) fn value(&self, label: &str) -> &str {
         self.fields
             .iter()
             .find(|f| f.label == label)
@@ -421,13 +405,13 @@ impl Form {
 
 /// The line at the bottom: the outcome of the last action.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Status {
+pub(crate) struct Status {
     pub text: String,
     pub kind: StatusKind,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StatusKind {
+pub(crate) enum StatusKind {
     #[default]
     Info,
     Success,
@@ -437,7 +421,7 @@ pub enum StatusKind {
 
 /// The ways to run the selection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunMode {
+pub(crate) enum RunMode {
     DryRun,
     MirrorToDisk,
     MirrorToMirror,
@@ -445,14 +429,14 @@ pub enum RunMode {
 }
 
 impl RunMode {
-    pub const ALL: [RunMode; 4] = [
+    pub(crate) const ALL: [RunMode; 4] = [
         RunMode::DryRun,
         RunMode::MirrorToDisk,
         RunMode::MirrorToMirror,
         RunMode::DiskToMirror,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RunMode::DryRun => "dry-run",
             RunMode::MirrorToDisk => "mirror-to-disk",
@@ -461,14 +445,14 @@ impl RunMode {
         }
     }
 
-    pub fn parse(text: &str) -> Option<RunMode> {
+    pub(crate) fn parse(text: &str) -> Option<RunMode> {
         RunMode::ALL.into_iter().find(|m| m.as_str() == text)
     }
 }
 
 /// What the run form holds, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunSettings {
+pub(crate) struct RunSettings {
     pub mode: RunMode,
     /// `file://DIR` (dry-run, mirror-to-disk) or `docker://HOST[:PORT][/NS]` (mirror-to-mirror, dry-run).
     pub destination: String,
@@ -480,7 +464,7 @@ pub struct RunSettings {
 
 /// Where a run reads and writes, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Endpoints {
+pub(crate) enum Endpoints {
     /// Archives (or, for a dry run, the plan) in this directory.
     Disk { archive_dir: PathBuf },
     /// A registry, with the run's state in `workspace`.
@@ -499,7 +483,7 @@ pub enum Endpoints {
 
 impl RunSettings {
     /// Checks the destination and workspace against the mode.
-    pub fn endpoints(&self) -> Result<Endpoints, String> {
+    pub(crate) fn endpoints(&self) -> Result<Endpoints, String> {
         use crate::reference::Location;
         let destination: Location = self.destination.parse().map_err(|e| format!("destination: {e}"))?;
         let workspace = || -> Result<PathBuf, String> {
@@ -551,7 +535,7 @@ impl Default for RunSettings {
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunOutcome {
+pub(crate) enum RunOutcome {
     Completed(RunResult),
     Failed(String),
     Cancelled,
@@ -559,7 +543,7 @@ pub enum RunOutcome {
 
 /// The summary of a finished run, as text-ready data.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RunResult {
+pub(crate) struct RunResult {
     pub planned: usize,
     pub mirrored: usize,
     pub unchanged: usize,
@@ -574,7 +558,7 @@ pub struct RunResult {
 
 /// A run in progress (or the last one), fed by engine events.
 #[derive(Debug, Clone)]
-pub struct RunProgress {
+pub(crate) struct RunProgress {
     pub settings: RunSettings,
     pub started: Instant,
     pub images_total: usize,
@@ -602,7 +586,7 @@ pub struct RunProgress {
 }
 
 impl RunProgress {
-    pub fn new(settings: RunSettings, now: Instant) -> Self {
+    pub(crate) fn new(settings: RunSettings, now: Instant) -> Self {
         RunProgress {
             settings,
             started: now,
@@ -627,12 +611,12 @@ impl RunProgress {
         }
     }
 
-    pub fn active(&self) -> bool {
+    pub(crate) fn active(&self) -> bool {
         self.outcome.is_none()
     }
 
     /// Bytes per second over the sampled window.
-    pub fn rate(&self) -> f64 {
+    pub(crate) fn rate(&self) -> f64 {
         match (self.samples.front(), self.samples.back()) {
             (Some((t0, b0)), Some((t1, b1))) if t1 > t0 => (b1 - b0) as f64 / (*t1 - *t0).as_secs_f64(),
             _ => 0.0,
@@ -640,7 +624,7 @@ impl RunProgress {
     }
 
     /// Remaining time, extrapolated from the images processed so far.
-    pub fn eta(&self, now: Instant) -> Option<Duration> {
+    pub(crate) fn eta(&self, now: Instant) -> Option<Duration> {
         let processed = self.images_done + self.images_failed;
         if processed == 0 || self.images_total <= processed {
             return None;
@@ -655,10 +639,9 @@ impl RunProgress {
 
 /// The TUI's state. Only `update` changes it.
 #[derive(Debug, Clone)]
-pub struct Model {
+pub(crate) struct Model {
     /// The configuration loaded with `-c` (or an empty one): what the TUI does not edit comes from here.
     pub base: ImageSetConfiguration,
-    pub config_path: Option<PathBuf>,
     /// Where `ctrl-s` writes.
     pub output: PathBuf,
     /// The YAML last loaded or saved: the model is dirty when the configuration it produces differs.
@@ -691,21 +674,14 @@ pub struct Model {
 }
 
 impl Model {
-    /// A model over `base` (loaded from `config_path`, or empty).
-    pub fn new(
-        base: ImageSetConfiguration,
-        config_path: Option<PathBuf>,
-        output: PathBuf,
-        from: Option<String>,
-        now: Instant,
-    ) -> Self {
+    /// A model over `base` (the loaded configuration, or an empty one).
+    pub(crate) fn new(base: ImageSetConfiguration, output: PathBuf, from: Option<String>, now: Instant) -> Self {
         let mut model = Model {
             additional: base.spec.mirror.additional_images.clone(),
             blocked: base.spec.mirror.blocked_images.clone(),
             releases: base.spec.mirror.platform.clone(),
             catalogs: Vec::new(),
             base,
-            config_path,
             output,
             saved_yaml: String::new(),
             catalog_cursor: 0,
@@ -734,7 +710,7 @@ impl Model {
     }
 
     /// Adds a catalog (loading state) and returns its id.
-    pub fn push_catalog(&mut self, operator: Operator, from: Option<String>) -> u64 {
+    pub(crate) fn push_catalog(&mut self, operator: Operator, from: Option<String>) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         self.catalogs.push(CatalogEntry::new(id, operator, from, self.now));
@@ -742,7 +718,7 @@ impl Model {
     }
 
     /// The configuration the session produces.
-    pub fn isc(&self) -> ImageSetConfiguration {
+    pub(crate) fn isc(&self) -> ImageSetConfiguration {
         let mut isc = self.base.clone();
         isc.spec.mirror.operators = self
             .catalogs
@@ -756,38 +732,33 @@ impl Model {
         isc
     }
 
-    pub fn is_dirty(&self) -> bool {
+    pub(crate) fn is_dirty(&self) -> bool {
         self.isc().to_yaml() != self.saved_yaml
     }
 
-    pub fn screen(&self) -> Screen {
+    pub(crate) fn screen(&self) -> Screen {
         self.focus.screen()
     }
 
-    pub fn catalog(&self) -> Option<&CatalogEntry> {
+    pub(crate) fn catalog(&self) -> Option<&CatalogEntry> {
         self.catalogs.get(self.catalog_cursor)
     }
 
-    pub fn catalog_mut(&mut self) -> Option<&mut CatalogEntry> {
+    pub(crate) fn catalog_mut(&mut self) -> Option<&mut CatalogEntry> {
         self.catalogs.get_mut(self.catalog_cursor)
     }
 
-    pub fn running(&self) -> bool {
+    pub(crate) fn running(&self) -> bool {
         self.run.as_ref().is_some_and(RunProgress::active)
     }
 
     /// Release rows: channels, then one checkbox per release architecture.
-    pub fn release_rows(&self) -> usize {
+    pub(crate) fn release_rows(&self) -> usize {
         self.releases.channels.len() + crate::config::RELEASE_ARCHITECTURES.len()
     }
 }
 
 /// `linux/amd64` → `amd64`: the short form used in narrow columns.
-pub fn short_platform(name: &str) -> &str {
+pub(crate) fn short_platform(name: &str) -> &str {
     name.strip_prefix("linux/").unwrap_or(name)
-}
-
-/// Parses a platform row name for the configuration.
-pub fn parse_platform(name: &str) -> Option<Platform> {
-    name.parse().ok()
 }

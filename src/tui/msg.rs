@@ -11,7 +11,7 @@ use super::model::{CatalogData, RunOutcome};
 use crate::events::Event;
 
 #[derive(Debug, Clone)]
-pub enum Msg {
+pub(crate) enum Msg {
     Key(KeyEvent),
     /// Text pasted into the terminal (bracketed paste).
     Paste(String),

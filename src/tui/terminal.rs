@@ -10,13 +10,13 @@ use crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScree
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
-pub type Tui = Terminal<CrosstermBackend<Stdout>>;
+pub(crate) type Tui = Terminal<CrosstermBackend<Stdout>>;
 
 /// Whether the terminal is in the TUI's state (restoring twice is harmless, but prints nothing twice).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
 /// Restores the terminal when dropped.
-pub struct TerminalGuard {
+pub(crate) struct TerminalGuard {
     pub terminal: Tui,
 }
 
@@ -28,7 +28,7 @@ impl Drop for TerminalGuard {
 }
 
 /// Enters the TUI's terminal state and installs the panic hook.
-pub fn setup() -> io::Result<TerminalGuard> {
+pub(crate) fn setup() -> io::Result<TerminalGuard> {
     install_panic_hook();
     enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
@@ -50,7 +50,7 @@ pub fn setup() -> io::Result<TerminalGuard> {
 }
 
 /// Leaves raw mode and the alternate screen, shows the cursor.
-pub fn restore() {
+pub(crate) fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let _ = disable_raw_mode();
         let _ = execute!(

@@ -26,7 +26,7 @@ const LOG_LINES: usize = 50;
 const RATE_WINDOW: Duration = Duration::from_secs(5);
 
 /// Applies one message; returns the commands to execute.
-pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
+pub(crate) fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Key(key) if key.kind == KeyEventKind::Release => Vec::new(),
         Msg::Key(key) => on_key(model, key),

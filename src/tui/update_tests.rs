@@ -12,7 +12,6 @@ use super::msg::Msg;
 use super::update::update;
 use crate::config::{parse_imageset, ImageSetConfiguration};
 use crate::events::{Event, IndexOutcome};
-use crate::plan::ImageOrigin;
 
 pub(crate) const CATALOG: &str = "registry.example.com/redhat/test-catalog:v1";
 
@@ -103,7 +102,6 @@ pub(crate) fn t0() -> Instant {
 pub(crate) fn empty_model() -> Model {
     let mut model = Model::new(
         ImageSetConfiguration::default(),
-        None,
         PathBuf::from("imageset-config.yaml"),
         None,
         t0(),
@@ -850,7 +848,7 @@ mirror:
 "
     );
     let base = parse_imageset(&text, Path::new("isc.yaml")).unwrap();
-    let mut model = Model::new(base.clone(), Some("isc.yaml".into()), "out.yaml".into(), None, t0());
+    let mut model = Model::new(base.clone(), "out.yaml".into(), None, t0());
     assert!(model.catalogs[1].whole, "a catalog without packages is mirrored whole");
     let id = model.catalogs[0].id;
     update(
@@ -951,7 +949,6 @@ fn a_run_is_started_followed_and_cancelled() {
         Msg::Engine(Event::ImageFailed {
             index: 1,
             name: "quay.io/b:1".into(),
-            origin: ImageOrigin::Operator,
             error: "manifest unknown".into(),
         }),
     );

@@ -15,7 +15,7 @@ use crate::image::{Platform, PlatformFilter};
 use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob, MirrorPlan};
 use crate::store::archive::{ArchiveMetadata, ArchiveReader};
 
-pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result<RunSummary, WorkflowError> {
+pub(crate) async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result<RunSummary, WorkflowError> {
     let Mode::DiskToMirror {
         archive_dir,
         destination: target,
@@ -46,7 +46,7 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
         target.registry
     )));
 
-    let (mut sources, client) = connect(request)?;
+    let (mut sources, client) = connect(request, &reporter)?;
     sources.archive = Some(archive.clone());
     client
         .check(&target.registry)

@@ -20,7 +20,7 @@ use crate::store::archive::{ArchiveMetadata, ArchiveWriter, ArchivedImage, Histo
 /// Default segment size when neither `archiveSize` nor `--archive-size` is given (oc-mirror's default).
 const DEFAULT_SEGMENT_BYTES: u64 = 500 << 30;
 
-pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result<RunSummary, WorkflowError> {
+pub(crate) async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result<RunSummary, WorkflowError> {
     let Mode::MirrorToDisk(disk) = &request.mode else {
         return Err(WorkflowError::Usage(
             "mirror-to-disk needs a file:// destination".into(),
@@ -29,7 +29,7 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
     let (started, started_at) = (Instant::now(), SystemTime::now());
     let mut prepared = prepare(request, "", "", &reporter)?;
     let history = History::load(&disk.archive_dir)?;
-    let (mut sources, _) = connect(request)?;
+    let (mut sources, _) = connect(request, &reporter)?;
     add_operators(&mut prepared, request, "", "", &mut sources, &reporter).await;
     if request.dry_run {
         let summary = dry_run(&prepared.plan, disk, &history, &sources, &prepared.workspace, &reporter).await?;
@@ -83,7 +83,7 @@ fn segment_limit(disk: &DiskOptions, archive_size_gib: Option<u64>) -> u64 {
 }
 
 /// Key of the archive metadata's `extra` map that lists the rebuilt catalogs (for CatalogSources at disk-to-mirror).
-pub const CATALOGS_KEY: &str = "catalogs";
+pub(crate) const CATALOGS_KEY: &str = "catalogs";
 
 /// The rebuilt catalogs whose images made it into the archive.
 fn catalogs_extra(

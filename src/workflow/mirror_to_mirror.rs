@@ -17,7 +17,7 @@ use crate::source::Sources;
 use crate::store::LayoutWriter;
 
 /// Runs a whole mirror-to-mirror (or its dry run).
-pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result<RunSummary, WorkflowError> {
+pub(crate) async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result<RunSummary, WorkflowError> {
     let (started, started_at) = (Instant::now(), SystemTime::now());
     let (registry, namespace) = match &request.mode {
         Mode::MirrorToMirror { destination, .. } => (destination.registry.as_str(), destination.namespace.as_str()),
@@ -29,7 +29,7 @@ pub async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result
         }
     };
     let mut prepared = prepare(request, registry, namespace, &reporter)?;
-    let (mut sources, client) = connect(request)?;
+    let (mut sources, client) = connect(request, &reporter)?;
     let destination = match &request.mode {
         Mode::MirrorToLayout { layout, .. } => Destination::Layout(Arc::new(
             LayoutWriter::open_or_create(layout).map_err(EngineError::from)?,

@@ -1,12 +1,12 @@
 //! Orchestration of whole runs: mirror-to-mirror, mirror-to-disk and disk-to-mirror, which share the engine and
 //! differ only in their endpoints.
 
-pub mod disk_to_mirror;
-pub mod mirror_to_disk;
-pub mod mirror_to_mirror;
+pub(crate) mod disk_to_mirror;
+pub(crate) mod mirror_to_disk;
+pub(crate) mod mirror_to_mirror;
 mod outputs;
 mod prepare;
-pub mod workspace;
+pub(crate) mod workspace;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,11 +21,11 @@ use crate::plan::ImageOrigin;
 use crate::registries_conf::RegistriesConfError;
 use crate::registry::RegistryError;
 
-pub use workspace::Workspace;
+pub(crate) use workspace::Workspace;
 
 /// Everything a mirror run needs besides the reporter.
 #[derive(Debug, Clone)]
-pub struct MirrorRequest {
+pub(crate) struct MirrorRequest {
     pub config_path: PathBuf,
     pub mode: Mode,
     pub dry_run: bool,
@@ -39,14 +39,14 @@ pub struct MirrorRequest {
 
 /// A registry and the namespace under it that receives the images.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegistryTarget {
+pub(crate) struct RegistryTarget {
     pub registry: String,
     pub namespace: String,
 }
 
 /// Which workflow, with its endpoints.
 #[derive(Debug, Clone)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Registry to registry; state in `workspace/working-dir`.
     MirrorToMirror {
         workspace: PathBuf,
@@ -65,7 +65,7 @@ pub enum Mode {
 
 /// Mirror-to-disk settings.
 #[derive(Debug, Clone)]
-pub struct DiskOptions {
+pub(crate) struct DiskOptions {
     pub archive_dir: PathBuf,
     /// `--since YYYY-MM-DD`: pack everything not shipped before that date.
     pub since: Option<String>,
@@ -77,7 +77,7 @@ pub struct DiskOptions {
 
 impl Mode {
     /// The directory holding `working-dir`.
-    pub fn workspace_dir(&self) -> &std::path::Path {
+    pub(crate) fn workspace_dir(&self) -> &std::path::Path {
         match self {
             Mode::MirrorToMirror { workspace, .. } | Mode::MirrorToLayout { workspace, .. } => workspace,
             Mode::MirrorToDisk(disk) => &disk.archive_dir,
@@ -87,7 +87,7 @@ impl Mode {
 }
 
 /// Runs the workflow the request names.
-pub async fn run(
+pub(crate) async fn run(
     request: &MirrorRequest,
     reporter: std::sync::Arc<dyn crate::events::Reporter>,
 ) -> Result<RunSummary, WorkflowError> {
@@ -99,7 +99,7 @@ pub async fn run(
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum WorkflowError {
+pub(crate) enum WorkflowError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("{0}")]
@@ -125,7 +125,7 @@ pub enum WorkflowError {
 }
 
 impl WorkflowError {
-    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> WorkflowError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> WorkflowError {
         let path = path.into();
         move |source| WorkflowError::Io { path, source }
     }
@@ -133,7 +133,7 @@ impl WorkflowError {
 
 /// An image that could not be mirrored.
 #[derive(Debug, Clone)]
-pub struct Failure {
+pub(crate) struct Failure {
     pub image: String,
     pub origin: ImageOrigin,
     pub error: String,
@@ -141,7 +141,7 @@ pub struct Failure {
 
 /// What a run did, for the final summary and the exit code.
 #[derive(Debug, Clone, Default)]
-pub struct RunSummary {
+pub(crate) struct RunSummary {
     pub images_planned: usize,
     pub images_mirrored: usize,
     pub images_unchanged: usize,
@@ -160,7 +160,7 @@ pub struct RunSummary {
 
 impl RunSummary {
     /// 0 on success, else the bitmask of groups with failed images (release 2, operator 4, additional 8, helm 16).
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         self.failures
             .iter()
             .fold(0, |code, failure| code | failure.origin.exit_bit())

@@ -15,10 +15,10 @@ use crate::resources::catalog::{write_catalog_resources as write_catalog_resourc
 use crate::resources::{self, write_atomically, MirroredImage};
 use std::sync::Arc;
 
-pub type JobResults = [Result<ImageResult, EngineError>];
+pub(super) type JobResults = [Result<ImageResult, EngineError>];
 
 /// Counts from the engine and one line per failed image.
-pub fn summarize(plan: &MirrorPlan, results: &JobResults, engine: &Engine) -> RunSummary {
+pub(super) fn summarize(plan: &MirrorPlan, results: &JobResults, engine: &Engine) -> RunSummary {
     use std::sync::atomic::Ordering::Relaxed;
     let totals = engine.totals();
     let mut summary = RunSummary {
@@ -44,7 +44,11 @@ pub fn summarize(plan: &MirrorPlan, results: &JobResults, engine: &Engine) -> Ru
 }
 
 /// `working-dir/mapping.txt`: `source@digest=destination@digest` per mirrored image.
-pub fn write_mapping(plan: &MirrorPlan, results: &JobResults, workspace: &Workspace) -> Result<PathBuf, WorkflowError> {
+pub(super) fn write_mapping(
+    plan: &MirrorPlan,
+    results: &JobResults,
+    workspace: &Workspace,
+) -> Result<PathBuf, WorkflowError> {
     let mut mapping = String::new();
     for (job, result) in plan.jobs.iter().zip(results) {
         let Ok(done) = result else { continue };
@@ -111,7 +115,7 @@ fn write_catalog_resources(
 }
 
 /// Everything a run into a registry leaves for the cluster: mirror sets and catalog resources.
-pub fn write_registry_resources(
+pub(super) fn write_registry_resources(
     plan: &MirrorPlan,
     results: &JobResults,
     prepared: &Prepared,
@@ -129,7 +133,7 @@ pub fn write_registry_resources(
 }
 
 /// Whether the image planned for `destination` reached it.
-pub fn mirrored(plan: &MirrorPlan, results: &JobResults, destination: &ImageDestination) -> bool {
+pub(super) fn mirrored(plan: &MirrorPlan, results: &JobResults, destination: &ImageDestination) -> bool {
     plan.jobs
         .iter()
         .zip(results)
@@ -146,7 +150,7 @@ fn registry_source(source: &ImageSource) -> Option<ImageReference> {
 }
 
 /// Adds what every run reports: configured content not mirrored, exclusions, time, and the errors file.
-pub fn finish(
+pub(super) fn finish(
     mut summary: RunSummary,
     prepared: Prepared,
     started: Instant,

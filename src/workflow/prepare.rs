@@ -16,7 +16,7 @@ use crate::source::spool::BlobSpool;
 use crate::source::Sources;
 
 /// A loaded configuration, its workspace and its plan.
-pub struct Prepared {
+pub(super) struct Prepared {
     pub config: ImageSetConfiguration,
     /// The configuration file as written (archives carry it).
     pub config_text: String,
@@ -31,7 +31,7 @@ pub struct Prepared {
 
 /// Loads the configuration and collects the plan for a destination `registry`/`namespace` (empty for archives,
 /// whose destination names are relative until disk-to-mirror).
-pub fn prepare(
+pub(super) fn prepare(
     request: &MirrorRequest,
     registry: &str,
     namespace: &str,
@@ -73,7 +73,7 @@ pub fn prepare(
 
 /// Reads, filters and rebuilds the configured catalogs (network I/O), adding the catalogs and their images to the
 /// plan and the rebuilt images to `sources`. A catalog that cannot be read fails the operator group.
-pub async fn add_operators(
+pub(super) async fn add_operators(
     prepared: &mut Prepared,
     request: &MirrorRequest,
     registry: &str,
@@ -136,10 +136,17 @@ fn unsupported_groups(config: &ImageSetConfiguration) -> Vec<Failure> {
         .collect()
 }
 
-/// Credentials, source registries (with their configured mirrors) and a client for destination registries.
-pub fn connect(request: &MirrorRequest) -> Result<(Sources, Arc<RegistryClient>), WorkflowError> {
+/// Credentials, source registries (with their configured mirrors) and a client for destination registries. What
+/// registries.conf holds that ferry ignores (unknown keys) is reported as warnings.
+pub(super) fn connect(
+    request: &MirrorRequest,
+    reporter: &Arc<dyn Reporter>,
+) -> Result<(Sources, Arc<RegistryClient>), WorkflowError> {
     let credentials = Arc::new(CredentialStore::discover(request.authfile.as_deref())?);
     let mirrors = RegistriesConf::load(request.registries_conf.as_deref())?;
+    for warning in mirrors.warnings() {
+        reporter.event(Event::Warning(warning.clone()));
+    }
     let sources = Sources::new(
         credentials.clone(),
         client_options(request, request.src_tls_verify),

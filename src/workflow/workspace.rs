@@ -7,59 +7,59 @@ use crate::clock::UtcTime;
 
 /// Paths inside a run's working directory.
 #[derive(Debug, Clone)]
-pub struct Workspace {
+pub(crate) struct Workspace {
     root: PathBuf,
 }
 
 impl Workspace {
     /// `dir` is the user's `file://DIR`; state lives in `DIR/working-dir`.
-    pub fn new(dir: &Path) -> Workspace {
+    pub(crate) fn new(dir: &Path) -> Workspace {
         Workspace {
             root: dir.join("working-dir"),
         }
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
-    pub fn logs(&self) -> PathBuf {
+    pub(crate) fn logs(&self) -> PathBuf {
         self.root.join("logs")
     }
 
-    pub fn log_file(&self) -> PathBuf {
+    pub(crate) fn log_file(&self) -> PathBuf {
         self.logs().join("ferry.log")
     }
 
     /// A new errors file per run, named by its UTC start time.
-    pub fn errors_file(&self, started: SystemTime) -> PathBuf {
+    pub(crate) fn errors_file(&self, started: SystemTime) -> PathBuf {
         self.logs().join(format!("mirroring_errors_{}.txt", utc_stamp(started)))
     }
 
-    pub fn cluster_resources(&self) -> PathBuf {
+    pub(crate) fn cluster_resources(&self) -> PathBuf {
         self.root.join("cluster-resources")
     }
 
-    pub fn dry_run(&self) -> PathBuf {
+    pub(crate) fn dry_run(&self) -> PathBuf {
         self.root.join("dry-run")
     }
 
-    pub fn mapping_file(&self) -> PathBuf {
+    pub(crate) fn mapping_file(&self) -> PathBuf {
         self.root.join("mapping.txt")
     }
 
-    pub fn create(&self) -> std::io::Result<()> {
+    pub(crate) fn create(&self) -> std::io::Result<()> {
         std::fs::create_dir_all(self.logs())?;
         std::fs::create_dir_all(self.cluster_resources())
     }
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, UTC).
-pub fn utc_rfc3339(time: SystemTime) -> String {
+pub(crate) fn utc_rfc3339(time: SystemTime) -> String {
     UtcTime::at(time).rfc3339()
 }
 
 /// `YYYYMMDD_HHMMSS` in UTC.
-pub fn utc_stamp(time: SystemTime) -> String {
+pub(crate) fn utc_stamp(time: SystemTime) -> String {
     UtcTime::at(time).stamp()
 }

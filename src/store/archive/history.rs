@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 use super::{io_error, ArchiveError, WORKING_DIR};
 use crate::image::Digest;
 
-pub const HISTORY_FILE: &str = "history.jsonl";
+pub(crate) const HISTORY_FILE: &str = "history.jsonl";
 
 /// One finished run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunRecord {
+pub(crate) struct RunRecord {
     pub run_id: String,
     /// `YYYY-MM-DD` (UTC) of the run's start: what `--since` compares with.
     pub date: String,
@@ -31,7 +31,7 @@ pub struct RunRecord {
 
 /// The runs recorded in a working directory, oldest first.
 #[derive(Debug, Clone, Default)]
-pub struct History {
+pub(crate) struct History {
     runs: Vec<RunRecord>,
     shipped: HashMap<Digest, Vec<usize>>,
 }
@@ -39,7 +39,7 @@ pub struct History {
 impl History {
     /// Loads `dir/working-dir/history.jsonl` (`dir` being the m2d `file://DIR`); no file means no earlier runs.
     /// A torn last line (a crash while appending) is ignored.
-    pub fn load(dir: &Path) -> Result<History, ArchiveError> {
+    pub(crate) fn load(dir: &Path) -> Result<History, ArchiveError> {
         let path = history_path(dir);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
@@ -73,7 +73,7 @@ impl History {
 
     /// The most recent earlier run that shipped this blob, counting only runs dated before `since` (`YYYY-MM-DD`)
     /// when given.
-    pub fn shipped_by(&self, digest: &Digest, since: Option<&str>) -> Option<&str> {
+    pub(crate) fn shipped_by(&self, digest: &Digest, since: Option<&str>) -> Option<&str> {
         self.shipped
             .get(digest)?
             .iter()
@@ -84,16 +84,16 @@ impl History {
     }
 
     /// All recorded runs, oldest first.
-    pub fn runs(&self) -> &[RunRecord] {
+    pub(crate) fn runs(&self) -> &[RunRecord] {
         &self.runs
     }
 
-    pub fn run(&self, run_id: &str) -> Option<&RunRecord> {
+    pub(crate) fn run(&self, run_id: &str) -> Option<&RunRecord> {
         self.runs.iter().find(|r| r.run_id == run_id)
     }
 
     /// Appends a finished run to `dir/working-dir/history.jsonl` (fsynced).
-    pub fn append(dir: &Path, record: &RunRecord) -> Result<(), ArchiveError> {
+    pub(crate) fn append(dir: &Path, record: &RunRecord) -> Result<(), ArchiveError> {
         let path = history_path(dir);
         let io = io_error(&path);
         let mut file = std::fs::OpenOptions::new()
@@ -114,12 +114,12 @@ impl History {
     }
 }
 
-pub fn history_path(dir: &Path) -> PathBuf {
+pub(crate) fn history_path(dir: &Path) -> PathBuf {
     dir.join(WORKING_DIR).join(HISTORY_FILE)
 }
 
 /// The `YYYY-MM-DD` part of an RFC 3339 time.
-pub fn date_of(rfc3339: &str) -> String {
+pub(crate) fn date_of(rfc3339: &str) -> String {
     rfc3339.get(..10).unwrap_or(rfc3339).to_string()
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::image::Digest;
 
 /// The archive format this version of ferry writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// The metadata of one m2d run, stored as `ferry/metadata.json` in the last segment of the run's set and copied to
 /// `working-dir/archives/<run-id>.json`.
@@ -16,7 +16,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// The caller fills the descriptive fields; [`ArchiveWriter::finish`](super::ArchiveWriter::finish) fills
 /// `format_version`, `run_id`, `blobs`, `segments` and `earlier_runs`, and `created`/`tool_version` when empty.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ArchiveMetadata {
+pub(crate) struct ArchiveMetadata {
     pub format_version: u32,
     pub run_id: String,
     /// RFC 3339 UTC, the time the run started.
@@ -47,7 +47,7 @@ pub struct ArchiveMetadata {
 
 /// One image of the run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ArchivedImage {
+pub(crate) struct ArchivedImage {
     /// The source reference as configured (`registry/repo:tag` or `@sha256:...`).
     pub source: String,
     /// The repository path under the destination namespace.
@@ -69,7 +69,7 @@ pub struct ArchivedImage {
 
 /// Where a blob's data sits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlobLocation {
+pub(crate) struct BlobLocation {
     /// Segment file name, relative to the archive directory (`mirror_000001.tar`).
     pub segment: String,
     /// Byte offset of the data (after its tar header) in that segment.

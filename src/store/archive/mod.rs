@@ -44,27 +44,27 @@ use std::path::{Path, PathBuf};
 
 use crate::image::Digest;
 
-pub mod history;
-pub mod metadata;
-pub mod reader;
+pub(crate) mod history;
+pub(crate) mod metadata;
+pub(crate) mod reader;
 mod tar;
-pub mod writer;
+pub(crate) mod writer;
 
-pub use history::{History, RunRecord};
-pub use metadata::{ArchiveMetadata, ArchivedImage, BlobLocation, FORMAT_VERSION};
-pub use reader::ArchiveReader;
-pub use writer::ArchiveWriter;
+pub(crate) use history::History;
+pub(crate) use metadata::{ArchiveMetadata, ArchivedImage};
+pub(crate) use reader::ArchiveReader;
+pub(crate) use writer::ArchiveWriter;
 
 /// The state directory inside the archive directory.
-pub const WORKING_DIR: &str = "working-dir";
+pub(crate) const WORKING_DIR: &str = "working-dir";
 
 /// `mirror_000001.tar` for segment 1.
-pub fn segment_name(number: u32) -> String {
+pub(crate) fn segment_name(number: u32) -> String {
     format!("mirror_{number:06}.tar")
 }
 
 /// The segment number of a finished segment's file name (`mirror_NNNNNN.tar`).
-pub fn parse_segment_name(name: &str) -> Option<u32> {
+pub(crate) fn parse_segment_name(name: &str) -> Option<u32> {
     let digits = name.strip_prefix("mirror_")?.strip_suffix(".tar")?;
     if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -74,7 +74,7 @@ pub fn parse_segment_name(name: &str) -> Option<u32> {
 
 /// Why an archive cannot be written or read; each message says what to do.
 #[derive(Debug, thiserror::Error)]
-pub enum ArchiveError {
+pub(crate) enum ArchiveError {
     #[error(
         "cannot access {path}: {source}\n  help: check that the directory exists, is writable and the disk is not full"
     )]
@@ -159,7 +159,7 @@ pub(crate) mod test_support {
     use crate::image::Digest;
 
     /// Deterministic pseudo-random content.
-    pub fn content(size: usize, seed: u64) -> Bytes {
+    pub(crate) fn content(size: usize, seed: u64) -> Bytes {
         let mut state = seed
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
@@ -173,13 +173,13 @@ pub(crate) mod test_support {
         Bytes::from(out)
     }
 
-    pub fn blob(size: usize, seed: u64) -> (Digest, Bytes) {
+    pub(crate) fn blob(size: usize, seed: u64) -> (Digest, Bytes) {
         let bytes = content(size, seed);
         (Digest::of_bytes(&bytes), bytes)
     }
 
     /// The bytes as a stream of `chunk`-sized pieces.
-    pub fn chunked(
+    pub(crate) fn chunked(
         bytes: Bytes,
         chunk: usize,
     ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + Unpin + 'static {
@@ -190,7 +190,7 @@ pub(crate) mod test_support {
         futures_util::stream::iter(pieces)
     }
 
-    pub fn metadata() -> ArchiveMetadata {
+    pub(crate) fn metadata() -> ArchiveMetadata {
         ArchiveMetadata {
             imageset_config: "kind: ImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\n".into(),
             images: vec![ArchivedImage {
@@ -207,7 +207,7 @@ pub(crate) mod test_support {
     }
 
     /// Lists a segment with GNU tar: it must succeed without complaints. Returns the listing.
-    pub fn tar_lists_cleanly(path: &Path) -> String {
+    pub(crate) fn tar_lists_cleanly(path: &Path) -> String {
         let output = Command::new("tar").arg("-tvf").arg(path).output().expect("tar runs");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
@@ -219,7 +219,7 @@ pub(crate) mod test_support {
     }
 
     /// One entry's content as GNU tar extracts it (to stdout).
-    pub fn tar_extract(path: &Path, name: &str) -> Vec<u8> {
+    pub(crate) fn tar_extract(path: &Path, name: &str) -> Vec<u8> {
         let output = Command::new("tar")
             .arg("-xOf")
             .arg(path)
@@ -230,7 +230,7 @@ pub(crate) mod test_support {
         output.stdout
     }
 
-    pub async fn read_back(reader: &ArchiveReader, digest: &Digest) -> Vec<u8> {
+    pub(crate) async fn read_back(reader: &ArchiveReader, digest: &Digest) -> Vec<u8> {
         let (size, stream) = reader.open_blob(digest).await.unwrap();
         let mut stream = Box::pin(stream);
         let mut out = Vec::new();

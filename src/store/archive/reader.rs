@@ -18,13 +18,13 @@ use crate::image::Digest;
 use crate::store::layout::read_chunks;
 
 /// The largest blob [`ArchiveReader::read_bytes`] reads into memory.
-pub const READ_BYTES_LIMIT: u64 = 64 << 20;
+pub(crate) const READ_BYTES_LIMIT: u64 = 64 << 20;
 /// The largest `ferry/metadata.json` accepted.
 const METADATA_LIMIT: u64 = 512 << 20;
 
 /// The archive sets found in a directory, indexed.
 #[derive(Debug)]
-pub struct ArchiveReader {
+pub(crate) struct ArchiveReader {
     dir: PathBuf,
     segments: Vec<SegmentFile>,
     metadata: Vec<ArchiveMetadata>,
@@ -55,7 +55,7 @@ impl ArchiveReader {
     /// Opens every finished segment (`mirror_NNNNNN.tar`, not `.partial`) in `dir`, checking each entry header while
     /// indexing. When the segments of several runs sit in `dir`, all are read: each run's set is described by the
     /// `ferry/metadata.json` in its last segment, and every segment must belong to exactly one complete set.
-    pub fn open(dir: &Path) -> Result<ArchiveReader, ArchiveError> {
+    pub(crate) fn open(dir: &Path) -> Result<ArchiveReader, ArchiveError> {
         let mut found = Vec::new();
         let mut partial = false;
         for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
@@ -169,16 +169,16 @@ impl ArchiveReader {
     }
 
     /// The directory the archives were read from.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// The metadata of each run whose set is present, oldest first (the newest run is the last).
-    pub fn metadata(&self) -> &[ArchiveMetadata] {
+    pub(crate) fn metadata(&self) -> &[ArchiveMetadata] {
         &self.metadata
     }
 
-    pub fn contains(&self, digest: &Digest) -> bool {
+    pub(crate) fn contains(&self, digest: &Digest) -> bool {
         self.index.contains_key(digest)
     }
 
@@ -191,7 +191,7 @@ impl ArchiveReader {
     }
 
     /// Reads a small blob (a manifest) into memory, verifying its digest.
-    pub async fn read_bytes(&self, digest: &Digest) -> Result<Bytes, ArchiveError> {
+    pub(crate) async fn read_bytes(&self, digest: &Digest) -> Result<Bytes, ArchiveError> {
         let (entry, path) = self.entry(digest)?;
         if entry.size > READ_BYTES_LIMIT {
             return Err(ArchiveError::TooLarge {
@@ -219,7 +219,7 @@ impl ArchiveReader {
 
     /// Opens a blob as a stream read straight from its segment, and its size. The stream fails if the segment ends
     /// early; the caller verifies the digest.
-    pub async fn open_blob(
+    pub(crate) async fn open_blob(
         &self,
         digest: &Digest,
     ) -> Result<(u64, impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static), ArchiveError> {

@@ -4,41 +4,41 @@
 use crate::image::Digest;
 
 /// The tar block size: headers are one block, data is padded to whole blocks.
-pub const BLOCK: u64 = 512;
+pub(super) const BLOCK: u64 = 512;
 /// Two zero blocks end a tar archive.
-pub const END_OF_ARCHIVE: u64 = 2 * BLOCK;
+pub(super) const END_OF_ARCHIVE: u64 = 2 * BLOCK;
 /// Directory of blob entries inside a segment.
-pub const BLOB_DIR: &str = "blobs/sha256/";
+pub(super) const BLOB_DIR: &str = "blobs/sha256/";
 /// The entry holding the run's metadata, in the last segment of a set.
-pub const METADATA_NAME: &str = "ferry/metadata.json";
+pub(super) const METADATA_NAME: &str = "ferry/metadata.json";
 /// Prefix of the entries that cover abandoned (failed or interrupted) writes.
-pub const VOID_PREFIX: &str = "ferry/void/";
+pub(super) const VOID_PREFIX: &str = "ferry/void/";
 
 /// The largest size the 11-digit octal field holds; larger sizes use the GNU base-256 form.
 const OCTAL_SIZE_LIMIT: u64 = 0o77_777_777_777;
 
 /// `size` rounded up to whole blocks.
-pub fn padded(size: u64) -> u64 {
+pub(super) fn padded(size: u64) -> u64 {
     size.div_ceil(BLOCK) * BLOCK
 }
 
 /// Bytes an entry of `size` data bytes takes in the archive: its header plus the padded data.
-pub fn region_len(size: u64) -> u64 {
+pub(super) fn region_len(size: u64) -> u64 {
     BLOCK + padded(size)
 }
 
 /// The entry name of a blob.
-pub fn blob_name(digest: &Digest) -> String {
+pub(super) fn blob_name(digest: &Digest) -> String {
     format!("{BLOB_DIR}{}", digest.hex())
 }
 
 /// A regular-file header for `name` (at most 100 bytes) with `size` data bytes.
-pub fn header(name: &str, size: u64) -> [u8; 512] {
+pub(super) fn header(name: &str, size: u64) -> [u8; 512] {
     header_of_type(name, size, b'0', "")
 }
 
 /// A header of any type; ferry itself only writes regular files (`b'0'`), tests craft the rest.
-pub fn header_of_type(name: &str, size: u64, typeflag: u8, link: &str) -> [u8; 512] {
+pub(super) fn header_of_type(name: &str, size: u64, typeflag: u8, link: &str) -> [u8; 512] {
     let mut block = [0u8; 512];
     let name = name.as_bytes();
     assert!(
@@ -70,14 +70,14 @@ pub fn header_of_type(name: &str, size: u64, typeflag: u8, link: &str) -> [u8; 5
 
 /// A parsed entry header.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntryHeader {
+pub(super) struct EntryHeader {
     pub name: String,
     pub size: u64,
     pub typeflag: u8,
 }
 
 /// Parses one header block; `Ok(None)` for an all-zero block (end of archive). Errors say what is wrong.
-pub fn parse_header(block: &[u8; 512]) -> Result<Option<EntryHeader>, String> {
+pub(super) fn parse_header(block: &[u8; 512]) -> Result<Option<EntryHeader>, String> {
     if block.iter().all(|&b| b == 0) {
         return Ok(None);
     }
@@ -106,7 +106,7 @@ pub fn parse_header(block: &[u8; 512]) -> Result<Option<EntryHeader>, String> {
 
 /// What an entry is, by its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntryKind {
+pub(super) enum EntryKind {
     Blob(Digest),
     Metadata,
     /// Abandoned writes and any other `ferry/...` entry a later version may add: skipped.
@@ -115,7 +115,7 @@ pub enum EntryKind {
 
 /// Why an entry is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
+pub(super) enum Refusal {
     /// Dangerous wherever it came from: an absolute path, `..`, a link, a device.
     Unsafe(String),
     /// Harmless, but not something ferry writes: the file is not a ferry archive.
@@ -123,7 +123,7 @@ pub enum Refusal {
 }
 
 /// Checks an entry's type and name against what ferry archives may hold.
-pub fn classify(header: &EntryHeader) -> Result<EntryKind, Refusal> {
+pub(super) fn classify(header: &EntryHeader) -> Result<EntryKind, Refusal> {
     let name = header.name.as_str();
     if name.starts_with('/') {
         return Err(Refusal::Unsafe("absolute path".into()));

@@ -22,9 +22,9 @@ use crate::image::Digest;
 use crate::store::drain::{check_bytes, drain, BlockingWrite, DrainError};
 
 /// The resume journal of the unfinished run, in `working-dir`.
-pub const JOURNAL_FILE: &str = "archive-journal.jsonl";
+pub(crate) const JOURNAL_FILE: &str = "archive-journal.jsonl";
 /// Copies of finished runs' metadata, in `working-dir`.
-pub const ARCHIVES_DIR: &str = "archives";
+pub(crate) const ARCHIVES_DIR: &str = "archives";
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,7 +50,7 @@ enum Record {
 }
 
 /// Writes the segments of one m2d run. `Send + Sync`: share it through an `Arc` and write blobs concurrently.
-pub struct ArchiveWriter {
+pub(crate) struct ArchiveWriter {
     inner: Arc<Inner>,
 }
 
@@ -121,7 +121,11 @@ impl ArchiveWriter {
     /// Opens the archive run in `dir` (the user's `file://DIR`; state in `dir/working-dir`), resuming the unfinished run
     /// its journal describes, or starting a new one. `segment_limit` is in bytes; with `strict`, a blob larger than a
     /// segment is an error instead of a warning.
-    pub fn create_or_resume(dir: &Path, segment_limit: u64, strict: bool) -> Result<ArchiveWriter, ArchiveError> {
+    pub(crate) fn create_or_resume(
+        dir: &Path,
+        segment_limit: u64,
+        strict: bool,
+    ) -> Result<ArchiveWriter, ArchiveError> {
         let work = dir.join(WORKING_DIR);
         std::fs::create_dir_all(&work).map_err(io_error(&work))?;
         let history = History::load(dir)?;
@@ -140,29 +144,19 @@ impl ArchiveWriter {
     }
 
     /// The run id (the UTC start time, `20240501T120000Z`), stable across resume.
-    pub fn run_id(&self) -> &str {
+    pub(crate) fn run_id(&self) -> &str {
         &self.inner.run_id
     }
 
-    /// The RFC 3339 UTC start time of the run, stable across resume.
-    pub fn created(&self) -> &str {
-        &self.inner.created
-    }
-
-    /// The archive directory.
-    pub fn dir(&self) -> &Path {
-        &self.inner.dir
-    }
-
     /// Whether the blob is completely written in this run (including before a resume).
-    pub fn has_blob(&self, digest: &Digest) -> bool {
+    pub(crate) fn has_blob(&self, digest: &Digest) -> bool {
         lock(&self.inner.state).completed.contains_key(digest)
     }
 
     /// Writes a blob of `size` bytes from `stream` into its own region, verifying size and digest. A no-op when the blob
     /// is already written; waits when another task is writing the same blob. On failure the region becomes a void entry
     /// and the write can be retried with a fresh stream.
-    pub async fn write_blob<S>(&self, digest: &Digest, size: u64, stream: S) -> Result<(), ArchiveError>
+    pub(crate) async fn write_blob<S>(&self, digest: &Digest, size: u64, stream: S) -> Result<(), ArchiveError>
     where
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     {
@@ -219,7 +213,7 @@ impl ArchiveWriter {
     }
 
     /// Writes a small blob held in memory (a manifest), verifying its digest first.
-    pub async fn write_bytes(&self, digest: &Digest, bytes: Bytes) -> Result<(), ArchiveError> {
+    pub(crate) async fn write_bytes(&self, digest: &Digest, bytes: Bytes) -> Result<(), ArchiveError> {
         check_bytes(digest, &bytes)?;
         let size = bytes.len() as u64;
         self.write_blob(digest, size, futures_util::stream::iter([Ok(bytes)]))
@@ -227,7 +221,7 @@ impl ArchiveWriter {
     }
 
     /// Warnings so far (blobs larger than a segment).
-    pub fn warnings(&self) -> Vec<String> {
+    pub(crate) fn warnings(&self) -> Vec<String> {
         lock(&self.inner.state).warnings.clone()
     }
 
@@ -235,7 +229,7 @@ impl ArchiveWriter {
     /// filled in) as `ferry/metadata.json` to the last segment, ends every segment, renames them to `mirror_NNNNNN.tar`,
     /// copies the metadata to `working-dir/archives/<run-id>.json`, records the run in the history and removes the
     /// journal. Returns the segment paths in order.
-    pub async fn finish(&self, metadata: ArchiveMetadata) -> Result<Vec<PathBuf>, ArchiveError> {
+    pub(crate) async fn finish(&self, metadata: ArchiveMetadata) -> Result<Vec<PathBuf>, ArchiveError> {
         let inner = self.inner.clone();
         blocking(&self.inner.dir, move || inner.finish(metadata)).await
     }

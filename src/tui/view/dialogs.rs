@@ -8,7 +8,7 @@ use ratatui::Frame;
 use super::{centered, fit, help, pane_block, Theme};
 use crate::tui::model::{Dialog, Form, Model};
 
-pub fn draw(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub(super) fn draw(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
     match &model.dialog {
         None => {}
         Some(Dialog::Help { scroll }) => help::draw(*scroll, theme, frame, area),

@@ -8,7 +8,7 @@ use ratatui::Frame;
 use super::{centered, pane_block, Theme};
 
 /// (key, what it does); a row with an empty key is a section title.
-pub const LINES: &[(&str, &str)] = &[
+pub(crate) const LINES: &[(&str, &str)] = &[
     ("", "Everywhere"),
     ("↑ ↓  j k", "move"),
     ("PgUp PgDn  g G", "page, first, last"),
@@ -61,7 +61,7 @@ fn line(entry: &(&'static str, &'static str), theme: &Theme) -> Line<'static> {
 }
 
 /// One column, scrolled, when the screen is narrow; two columns (split at a section) when they fit.
-pub fn draw(scroll: u16, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub(crate) fn draw(scroll: u16, theme: &Theme, frame: &mut Frame, area: Rect) {
     let lines: Vec<Line> = LINES.iter().map(|entry| line(entry, theme)).collect();
     let half = LINES.len().div_ceil(2);
     let split = (half..LINES.len()).find(|i| LINES[*i].0.is_empty()).unwrap_or(half);

@@ -2,7 +2,7 @@
 //! focused screen, a status line and the keys of the focused pane; dialogs float on top.
 
 mod dialogs;
-pub mod help;
+pub(crate) mod help;
 mod operators;
 mod run;
 mod screens;
@@ -19,7 +19,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
-pub use theme::Theme;
+pub(crate) use theme::Theme;
 
 use super::model::{Model, Pane, Screen};
 
@@ -28,7 +28,7 @@ const MIN_WIDTH: u16 = 40;
 const MIN_HEIGHT: u16 = 10;
 
 /// Draws the whole screen.
-pub fn view(model: &Model, frame: &mut Frame) {
+pub(crate) fn view(model: &Model, frame: &mut Frame) {
     let area = frame.area();
     let theme = Theme { colors: model.colors };
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {

@@ -9,7 +9,7 @@ use super::{bytes, duration, fit, pane_block, spinner, Theme};
 use crate::config::Package;
 use crate::tui::model::{short_platform, CatalogEntry, LoadState, Model, Pane};
 
-pub fn draw(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub(super) fn draw(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
     let (left_width, right_width) = match area.width {
         w if w >= 120 => (28, 30),
         w if w >= 100 => (24, 28),

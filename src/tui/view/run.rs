@@ -26,7 +26,7 @@ fn settings_line(settings: &RunSettings) -> String {
     text
 }
 
-pub fn draw(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub(super) fn draw(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
     let focused = model.focus == Pane::Run;
     let block = pane_block(" Run ", focused, theme);
     let inner = block.inner(area);

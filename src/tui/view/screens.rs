@@ -15,7 +15,7 @@ fn table_state(cursor: usize, len: usize) -> TableState {
 }
 
 /// Additional images above, blocked images below.
-pub fn draw_images(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub(super) fn draw_images(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
     let blocked_height = (model.blocked.len() as u16 + 2).clamp(4, (area.height / 3).max(4));
     let [images, blocked] = Layout::vertical([Constraint::Min(3), Constraint::Length(blocked_height)]).areas(area);
     draw_additional(model, theme, frame, images);
@@ -107,7 +107,7 @@ fn flag(value: bool) -> &'static str {
     }
 }
 
-pub fn draw_releases(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub(super) fn draw_releases(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
     let focused = model.focus == Pane::Releases;
     let block = pane_block(" Releases ", focused, theme);
     let inner = block.inner(area);
@@ -228,7 +228,7 @@ pub fn draw_releases(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect
     frame.render_widget(Paragraph::new(notes).wrap(Wrap { trim: true }), extra);
 }
 
-pub fn draw_preview(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub(super) fn draw_preview(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
     let focused = model.focus == Pane::Preview;
     let isc = model.isc();
     let issues = isc.check();

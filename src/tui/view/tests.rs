@@ -275,7 +275,6 @@ fn running_model() -> Model {
         Msg::Engine(Event::ImageFailed {
             index: 1,
             name: "quay.io/oc-mirror/bar-bundle:v1.0.0".into(),
-            origin: crate::plan::ImageOrigin::Operator,
             error: "manifest unknown".into(),
         }),
     );

@@ -5,7 +5,7 @@ use ratatui::style::{Color, Modifier, Style};
 use crate::tui::model::StatusKind;
 
 #[derive(Debug, Clone, Copy)]
-pub struct Theme {
+pub(crate) struct Theme {
     pub colors: bool,
 }
 
@@ -18,7 +18,7 @@ impl Theme {
         }
     }
 
-    pub fn border(&self, focused: bool) -> Style {
+    pub(crate) fn border(&self, focused: bool) -> Style {
         match (focused, self.colors) {
             (true, true) => Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
             (true, false) => Style::new().add_modifier(Modifier::BOLD),
@@ -28,7 +28,7 @@ impl Theme {
     }
 
     /// The row under the cursor.
-    pub fn cursor(&self, focused: bool) -> Style {
+    pub(crate) fn cursor(&self, focused: bool) -> Style {
         if focused {
             Style::new().add_modifier(Modifier::REVERSED)
         } else {
@@ -37,44 +37,44 @@ impl Theme {
     }
 
     /// A checked item.
-    pub fn checked(&self) -> Style {
+    pub(crate) fn checked(&self) -> Style {
         self.pick(
             Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
             Style::new().add_modifier(Modifier::BOLD),
         )
     }
 
-    pub fn accent(&self) -> Style {
+    pub(crate) fn accent(&self) -> Style {
         self.pick(Style::new().fg(Color::Cyan), Style::new().add_modifier(Modifier::BOLD))
     }
 
-    pub fn dim(&self) -> Style {
+    pub(crate) fn dim(&self) -> Style {
         self.pick(Style::new().fg(Color::DarkGray), Style::new())
     }
 
-    pub fn key(&self) -> Style {
+    pub(crate) fn key(&self) -> Style {
         self.pick(
             Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
             Style::new().add_modifier(Modifier::BOLD),
         )
     }
 
-    pub fn error(&self) -> Style {
+    pub(crate) fn error(&self) -> Style {
         self.pick(Style::new().fg(Color::Red), Style::new().add_modifier(Modifier::BOLD))
     }
 
-    pub fn warning(&self) -> Style {
+    pub(crate) fn warning(&self) -> Style {
         self.pick(
             Style::new().fg(Color::Yellow),
             Style::new().add_modifier(Modifier::BOLD),
         )
     }
 
-    pub fn success(&self) -> Style {
+    pub(crate) fn success(&self) -> Style {
         self.pick(Style::new().fg(Color::Green), Style::new())
     }
 
-    pub fn status(&self, kind: StatusKind) -> Style {
+    pub(crate) fn status(&self, kind: StatusKind) -> Style {
         match kind {
             StatusKind::Info => Style::new(),
             StatusKind::Success => self.success(),
@@ -83,7 +83,7 @@ impl Theme {
         }
     }
 
-    pub fn tab(&self, active: bool) -> Style {
+    pub(crate) fn tab(&self, active: bool) -> Style {
         if active {
             self.pick(
                 Style::new()
