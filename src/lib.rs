@@ -18,6 +18,7 @@ pub(crate) mod plan;
 pub(crate) mod reference;
 pub(crate) mod registries_conf;
 pub(crate) mod registry;
+pub(crate) mod release;
 pub(crate) mod report;
 pub(crate) mod resources;
 pub(crate) mod source;

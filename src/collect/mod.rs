@@ -2,6 +2,7 @@
 
 pub(crate) mod additional;
 pub(crate) mod operator;
+pub(crate) mod release;
 
 use crate::image::PlatformFilter;
 

@@ -100,8 +100,8 @@ async fn collect_catalog(
         operator.catalog,
         root.digest,
         extracted.len(),
-        stats.layers_fetched,
-        stats.bytes_fetched,
+        stats.layers.layers_fetched,
+        stats.layers.bytes_fetched,
         stats.platforms_shared
     )));
     let filtered = filter_per_content(&mut extracted, operator, blocked, reporter)?;

@@ -882,7 +882,7 @@ fn is_reset(error: &reqwest::Error) -> bool {
 }
 
 /// The error with its causes, without the URL's query (which may carry upload state).
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -7,27 +7,29 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{json, Value};
+#[cfg(test)]
+use serde_json::json;
+use serde_json::Value;
 
 /// The OpenShift Container Platform update service.
-pub const OCP_GRAPH_URL: &str = "https://api.openshift.com/api/upgrades_info/v1/graph";
+pub(crate) const OCP_GRAPH_URL: &str = "https://api.openshift.com/api/upgrades_info/v1/graph";
 /// The OKD update service.
-pub const OKD_GRAPH_URL: &str = "https://origin-release.ci.openshift.org/graph";
+pub(crate) const OKD_GRAPH_URL: &str = "https://origin-release.ci.openshift.org/graph";
 /// The Fedora CoreOS update service.
-pub const FCOS_GRAPH_URL: &str = "https://updates.coreos.fedoraproject.org/v1/graph";
+#[cfg(test)]
+pub(crate) const FCOS_GRAPH_URL: &str = "https://updates.coreos.fedoraproject.org/v1/graph";
 /// Node metadata naming the payload scheme of a Fedora CoreOS release (`checksum` or `oci`).
-pub const FCOS_SCHEME_KEY: &str = "org.fedoraproject.coreos.scheme";
+#[cfg(test)]
+pub(crate) const FCOS_SCHEME_KEY: &str = "org.fedoraproject.coreos.scheme";
 /// The Fedora CoreOS payload scheme whose payload is an OCI pullspec.
-pub const FCOS_OCI_SCHEME: &str = "oci";
-/// Node metadata listing the channels an OpenShift release belongs to (comma separated).
-pub const CHANNELS_KEY: &str = "io.openshift.upgrades.graph.release.channels";
-
+#[cfg(test)]
+pub(crate) const FCOS_OCI_SCHEME: &str = "oci";
 /// How many nearby versions a [`GraphError::VersionNotInChannel`] lists.
 const NEAREST_COUNT: usize = 5;
 
 /// Errors from parsing an update graph or selecting releases in it.
 #[derive(Debug, thiserror::Error)]
-pub enum GraphError {
+pub(crate) enum GraphError {
     #[error("the update graph is not valid JSON (line {line}, column {column}): {message}\n  help: check that the URL points at a Cincinnati graph endpoint and that the response was not cut short")]
     Json {
         line: usize,
@@ -67,7 +69,7 @@ fn nearest_text(nearest: &[String]) -> String {
 /// One release (a node of the graph). `payload` is empty for the placeholder nodes that graph-builder output
 /// carries for releases it knows only by version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Release {
+pub(crate) struct Release {
     pub version: String,
     #[serde(default)]
     pub payload: String,
@@ -77,7 +79,7 @@ pub struct Release {
 
 /// A set of upgrades that are recommended only when the cluster is not exposed to the listed risks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConditionalEdge {
+pub(crate) struct ConditionalEdge {
     pub edges: Vec<VersionEdge>,
     #[serde(default)]
     pub risks: Vec<Risk>,
@@ -85,14 +87,14 @@ pub struct ConditionalEdge {
 
 /// An upgrade named by versions, as conditional edges write it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VersionEdge {
+pub(crate) struct VersionEdge {
     pub from: String,
     pub to: String,
 }
 
 /// A known risk of a conditional upgrade.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Risk {
+pub(crate) struct Risk {
     #[serde(default)]
     pub url: String,
     pub name: String,
@@ -104,7 +106,7 @@ pub struct Risk {
 
 /// An update graph: releases, unconditional edges (indexes into `nodes`) and conditional edges (by version).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct UpdateGraph {
+pub(crate) struct UpdateGraph {
     pub nodes: Vec<Release>,
     pub edges: Vec<(usize, usize)>,
     pub conditional_edges: Vec<ConditionalEdge>,
@@ -112,7 +114,7 @@ pub struct UpdateGraph {
 
 /// Which releases of a channel to mirror, as an ImageSetConfiguration's channel entry says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Selection {
+pub(crate) struct Selection {
     pub min: Option<String>,
     pub max: Option<String>,
     pub full: bool,
@@ -121,14 +123,14 @@ pub struct Selection {
 
 /// Releases chosen from a graph, sorted by version, and the conditional upgrades their path relies on.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Selected {
+pub(crate) struct Selected {
     pub releases: Vec<Release>,
     pub accepted_risks: Vec<AcceptedRisk>,
 }
 
 /// A conditional upgrade on a selected path, with the names of the risks it carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AcceptedRisk {
+pub(crate) struct AcceptedRisk {
     pub from: String,
     pub to: String,
     pub risks: Vec<String>,
@@ -159,8 +161,9 @@ fn string_map<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<Str
 }
 
 impl UpdateGraph {
+    #[cfg(test)]
     /// Parses a Cincinnati graph response, rejecting edges that name nodes the graph does not have.
-    pub fn parse(bytes: &[u8]) -> Result<UpdateGraph, GraphError> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<UpdateGraph, GraphError> {
         let (graph, dropped) = UpdateGraph::parse_lenient(bytes)?;
         match dropped.into_iter().next() {
             Some(error) => Err(error),
@@ -170,7 +173,7 @@ impl UpdateGraph {
 
     /// Parses a Cincinnati graph response, dropping edges that name nodes the graph does not have; each dropped
     /// edge is returned as a [`GraphError::EdgeOutOfRange`] for the caller to warn about.
-    pub fn parse_lenient(bytes: &[u8]) -> Result<(UpdateGraph, Vec<GraphError>), GraphError> {
+    pub(crate) fn parse_lenient(bytes: &[u8]) -> Result<(UpdateGraph, Vec<GraphError>), GraphError> {
         let wire: WireGraph = serde_json::from_slice(bytes).map_err(json_error)?;
         let Some(nodes) = wire.nodes else {
             return Err(match wire.kind {
@@ -209,8 +212,9 @@ impl UpdateGraph {
         ))
     }
 
+    #[cfg(test)]
     /// The graph in the Cincinnati JSON shape.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "version": 1,
             "nodes": self.nodes,
@@ -219,19 +223,21 @@ impl UpdateGraph {
         })
     }
 
+    #[cfg(test)]
     /// The newest release.
-    pub fn latest(&self) -> Option<&Release> {
+    pub(crate) fn latest(&self) -> Option<&Release> {
         self.latest_index().map(|index| &self.nodes[index])
     }
 
+    #[cfg(test)]
     /// The oldest release.
-    pub fn first(&self) -> Option<&Release> {
+    pub(crate) fn first(&self) -> Option<&Release> {
         self.first_index().map(|index| &self.nodes[index])
     }
 
     /// The node index of a version: the exact text first, else a node of equal version order (`4.16.1` finds
     /// `4.16.1+amd64`).
-    pub fn find(&self, version: &str) -> Option<usize> {
+    pub(crate) fn find(&self, version: &str) -> Option<usize> {
         if let Some(index) = self.nodes.iter().position(|node| node.version == version) {
             return Some(index);
         }
@@ -242,7 +248,7 @@ impl UpdateGraph {
     }
 
     /// Up to `count` versions of the graph closest to `version` in version order, ascending.
-    pub fn nearest(&self, version: &str, count: usize) -> Vec<String> {
+    pub(crate) fn nearest(&self, version: &str, count: usize) -> Vec<String> {
         let sorted = self.versions_sorted();
         let wanted = ReleaseVersion::parse(version);
         let position = sorted.partition_point(|candidate| ReleaseVersion::parse(candidate) < wanted);
@@ -258,7 +264,7 @@ impl UpdateGraph {
     }
 
     /// Every version of the graph, ascending.
-    pub fn versions_sorted(&self) -> Vec<String> {
+    pub(crate) fn versions_sorted(&self) -> Vec<String> {
         self.sorted_indices()
             .into_iter()
             .map(|index| self.nodes[index].version.clone())
@@ -269,7 +275,7 @@ impl UpdateGraph {
     /// `full` only the latest release (even when `shortest_path` is set); otherwise `min` defaults to the first
     /// release and `max` to the latest, and the range is taken whole, or only the releases on the shortest upgrade
     /// path when `shortest_path` is set.
-    pub fn select(&self, selection: &Selection) -> Result<Selected, GraphError> {
+    pub(crate) fn select(&self, selection: &Selection) -> Result<Selected, GraphError> {
         let latest = self.latest_index().ok_or(GraphError::Empty)?;
         if selection.min.is_none() && selection.max.is_none() && !selection.full {
             return Ok(Selected {
@@ -308,7 +314,7 @@ impl UpdateGraph {
     /// The releases on the shortest upgrade path from `from` to `to` (both included): unconditional edges only
     /// when such a path exists, else allowing conditional edges (the fewest among the shortest paths), which are
     /// reported in `accepted_risks`.
-    pub fn upgrade_path(&self, from: &str, to: &str) -> Result<Selected, GraphError> {
+    pub(crate) fn upgrade_path(&self, from: &str, to: &str) -> Result<Selected, GraphError> {
         let from = self.resolve(from)?;
         let to = self.resolve(to)?;
         self.checked_range(from, to)?;
@@ -316,7 +322,7 @@ impl UpdateGraph {
     }
 
     /// Adds the releases and edges of `other` that this graph lacks; releases are matched by exact version text.
-    pub fn merge(&mut self, other: &UpdateGraph) {
+    pub(crate) fn merge(&mut self, other: &UpdateGraph) {
         let mut by_version: HashMap<String, usize> = self
             .nodes
             .iter()
@@ -350,8 +356,9 @@ impl UpdateGraph {
         }
     }
 
+    #[cfg(test)]
     /// The Fedora CoreOS releases whose payload is an OCI pullspec, with the edges among them.
-    pub fn oci_only(&self) -> UpdateGraph {
+    pub(crate) fn oci_only(&self) -> UpdateGraph {
         let keep: Vec<bool> = self
             .nodes
             .iter()
@@ -360,9 +367,10 @@ impl UpdateGraph {
         self.subgraph(&keep)
     }
 
+    #[cfg(test)]
     /// The graph restricted to the `keep` versions, with payloads rewritten (to their mirrored location), in the
     /// Cincinnati JSON shape: what a mirror serves in place of the upstream graph.
-    pub fn reduced_json(&self, keep: &[String], rewrite: impl Fn(&str) -> String) -> Value {
+    pub(crate) fn reduced_json(&self, keep: &[String], rewrite: impl Fn(&str) -> String) -> Value {
         let wanted: HashSet<&str> = keep.iter().map(String::as_str).collect();
         let mask: Vec<bool> = self
             .nodes
@@ -376,6 +384,7 @@ impl UpdateGraph {
         reduced.to_json()
     }
 
+    #[cfg(test)]
     /// The nodes whose `keep` flag is set, the edges among them (reindexed), and the conditional edges among them.
     fn subgraph(&self, keep: &[bool]) -> UpdateGraph {
         let mut new_index = vec![None; self.nodes.len()];
@@ -605,7 +614,7 @@ fn breadth_first(adjacency: &[Vec<(usize, bool)>], from: usize, to: usize, condi
 /// numbers of any length (`41.20250105.3.0`), compared component by component. Anything else is kept as text,
 /// ordered after nothing but other text (below every numbered version).
 #[derive(Debug, Clone)]
-pub struct ReleaseVersion {
+pub(crate) struct ReleaseVersion {
     text: String,
     key: VersionKey,
 }
@@ -618,7 +627,7 @@ enum VersionKey {
 
 impl ReleaseVersion {
     /// Parses a version; never fails (see the type's documentation for the fallbacks).
-    pub fn parse(text: &str) -> ReleaseVersion {
+    pub(crate) fn parse(text: &str) -> ReleaseVersion {
         let trimmed = text.trim();
         let unprefixed = match trimmed.strip_prefix('v') {
             Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest,
@@ -635,12 +644,13 @@ impl ReleaseVersion {
     }
 
     /// The version as written (build metadata included).
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 
+    #[cfg(test)]
     /// Whether the version is a pre-release (`4.12.0-rc.0`, `4.15.0-0.okd-2024-03-10-010116`).
-    pub fn is_prerelease(&self) -> bool {
+    pub(crate) fn is_prerelease(&self) -> bool {
         matches!(&self.key, VersionKey::Numbered { pre, .. } if !pre.is_empty())
     }
 }
@@ -716,12 +726,13 @@ impl From<&str> for ReleaseVersion {
 }
 
 /// `<base>?channel=<channel>&arch=<arch>`: the graph of an OpenShift or OKD channel.
-pub fn graph_query_url(base: &str, channel: &str, arch: &str) -> String {
+pub(crate) fn graph_query_url(base: &str, channel: &str, arch: &str) -> String {
     with_query(base, &[("channel", channel), ("arch", arch)])
 }
 
+#[cfg(test)]
 /// `<base>?stream=<stream>&basearch=<basearch>&oci=true`: the graph of a Fedora CoreOS stream with OCI payloads.
-pub fn fcos_query_url(base: &str, stream: &str, basearch: &str) -> String {
+pub(crate) fn fcos_query_url(base: &str, stream: &str, basearch: &str) -> String {
     with_query(base, &[("stream", stream), ("basearch", basearch), ("oci", "true")])
 }
 
@@ -755,7 +766,7 @@ fn percent_encode(value: &str) -> String {
 }
 
 /// The Cincinnati `arch` parameter (`amd64`, `arm64`, `ppc64le`, `s390x`, `multi`) for either spelling.
-pub fn graph_arch(arch: &str) -> &str {
+pub(crate) fn graph_arch(arch: &str) -> &str {
     match arch {
         "x86_64" | "amd64" => "amd64",
         "aarch64" | "arm64" => "arm64",
@@ -765,7 +776,7 @@ pub fn graph_arch(arch: &str) -> &str {
 
 /// The architecture suffix of a release payload tag as oc-mirror writes it (`<version>-<arch>`): `x86_64`,
 /// `aarch64`, `ppc64le`, `s390x`, `multi`; accepts either spelling.
-pub fn payload_arch(arch: &str) -> &str {
+pub(crate) fn payload_arch(arch: &str) -> &str {
     match arch {
         "amd64" | "x86_64" => "x86_64",
         "arm64" | "aarch64" => "aarch64",
@@ -773,8 +784,9 @@ pub fn payload_arch(arch: &str) -> &str {
     }
 }
 
+#[cfg(test)]
 /// The Fedora CoreOS `basearch` (`x86_64`, `aarch64`, `ppc64le`, `s390x`); accepts either spelling.
-pub fn fcos_basearch(arch: &str) -> &str {
+pub(crate) fn fcos_basearch(arch: &str) -> &str {
     payload_arch(arch)
 }
 

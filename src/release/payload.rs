@@ -7,17 +7,17 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 /// The directory of a release payload image that holds its manifests.
-pub const RELEASE_MANIFESTS_DIR: &str = "release-manifests";
+pub(crate) const RELEASE_MANIFESTS_DIR: &str = "release-manifests";
 /// The ImageStream listing the component images of a release.
-pub const IMAGE_REFERENCES: &str = "image-references";
+pub(crate) const IMAGE_REFERENCES: &str = "image-references";
 /// The Cincinnati metadata of a release (`version`, `previous`, `next`).
-pub const RELEASE_METADATA: &str = "release-metadata";
+pub(crate) const RELEASE_METADATA: &str = "release-metadata";
 /// The ConfigMap holding the CoreOS stream metadata (boot images, KubeVirt container disks).
-pub const BOOTIMAGES_FILE: &str = "0000_50_installer_coreos-bootimages.yaml";
+pub(crate) const BOOTIMAGES_FILE: &str = "0000_50_installer_coreos-bootimages.yaml";
 
 /// Errors from reading release payload files; each names the file and, where it applies, the field.
 #[derive(Debug, thiserror::Error)]
-pub enum PayloadError {
+pub(crate) enum PayloadError {
     #[error(
         "{file}: cannot be parsed: {reason}\n  help: the release payload may be damaged; pull the release image again"
     )]
@@ -41,21 +41,21 @@ pub enum PayloadError {
 
 /// One component image of a release: the ImageStream tag name and its (digest-pinned) pullspec.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Component {
+pub(crate) struct Component {
     pub name: String,
     pub image: String,
 }
 
 /// The `image-references` ImageStream: its name (the release version) and its component images, in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageReferences {
+pub(crate) struct ImageReferences {
     pub name: String,
     pub components: Vec<Component>,
 }
 
 /// The `release-metadata` file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReleaseMetadata {
+pub(crate) struct ReleaseMetadata {
     pub version: String,
     pub previous: Vec<String>,
     pub next: Vec<String>,
@@ -64,7 +64,7 @@ pub struct ReleaseMetadata {
 
 impl ImageReferences {
     /// Parses an `image-references` file (JSON, as release payloads ship it, or YAML).
-    pub fn parse(bytes: &[u8]) -> Result<ImageReferences, PayloadError> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<ImageReferences, PayloadError> {
         let file = IMAGE_REFERENCES;
         let root = parse_document(file, bytes)?;
         if let Some(kind) = root.get("kind") {
@@ -84,8 +84,9 @@ impl ImageReferences {
         Ok(ImageReferences { name, components })
     }
 
+    #[cfg(test)]
     /// The component with this tag name.
-    pub fn get(&self, name: &str) -> Option<&Component> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Component> {
         self.components.iter().find(|component| component.name == name)
     }
 }
@@ -136,7 +137,7 @@ fn indexed(error: PayloadError, index: usize) -> PayloadError {
 
 impl ReleaseMetadata {
     /// Parses a `release-metadata` file (JSON: `version`, optional `previous`, `next` and `metadata`).
-    pub fn parse(bytes: &[u8]) -> Result<ReleaseMetadata, PayloadError> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<ReleaseMetadata, PayloadError> {
         let file = RELEASE_METADATA;
         let root = parse_document(file, bytes)?;
         let version = string_at(file, &root, &["version"])?.to_string();
@@ -174,13 +175,14 @@ fn string_list(file: &str, root: &Value, field: &str) -> Result<Vec<String>, Pay
 /// The KubeVirt container disk of an architecture (`amd64`/`x86_64`, `arm64`/`aarch64`, `ppc64le`, `s390x`)
 /// from the boot-images ConfigMap: `architectures.<arch>.images.kubevirt` of the stream JSON in `data.stream`,
 /// its `digest-ref`, or its `image` when that is pinned by digest. `None` when the architecture has none.
-pub fn kubevirt_image(bootimages_yaml: &[u8], arch: &str) -> Result<Option<String>, PayloadError> {
+pub(crate) fn kubevirt_image(bootimages_yaml: &[u8], arch: &str) -> Result<Option<String>, PayloadError> {
     let architectures = stream_architectures(bootimages_yaml)?;
     Ok(architectures.get(bootimages_arch(arch)).and_then(arch_kubevirt_image))
 }
 
+#[cfg(test)]
 /// The KubeVirt container disk of every architecture that has one, by the stream's architecture name.
-pub fn kubevirt_images(bootimages_yaml: &[u8]) -> Result<BTreeMap<String, String>, PayloadError> {
+pub(crate) fn kubevirt_images(bootimages_yaml: &[u8]) -> Result<BTreeMap<String, String>, PayloadError> {
     let architectures = stream_architectures(bootimages_yaml)?;
     Ok(architectures
         .iter()
@@ -189,7 +191,7 @@ pub fn kubevirt_images(bootimages_yaml: &[u8]) -> Result<BTreeMap<String, String
 }
 
 /// The architecture names of the CoreOS stream metadata (`x86_64`, `aarch64`, `ppc64le`, `s390x`).
-pub fn bootimages_arch(arch: &str) -> &str {
+pub(crate) fn bootimages_arch(arch: &str) -> &str {
     match arch {
         "amd64" | "x86_64" => "x86_64",
         "arm64" | "aarch64" => "aarch64",

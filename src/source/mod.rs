@@ -1,6 +1,7 @@
 //! Reading an image from where it lives: a registry (through its configured mirrors), an OCI layout, an archive, or
 //! an image built in this run. The copy engine and the collectors both read through here.
 
+pub(crate) mod layers;
 pub(crate) mod spool;
 
 use std::collections::HashMap;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use super::outputs::{self, summarize, JobResults};
-use super::prepare::{add_operators, connect, prepare};
+use super::prepare::{add_remote_content, connect, prepare};
 use super::workspace::utc_rfc3339;
 use super::{DiskOptions, MirrorRequest, Mode, RunSummary, WorkflowError};
 use crate::collect::operator::CatalogTarget;
@@ -30,7 +30,7 @@ pub(crate) async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) ->
     let mut prepared = prepare(request, "", "", &reporter)?;
     let history = History::load(&disk.archive_dir)?;
     let (mut sources, _) = connect(request, &reporter)?;
-    add_operators(&mut prepared, request, "", "", &mut sources, &reporter).await;
+    add_remote_content(&mut prepared, request, "", "", &mut sources, &reporter).await?;
     if request.dry_run {
         let summary = dry_run(&prepared.plan, disk, &history, &sources, &prepared.workspace, &reporter).await?;
         return outputs::finish(summary, prepared, started, started_at);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use super::outputs::{self, summarize};
-use super::prepare::{add_operators, connect, prepare};
+use super::prepare::{add_remote_content, connect, prepare};
 use super::{Failure, MirrorRequest, Mode, RunSummary, WorkflowError, Workspace};
 use crate::engine::{Destination, Engine, EngineError};
 use crate::events::{Event, Reporter};
@@ -39,7 +39,7 @@ pub(crate) async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) ->
             Destination::registry(client, registry)
         }
     };
-    add_operators(&mut prepared, request, registry, namespace, &mut sources, &reporter).await;
+    add_remote_content(&mut prepared, request, registry, namespace, &mut sources, &reporter).await?;
     reporter.event(Event::Info(format!(
         "{} images to mirror to {}",
         prepared.plan.jobs.len(),

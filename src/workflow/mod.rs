@@ -113,6 +113,8 @@ pub(crate) enum WorkflowError {
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error(transparent)]
+    Document(#[from] crate::registry::DocumentError),
+    #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
     #[error(transparent)]
     Archive(#[from] crate::store::archive::ArchiveError),

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use super::{Failure, MirrorRequest, WorkflowError, Workspace};
 use crate::auth::CredentialStore;
 use crate::collect::operator::{self, CatalogTarget};
+use crate::collect::release::{self, PlannedRelease};
 use crate::collect::{additional, CollectContext, Excluded};
 use crate::config::{self, ImageSetConfiguration};
 use crate::events::{Event, Reporter};
 use crate::plan::{ImageOrigin, MirrorPlan};
 use crate::registries_conf::RegistriesConf;
-use crate::registry::{ClientOptions, RegistryClient};
+use crate::registry::{ClientOptions, DocumentClient, RegistryClient};
 use crate::source::spool::BlobSpool;
 use crate::source::Sources;
 
@@ -27,6 +28,8 @@ pub(super) struct Prepared {
     pub early_failures: Vec<Failure>,
     /// Rebuilt catalogs and where they go.
     pub catalogs: Vec<CatalogTarget>,
+    /// Releases planned, with their payloads.
+    pub releases: Vec<PlannedRelease>,
 }
 
 /// Loads the configuration and collects the plan for a destination `registry`/`namespace` (empty for archives,
@@ -68,12 +71,59 @@ pub(super) fn prepare(
         excluded,
         early_failures,
         catalogs: Vec::new(),
+        releases: Vec::new(),
     })
+}
+
+/// Collects what needs the network to plan (releases, catalogs), in that order.
+pub(super) async fn add_remote_content(
+    prepared: &mut Prepared,
+    request: &MirrorRequest,
+    registry: &str,
+    namespace: &str,
+    sources: &mut Sources,
+    reporter: &Arc<dyn Reporter>,
+) -> Result<(), WorkflowError> {
+    add_releases(prepared, request, registry, namespace, sources, reporter).await?;
+    add_operators(prepared, request, registry, namespace, sources, reporter).await;
+    Ok(())
+}
+
+/// Resolves the release channels (update graph) and reads each selected payload, adding payloads and components
+/// to the plan. A channel or payload that cannot be read fails the release group.
+async fn add_releases(
+    prepared: &mut Prepared,
+    request: &MirrorRequest,
+    registry: &str,
+    namespace: &str,
+    sources: &Sources,
+    reporter: &Arc<dyn Reporter>,
+) -> Result<(), WorkflowError> {
+    if prepared.config.spec.mirror.platform.is_empty() {
+        return Ok(());
+    }
+    let documents = DocumentClient::new(request.src_tls_verify, request.engine.retry)?;
+    let context = CollectContext {
+        registry: registry.to_string(),
+        namespace: namespace.to_string(),
+        cli_platforms: request.cli_platforms.clone(),
+    };
+    let collected = release::collect(&prepared.config, &context, sources, &documents, reporter).await;
+    prepared.plan.jobs.extend(collected.jobs);
+    prepared.releases = collected.releases;
+    prepared
+        .early_failures
+        .extend(collected.failures.into_iter().map(|failure| Failure {
+            image: failure.subject,
+            origin: ImageOrigin::Release,
+            error: failure.error.to_string(),
+        }));
+    Ok(())
 }
 
 /// Reads, filters and rebuilds the configured catalogs (network I/O), adding the catalogs and their images to the
 /// plan and the rebuilt images to `sources`. A catalog that cannot be read fails the operator group.
-pub(super) async fn add_operators(
+async fn add_operators(
     prepared: &mut Prepared,
     request: &MirrorRequest,
     registry: &str,
@@ -83,10 +133,6 @@ pub(super) async fn add_operators(
 ) {
     if prepared.config.spec.mirror.operators.is_empty() {
         return;
-    }
-    // The configs layers read here are copied again under the rebuilt catalogs: keep them for that.
-    if sources.spool.is_none() && !request.dry_run {
-        sources.spool = BlobSpool::new_in(prepared.workspace.root()).ok().map(Arc::new);
     }
     // The configs layers read here are copied again under the rebuilt catalogs: keep them for that.
     if sources.spool.is_none() && !request.dry_run {
@@ -116,22 +162,14 @@ pub(super) async fn add_operators(
 fn unsupported_groups(config: &ImageSetConfiguration) -> Vec<Failure> {
     let mirror = &config.spec.mirror;
     let charts = mirror.helm.local.len() + mirror.helm.repositories.iter().map(|r| r.charts.len()).sum::<usize>();
-    let groups = [
-        (
-            ImageOrigin::Release,
-            "mirror.platform",
-            usize::from(!mirror.platform.is_empty()),
-            "release platform",
-        ),
-        (ImageOrigin::Helm, "mirror.helm", charts, "charts"),
-    ];
+    let groups = [(ImageOrigin::Helm, "mirror.helm", charts, "charts")];
     groups
         .into_iter()
         .filter(|(_, _, count, _)| *count > 0)
         .map(|(origin, field, count, what)| Failure {
             image: format!("{field} ({count} {what})"),
             origin,
-            error: "not mirrored: this version of ferry mirrors additionalImages and operators only".to_string(),
+            error: "not mirrored: this version of ferry mirrors releases, additionalImages and operators".to_string(),
         })
         .collect()
 }

@@ -1,0 +1,270 @@
+//! `mirror.platform`: the releases the channels select (or the one `release` names), each payload's
+//! `release-manifests/` read in place, and one job per payload and per component image, pushed by digest under
+//! oc-mirror v2's names: `openshift/release-images:<version>-<arch>` and `openshift/release:<version>-<arch>-<name>`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::CollectContext;
+use crate::config::ImageSetConfiguration;
+use crate::events::{Event, Reporter};
+use crate::image::PlatformFilter;
+use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob};
+use crate::reference::ImageReference;
+use crate::registry::DocumentClient;
+use crate::release::channels::{self, ChannelRelease};
+use crate::release::graph::payload_arch;
+use crate::release::payload::kubevirt_image;
+use crate::release::{read_manifests, ReleaseError, ReleaseManifests};
+use crate::source::layers::LayerStats;
+use crate::source::{SourceReader, Sources};
+
+/// The repository payloads go to, under the destination namespace.
+pub(crate) const RELEASE_IMAGES_REPO: &str = "openshift/release-images";
+/// The repository component images go to.
+pub(crate) const COMPONENTS_REPO: &str = "openshift/release";
+
+/// A release that will be mirrored.
+#[derive(Debug, Clone)]
+pub(crate) struct PlannedRelease {
+    pub version: String,
+    /// The payload as the update graph (or `release`) names it, by digest.
+    pub payload: String,
+    /// The payload's architecture as its tag writes it (`x86_64`, `multi`...).
+    pub arch: String,
+    pub components: usize,
+    /// What reading its `release-manifests/` fetched.
+    pub manifests_read: LayerStats,
+}
+
+/// What the release collector planned, and what it could not.
+#[derive(Debug, Default)]
+pub(crate) struct CollectedReleases {
+    pub jobs: Vec<MirrorJob>,
+    pub releases: Vec<PlannedRelease>,
+    pub failures: Vec<ReleaseFailure>,
+}
+
+/// A release (or channel) that cannot be mirrored, and why.
+#[derive(Debug)]
+pub(crate) struct ReleaseFailure {
+    pub subject: String,
+    pub error: ReleaseError,
+}
+
+/// Resolves the channels and plans every selected release.
+pub(crate) async fn collect(
+    config: &ImageSetConfiguration,
+    context: &CollectContext,
+    sources: &Sources,
+    documents: &DocumentClient,
+    reporter: &Arc<dyn Reporter>,
+) -> CollectedReleases {
+    let platform = &config.spec.mirror.platform;
+    let mut collected = CollectedReleases::default();
+    let Some(filter) = PlatformFilter::of(platform.platforms.clone()).intersect(&context.cli_platforms) else {
+        reporter.event(Event::Warning(
+            "mirror.platform: its platforms and --platform have none in common: no release is mirrored".into(),
+        ));
+        return collected;
+    };
+    let mut wanted = selected_releases(config, documents, reporter, &mut collected).await;
+    wanted.dedup_by(|a, b| a.payload == b.payload);
+    let mut planned_digests = BTreeSet::new();
+    for release in wanted {
+        if !planned_digests.insert(release.payload.clone()) {
+            continue;
+        }
+        match plan_release(&release, platform.kube_virt_container, &filter, context, sources).await {
+            Ok((planned, jobs)) => {
+                reporter.event(Event::Info(format!(
+                    "release {} ({}) {}: {} component image(s); release-manifests read from {} layer(s), {} bytes",
+                    planned.version,
+                    planned.arch,
+                    planned.payload,
+                    planned.components,
+                    planned.manifests_read.layers_fetched,
+                    planned.manifests_read.bytes_fetched
+                )));
+                collected.jobs.extend(jobs);
+                collected.releases.push(planned);
+            }
+            Err(error) => collected.failures.push(ReleaseFailure {
+                subject: format!("release {} ({})", release.version, release.payload),
+                error,
+            }),
+        }
+    }
+    collected
+}
+
+/// The releases of every channel, and the one `release` names.
+async fn selected_releases(
+    config: &ImageSetConfiguration,
+    documents: &DocumentClient,
+    reporter: &Arc<dyn Reporter>,
+    collected: &mut CollectedReleases,
+) -> Vec<ChannelRelease> {
+    let platform = &config.spec.mirror.platform;
+    let mut releases = Vec::new();
+    if !platform.channels.is_empty() {
+        let on_retry = |attempt: u32, error: &str| {
+            reporter.event(Event::Retrying {
+                what: "update graph".into(),
+                attempt,
+                error: error.to_string(),
+            })
+        };
+        match channels::resolve(platform, documents, &on_retry).await {
+            Ok(resolution) => {
+                for message in resolution.accepted_risks.iter().chain(&resolution.warnings) {
+                    reporter.event(Event::Warning(message.clone()));
+                }
+                releases.extend(resolution.releases);
+            }
+            Err(error) => collected.failures.push(ReleaseFailure {
+                subject: "mirror.platform.channels".into(),
+                error,
+            }),
+        }
+    }
+    if let Some(image) = &platform.release {
+        let arch = channels::architectures(platform).into_iter().next().unwrap_or_default();
+        releases.push(ChannelRelease {
+            version: String::new(),
+            payload: image.clone(),
+            arch,
+            channel: "release".into(),
+        });
+    }
+    releases
+}
+
+/// Reads one payload and plans it with its components.
+async fn plan_release(
+    release: &ChannelRelease,
+    kube_virt: bool,
+    filter: &PlatformFilter,
+    context: &CollectContext,
+    sources: &Sources,
+) -> Result<(PlannedRelease, Vec<MirrorJob>), ReleaseError> {
+    let image = &release.payload;
+    let reference: ImageReference = image.parse().map_err(|source| ReleaseError::BadReference {
+        image: image.clone(),
+        source: Box::new(source),
+    })?;
+    let source = ImageSource::Registry(reference.clone());
+    let (reader, root) = SourceReader::open(&source, sources)
+        .await
+        .map_err(|source| ReleaseError::Source {
+            image: image.clone(),
+            source: Box::new(source),
+        })?;
+    let digest = root.digest.clone();
+    let manifests = read_manifests(&reader, root, image).await?;
+    let version = release_version(release, &manifests);
+    let arch = payload_arch(&release.arch).to_string();
+    let tag = format!("{version}-{arch}");
+    let pinned = ImageReference {
+        digest: Some(digest),
+        ..reference
+    };
+    let mut jobs = vec![job(
+        ImageSource::Registry(pinned),
+        RELEASE_IMAGES_REPO,
+        &tag,
+        filter,
+        context,
+    )];
+    for component in &manifests.references.components {
+        let Ok(reference) = component.image.parse::<ImageReference>() else {
+            continue;
+        };
+        let tag = format!("{version}-{arch}-{}", component.name);
+        jobs.push(job(
+            ImageSource::Registry(reference),
+            COMPONENTS_REPO,
+            &tag,
+            filter,
+            context,
+        ));
+    }
+    if kube_virt {
+        jobs.extend(kube_virt_job(
+            &manifests,
+            &release.arch,
+            &version,
+            filter,
+            context,
+            image,
+        )?);
+    }
+    let planned = PlannedRelease {
+        version,
+        payload: image.clone(),
+        arch,
+        components: manifests.references.components.len(),
+        manifests_read: manifests.stats,
+    };
+    Ok((planned, jobs))
+}
+
+/// The release's version: the graph's, else the payload's own metadata, else its ImageStream's name.
+fn release_version(release: &ChannelRelease, manifests: &ReleaseManifests) -> String {
+    if !release.version.is_empty() {
+        return release.version.clone();
+    }
+    manifests
+        .metadata
+        .as_ref()
+        .map(|m| m.version.clone())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| manifests.references.name.clone())
+}
+
+fn kube_virt_job(
+    manifests: &ReleaseManifests,
+    arch: &str,
+    version: &str,
+    filter: &PlatformFilter,
+    context: &CollectContext,
+    image: &str,
+) -> Result<Option<MirrorJob>, ReleaseError> {
+    let Some(bootimages) = &manifests.bootimages else {
+        return Ok(None);
+    };
+    let found = kubevirt_image(bootimages, arch).map_err(|source| ReleaseError::Payload {
+        image: image.to_string(),
+        source: Box::new(source),
+    })?;
+    let Some(reference) = found.and_then(|r| r.parse::<ImageReference>().ok()) else {
+        return Ok(None);
+    };
+    let tag = format!("{version}-{}-kube-virt-container", payload_arch(arch));
+    Ok(Some(job(
+        ImageSource::Registry(reference),
+        COMPONENTS_REPO,
+        &tag,
+        filter,
+        context,
+    )))
+}
+
+fn job(
+    source: ImageSource,
+    repository: &str,
+    tag: &str,
+    filter: &PlatformFilter,
+    context: &CollectContext,
+) -> MirrorJob {
+    MirrorJob {
+        source,
+        destination: ImageDestination {
+            registry: context.registry.clone(),
+            repository: context.destination_repository(repository),
+            tag: tag.to_string(),
+        },
+        platforms: filter.clone(),
+        origin: ImageOrigin::Release,
+    }
+}
