@@ -541,16 +541,12 @@ fn content_this_version_cannot_mirror_fails_its_group_instead_of_being_skipped_s
     let (src, dst) = (TestRegistry::start(), TestRegistry::start());
     multi_arch_image(dir.join("img"), 161, &["linux/amd64"], false).push(&src.host(), "ns/app:1");
     let yaml = format!(
-        "  platform:\n    channels:\n    - name: stable-4.16\n  additionalImages:\n  - name: {}/ns/app:1\n",
+        "  helm:\n    repositories:\n    - name: podinfo\n      url: https://charts.example.invalid/podinfo\n      charts:\n      - name: podinfo\n        version: 6.5.0\n  additionalImages:\n  - name: {}/ns/app:1\n",
         src.host()
     );
     let run = mirror_to_registry(&dir, &yaml, &dst.host(), &[]);
-    assert_eq!(run.code(), 2, "release group bit: {}", run.stderr());
-    assert!(
-        run.stderr().contains("mirror.platform (1 release platform)"),
-        "{}",
-        run.stderr()
-    );
+    assert_eq!(run.code(), 16, "helm group bit: {}", run.stderr());
+    assert!(run.stderr().contains("mirror.helm (1 charts)"), "{}", run.stderr());
     assert!(
         skopeo_inspect_raw(&dst.docker_ref("ns/app:1")).is_ok(),
         "the additional image is still mirrored"

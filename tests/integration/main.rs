@@ -11,5 +11,6 @@ mod cli;
 mod disk;
 mod harness;
 mod m2m;
+mod release;
 mod token_auth;
 mod tui;

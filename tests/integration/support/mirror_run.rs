@@ -77,9 +77,21 @@ impl MirrorRun {
 /// `ferry mirror -c DIR/isc.yaml --workspace file://DIR/ws docker://DESTINATION` with TLS verification off both
 /// ways (plain HTTP test registries), 50 ms retry delays, and `extra` arguments.
 pub fn mirror_to_registry(dir: &TestDir, mirror_yaml: &str, destination: &str, extra: &[&str]) -> MirrorRun {
+    mirror_to_registry_with_env(dir, mirror_yaml, destination, extra, &[])
+}
+
+/// `mirror_to_registry` with environment variables set for ferry (`UPDATE_URL_OVERRIDE`...).
+pub fn mirror_to_registry_with_env(
+    dir: &TestDir,
+    mirror_yaml: &str,
+    destination: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> MirrorRun {
     let isc = write_isc(dir.path(), mirror_yaml);
     let workspace = dir.join("ws");
     let output = ferry_at(dir.path())
+        .envs(env.iter().copied())
         .args(["mirror", "-c"])
         .arg(&isc)
         .arg("--workspace")

@@ -20,6 +20,7 @@ pub mod mirror_run;
 pub mod proxy;
 pub mod registry;
 pub mod skopeo;
+pub mod static_server;
 pub mod token_auth;
 
 pub use fixtures::*;
@@ -27,6 +28,7 @@ pub use mirror_run::*;
 pub use proxy::{FaultPlan, FaultProxy, Injected};
 pub use registry::{RegistryOptions, TestRegistry};
 pub use skopeo::*;
+pub use static_server::StaticServer;
 pub use token_auth::{TokenAuthOptions, TokenRegistry, TokenRequest, TokenServer};
 
 use std::path::{Path, PathBuf};
@@ -36,11 +38,17 @@ use std::process::Command;
 pub const KEEP_ENV: &str = "FERRY_KEEP_TEST_DIRS";
 
 /// A `Command` for the `ferry` binary built by cargo for this test run. Variables through which a developer's
-/// environment would leak into ferry (`REGISTRY_AUTH_FILE`, `CONTAINERS_REGISTRIES_CONF`, `DOCKER_CONFIG`) are
+/// environment would leak into ferry (`REGISTRY_AUTH_FILE`, `CONTAINERS_REGISTRIES_CONF`, `DOCKER_CONFIG`,
+/// `UPDATE_URL_OVERRIDE`) are
 /// removed; set them again with `.env(...)` where a test needs them.
 pub fn ferry_bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
-    for var in ["REGISTRY_AUTH_FILE", "CONTAINERS_REGISTRIES_CONF", "DOCKER_CONFIG"] {
+    for var in [
+        "REGISTRY_AUTH_FILE",
+        "CONTAINERS_REGISTRIES_CONF",
+        "DOCKER_CONFIG",
+        "UPDATE_URL_OVERRIDE",
+    ] {
         cmd.env_remove(var);
     }
     cmd

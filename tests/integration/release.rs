@@ -1,0 +1,200 @@
+//! Releases (`mirror.platform`): an update graph served by a local HTTP server (`UPDATE_URL_OVERRIDE`), payloads
+//! built at test time whose `release-manifests/image-references` name component images in the source registry;
+//! results checked with skopeo and the cluster resources read as files.
+
+use serde_json::json;
+
+use crate::support::*;
+
+const RELEASE_REPO: &str = "openshift-release-dev/ocp-release";
+const COMPONENT_REPO: &str = "openshift-release-dev/ocp-v4.0-art-dev";
+
+/// A payload built and pushed to the source registry.
+struct Payload {
+    version: String,
+    digest: String,
+}
+
+/// Pushes a component image as `COMPONENT_REPO:name`; returns its pullspec by digest.
+fn push_component(dir: &TestDir, src: &TestRegistry, name: &str, seed: u64) -> String {
+    let image = multi_arch_image(dir.join(name), seed, &["linux/amd64"], false);
+    image.push(&src.host(), &format!("{COMPONENT_REPO}:{name}"));
+    format!("{}/{COMPONENT_REPO}@{}", src.host(), image.index.digest)
+}
+
+/// A single-arch payload: a base layer that is not a tar (reading it would fail) under the release-manifests
+/// layer, as `oc adm release new` stacks them; pushed as `RELEASE_REPO:<version>-x86_64`.
+fn push_payload(dir: &TestDir, src: &TestRegistry, version: &str, components: &[(&str, &str)]) -> Payload {
+    let tags: Vec<_> = components
+        .iter()
+        .map(|(name, image)| json!({"name": name, "from": {"kind": "DockerImage", "name": image}}))
+        .collect();
+    let references = json!({
+        "kind": "ImageStream", "apiVersion": "image.openshift.io/v1",
+        "metadata": {"name": version, "creationTimestamp": null},
+        "spec": {"lookupPolicy": {"local": false}, "tags": tags}
+    });
+    let metadata = json!({"kind": "cincinnati-metadata-v0", "version": version, "previous": []});
+    let manifests = tar_bytes(&[
+        ("release-manifests/image-references", references.to_string().as_bytes()),
+        ("release-manifests/release-metadata", metadata.to_string().as_bytes()),
+    ]);
+    let mut layout = LayoutBuilder::new(dir.join(format!("payload-{version}")));
+    let image = layout.image(("linux", "amd64", None), &[random_bytes(7, 4096), manifests]);
+    layout.tag(&image, "latest");
+    push_layout(
+        layout.dir(),
+        "latest",
+        &src.host(),
+        &format!("{RELEASE_REPO}:{version}-x86_64"),
+    );
+    Payload {
+        version: version.to_string(),
+        digest: image.digest.clone(),
+    }
+}
+
+/// A Cincinnati graph over `payloads` (in version order), each release upgrading to every later one.
+fn graph(src: &TestRegistry, payloads: &[&Payload]) -> Vec<u8> {
+    let nodes: Vec<_> = payloads
+        .iter()
+        .map(|p| json!({"version": p.version, "payload": format!("{}/{RELEASE_REPO}@{}", src.host(), p.digest), "metadata": {}}))
+        .collect();
+    let mut edges = Vec::new();
+    for from in 0..payloads.len() {
+        for to in from + 1..payloads.len() {
+            edges.push(json!([from, to]));
+        }
+    }
+    serde_json::to_vec(&json!({"version": 1, "nodes": nodes, "edges": edges, "conditionalEdges": []})).unwrap()
+}
+
+fn digest_at(registry: &TestRegistry, repo_tag: &str) -> String {
+    manifest_digest(&skopeo_inspect_raw(&registry.docker_ref(repo_tag)).unwrap())
+}
+
+#[test]
+fn channel_range_mirrors_payloads_and_components_by_digest_with_release_idms() {
+    let dir = TestDir::new("release_range");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let a = push_component(&dir, &src, "comp-a", 301);
+    let b = push_component(&dir, &src, "comp-b", 302);
+    let c = push_component(&dir, &src, "comp-c", 303);
+    let old = push_payload(&dir, &src, "4.16.0", &[("comp-a", &a)]);
+    let first = push_payload(&dir, &src, "4.16.1", &[("comp-a", &a), ("comp-b", &b)]);
+    let second = push_payload(&dir, &src, "4.16.2", &[("comp-a", &a), ("comp-c", &c)]);
+    let server = StaticServer::start(vec![("/graph".into(), graph(&src, &[&old, &first, &second]))]);
+    let yaml = "  platform:\n    channels:\n    - name: stable-4.16\n      minVersion: 4.16.1\n";
+    let url = format!("{}/graph", server.url());
+    let run = mirror_to_registry_with_env(&dir, yaml, &dst.host(), &[], &[("UPDATE_URL_OVERRIDE", &url)]);
+    run.assert_success();
+
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r == "/graph?channel=stable-4.16&arch=amd64"),
+        "{:?}",
+        server.requests()
+    );
+    assert_eq!(digest_at(&dst, "openshift/release-images:4.16.1-x86_64"), first.digest);
+    assert_eq!(digest_at(&dst, "openshift/release-images:4.16.2-x86_64"), second.digest);
+    assert!(
+        skopeo_inspect_raw(&dst.docker_ref("openshift/release-images:4.16.0-x86_64")).is_err(),
+        "4.16.0 is below minVersion"
+    );
+    let digest_of = |pullspec: &str| pullspec.rsplit_once('@').unwrap().1.to_string();
+    assert_eq!(digest_at(&dst, "openshift/release:4.16.1-x86_64-comp-a"), digest_of(&a));
+    assert_eq!(digest_at(&dst, "openshift/release:4.16.1-x86_64-comp-b"), digest_of(&b));
+    assert_eq!(digest_at(&dst, "openshift/release:4.16.2-x86_64-comp-c"), digest_of(&c));
+    // A payload's references resolve through IDMS: the component is pullable at the mirror by its digest.
+    assert!(skopeo_inspect_raw(&dst.docker_ref(&format!("openshift/release@{}", digest_of(&b)))).is_ok());
+
+    let idms = run.working_file("cluster-resources/idms-oc-mirror.yaml");
+    for (source, mirror) in [
+        (RELEASE_REPO, "openshift/release-images"),
+        (COMPONENT_REPO, "openshift/release"),
+    ] {
+        let entry = format!(
+            "  - mirrors:\n    - {}/{mirror}\n    source: {}/{source}\n",
+            dst.host(),
+            src.host()
+        );
+        assert!(idms.contains(&entry), "no entry\n{entry}in\n{idms}");
+    }
+    assert!(idms.contains("name: idms-release-0"), "{idms}");
+}
+
+#[test]
+fn release_named_directly_takes_its_version_from_release_metadata() {
+    let dir = TestDir::new("release_direct");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let a = push_component(&dir, &src, "comp-a", 311);
+    let payload = push_payload(&dir, &src, "4.17.3", &[("comp-a", &a)]);
+    let yaml = format!(
+        "  platform:\n    release: {}/{RELEASE_REPO}@{}\n",
+        src.host(),
+        payload.digest
+    );
+    let run = mirror_to_registry(&dir, &yaml, &dst.host(), &[]);
+    run.assert_success();
+    assert_eq!(
+        digest_at(&dst, "openshift/release-images:4.17.3-x86_64"),
+        payload.digest
+    );
+    assert!(skopeo_inspect_raw(&dst.docker_ref("openshift/release:4.17.3-x86_64-comp-a")).is_ok());
+}
+
+#[test]
+fn a_version_missing_from_the_channel_fails_the_release_group_naming_the_nearest() {
+    let dir = TestDir::new("release_missing_version");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let a = push_component(&dir, &src, "comp-a", 321);
+    let first = push_payload(&dir, &src, "4.16.1", &[("comp-a", &a)]);
+    let second = push_payload(&dir, &src, "4.16.2", &[("comp-a", &a)]);
+    let server = StaticServer::start(vec![("/graph".into(), graph(&src, &[&first, &second]))]);
+    multi_arch_image(dir.join("extra"), 322, &["linux/amd64"], false).push(&src.host(), "ns/app:1");
+    let yaml = format!(
+        "  platform:\n    channels:\n    - name: stable-4.16\n      minVersion: 4.16.7\n  additionalImages:\n  - name: {}/ns/app:1\n",
+        src.host()
+    );
+    let url = format!("{}/graph", server.url());
+    let run = mirror_to_registry_with_env(&dir, &yaml, &dst.host(), &[], &[("UPDATE_URL_OVERRIDE", &url)]);
+    assert_eq!(run.code(), 2, "release group bit: {}", run.stderr());
+    let stderr = run.stderr();
+    assert!(stderr.contains("stable-4.16") && stderr.contains("amd64"), "{stderr}");
+    assert!(stderr.contains("4.16.7") && stderr.contains("4.16.2"), "{stderr}");
+    assert!(
+        skopeo_inspect_raw(&dst.docker_ref("ns/app:1")).is_ok(),
+        "the other groups still run"
+    );
+    assert!(skopeo_inspect_raw(&dst.docker_ref("openshift/release-images:4.16.2-x86_64")).is_err());
+}
+
+#[test]
+fn an_unreachable_update_graph_is_a_release_failure_naming_channel_arch_and_url() {
+    let dir = TestDir::new("release_unreachable");
+    let dst = TestRegistry::start();
+    // A port nothing listens on: bind one, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/graph");
+    let yaml = "  platform:\n    architectures: [arm64]\n    channels:\n    - name: fast-4.17\n";
+    let run = mirror_to_registry_with_env(
+        &dir,
+        yaml,
+        &dst.host(),
+        &["--retry-times", "1"],
+        &[("UPDATE_URL_OVERRIDE", &url)],
+    );
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    let stderr = run.stderr();
+    assert!(stderr.contains("fast-4.17") && stderr.contains("arm64"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{url}?channel=fast-4.17&arch=arm64")),
+        "{stderr}"
+    );
+}
