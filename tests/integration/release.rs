@@ -198,3 +198,44 @@ fn an_unreachable_update_graph_is_a_release_failure_naming_channel_arch_and_url(
         "{stderr}"
     );
 }
+
+#[test]
+fn releases_cross_the_air_gap_and_disk_to_mirror_asks_no_graph() {
+    let dir = TestDir::new("release_disk");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let a = push_component(&dir, &src, "comp-a", 331);
+    let payload = push_payload(&dir, &src, "4.18.4", &[("comp-a", &a)]);
+    let server = StaticServer::start(vec![("/graph".into(), graph(&src, &[&payload]))]);
+    let url = format!("{}/graph", server.url());
+    let config = write_isc(
+        dir.path(),
+        "  platform:\n    channels:\n    - name: stable-4.18\n",
+    );
+    let archive = dir.join("archive");
+    let m2d = ferry_at(dir.path())
+        .env("UPDATE_URL_OVERRIDE", &url)
+        .args(["mirror", "-c"])
+        .arg(&config)
+        .arg(format!("file://{}", archive.display()))
+        .args(["--src-tls-verify=false", "--retry-delay", "50ms"])
+        .output()
+        .unwrap();
+    assert_ok(&m2d);
+    let asked = server.requests().len();
+    let d2m = ferry_at(dir.path())
+        .args(["mirror", "-c"])
+        .arg(&config)
+        .arg("--from")
+        .arg(format!("file://{}", archive.display()))
+        .arg(format!("docker://{}/mirror", dst.host()))
+        .args(["--dest-tls-verify=false", "--retry-delay", "50ms"])
+        .output()
+        .unwrap();
+    assert_ok(&d2m);
+    assert_eq!(server.requests().len(), asked, "disk-to-mirror queried the update graph");
+    assert_eq!(digest_at(&dst, "mirror/openshift/release-images:4.18.4-x86_64"), payload.digest);
+    let component = a.rsplit_once('@').unwrap().1;
+    assert_eq!(digest_at(&dst, "mirror/openshift/release:4.18.4-x86_64-comp-a"), component);
+    let idms = std::fs::read_to_string(archive.join("working-dir/cluster-resources/idms-oc-mirror.yaml")).unwrap();
+    assert!(idms.contains(&format!("- {}/mirror/openshift/release-images\n", dst.host())), "{idms}");
+}
