@@ -95,6 +95,13 @@ pub(crate) async fn collect(
             }),
         }
     }
+    if !collected.releases.is_empty() {
+        reporter.event(Event::Warning(
+            "release signatures are not verified or mirrored yet: no signature ConfigMap is written; a cluster that \
+             verifies release signatures needs them from another source"
+                .into(),
+        ));
+    }
     collected
 }
 
