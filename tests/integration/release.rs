@@ -207,10 +207,7 @@ fn releases_cross_the_air_gap_and_disk_to_mirror_asks_no_graph() {
     let payload = push_payload(&dir, &src, "4.18.4", &[("comp-a", &a)]);
     let server = StaticServer::start(vec![("/graph".into(), graph(&src, &[&payload]))]);
     let url = format!("{}/graph", server.url());
-    let config = write_isc(
-        dir.path(),
-        "  platform:\n    channels:\n    - name: stable-4.18\n",
-    );
+    let config = write_isc(dir.path(), "  platform:\n    channels:\n    - name: stable-4.18\n");
     let archive = dir.join("archive");
     let m2d = ferry_at(dir.path())
         .env("UPDATE_URL_OVERRIDE", &url)
@@ -232,10 +229,23 @@ fn releases_cross_the_air_gap_and_disk_to_mirror_asks_no_graph() {
         .output()
         .unwrap();
     assert_ok(&d2m);
-    assert_eq!(server.requests().len(), asked, "disk-to-mirror queried the update graph");
-    assert_eq!(digest_at(&dst, "mirror/openshift/release-images:4.18.4-x86_64"), payload.digest);
+    assert_eq!(
+        server.requests().len(),
+        asked,
+        "disk-to-mirror queried the update graph"
+    );
+    assert_eq!(
+        digest_at(&dst, "mirror/openshift/release-images:4.18.4-x86_64"),
+        payload.digest
+    );
     let component = a.rsplit_once('@').unwrap().1;
-    assert_eq!(digest_at(&dst, "mirror/openshift/release:4.18.4-x86_64-comp-a"), component);
+    assert_eq!(
+        digest_at(&dst, "mirror/openshift/release:4.18.4-x86_64-comp-a"),
+        component
+    );
     let idms = std::fs::read_to_string(archive.join("working-dir/cluster-resources/idms-oc-mirror.yaml")).unwrap();
-    assert!(idms.contains(&format!("- {}/mirror/openshift/release-images\n", dst.host())), "{idms}");
+    assert!(
+        idms.contains(&format!("- {}/mirror/openshift/release-images\n", dst.host())),
+        "{idms}"
+    );
 }
