@@ -4,9 +4,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::args::{DescribeArgs, OutputFormat};
+use crate::collect::release::PlannedRelease;
 use crate::reference::Location;
 use crate::report::human_bytes;
 use crate::store::archive::{ArchiveMetadata, ArchiveReader};
+use crate::workflow::mirror_to_disk::RELEASES_KEY;
 
 pub(super) fn run(args: &DescribeArgs) -> i32 {
     let dir = match args.archive.parse::<Location>() {
@@ -57,6 +59,22 @@ fn describe_json(reader: &ArchiveReader) -> serde_json::Value {
     serde_json::json!({ "runs": runs })
 }
 
+/// The releases a run carries (recorded by mirror-to-disk), one line each.
+fn write_releases(out: &mut String, run: &ArchiveMetadata) {
+    let Some(value) = run.extra.get(RELEASES_KEY) else {
+        return;
+    };
+    let releases: Vec<PlannedRelease> = serde_json::from_value(value.clone()).unwrap_or_default();
+    let _ = writeln!(out, "  releases: {}", releases.len());
+    for release in releases {
+        let _ = writeln!(
+            out,
+            "    {} ({}) {}: {} components",
+            release.version, release.arch, release.payload, release.components
+        );
+    }
+}
+
 fn run_bytes(run: &ArchiveMetadata) -> u64 {
     run.blobs.values().map(|location| location.size).sum()
 }
@@ -93,6 +111,7 @@ fn describe_text(dir: &Path, reader: &ArchiveReader) -> String {
                 names.join("; ")
             );
         }
+        write_releases(&mut out, run);
         let _ = writeln!(out, "  images: {}", run.images.len());
         for image in &run.images {
             let platforms = if image.platforms.is_empty() {

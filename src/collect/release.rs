@@ -24,8 +24,8 @@ pub(crate) const RELEASE_IMAGES_REPO: &str = "openshift/release-images";
 /// The repository component images go to.
 pub(crate) const COMPONENTS_REPO: &str = "openshift/release";
 
-/// A release that will be mirrored.
-#[derive(Debug, Clone)]
+/// A release that will be mirrored (archives record it for `describe` and disk-to-mirror's resources).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct PlannedRelease {
     pub version: String,
     /// The payload as the update graph (or `release`) names it, by digest.
@@ -33,7 +33,10 @@ pub(crate) struct PlannedRelease {
     /// The payload's architecture as its tag writes it (`x86_64`, `multi`...).
     pub arch: String,
     pub components: usize,
+    /// Where the payload goes.
+    pub destination: ImageDestination,
     /// What reading its `release-manifests/` fetched.
+    #[serde(skip)]
     pub manifests_read: LayerStats,
 }
 
@@ -211,6 +214,7 @@ async fn plan_release(
         payload: image.clone(),
         arch,
         components: manifests.references.components.len(),
+        destination: jobs[0].destination.clone(),
         manifests_read: manifests.stats,
     };
     Ok((planned, jobs))

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use super::mirror_to_disk::CATALOGS_KEY;
+use super::mirror_to_disk::{CATALOGS_KEY, RELEASES_KEY};
 use super::outputs::{self, summarize};
 use super::prepare::{connect, prepare};
 use super::{MirrorRequest, Mode, RegistryTarget, RunSummary, WorkflowError};
 use crate::collect::operator::CatalogTarget;
+use crate::collect::release::PlannedRelease;
 use crate::engine::{Destination, Engine};
 use crate::events::{Event, Reporter};
 use crate::image::{Platform, PlatformFilter};
@@ -39,6 +40,7 @@ pub(crate) async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) ->
     }
     prepared.plan = plan_from_archive(newest, target);
     prepared.catalogs = catalogs_from_archive(newest, target);
+    prepared.releases = releases_from_archive(newest, target);
     reporter.event(Event::Info(format!(
         "{} images from archive run {} to push to {}",
         prepared.plan.jobs.len(),
@@ -82,6 +84,22 @@ fn catalogs_from_archive(metadata: &ArchiveMetadata, target: &RegistryTarget) ->
             catalog.destination.registry = target.registry.clone();
             catalog.destination.repository = namespaced(&target.namespace, &catalog.destination.repository);
             catalog
+        })
+        .collect()
+}
+
+/// The archived releases, their payloads at their place under the destination.
+fn releases_from_archive(metadata: &ArchiveMetadata, target: &RegistryTarget) -> Vec<PlannedRelease> {
+    let Some(value) = metadata.extra.get(RELEASES_KEY) else {
+        return Vec::new();
+    };
+    let releases: Vec<PlannedRelease> = serde_json::from_value(value.clone()).unwrap_or_default();
+    releases
+        .into_iter()
+        .map(|mut release| {
+            release.destination.registry = target.registry.clone();
+            release.destination.repository = namespaced(&target.namespace, &release.destination.repository);
+            release
         })
         .collect()
 }

@@ -10,6 +10,7 @@ use super::prepare::{add_remote_content, connect, prepare};
 use super::workspace::utc_rfc3339;
 use super::{DiskOptions, MirrorRequest, Mode, RunSummary, WorkflowError};
 use crate::collect::operator::CatalogTarget;
+use crate::collect::release::PlannedRelease;
 use crate::engine::{Destination, Engine};
 use crate::events::{Event, Reporter};
 use crate::plan::MirrorPlan;
@@ -69,7 +70,7 @@ pub(crate) async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) ->
         blobs: Default::default(),
         depends_on,
         since: disk.since.clone(),
-        extra: catalogs_extra(&prepared.catalogs, &prepared.plan, &results),
+        extra: archive_extra(&prepared, &results),
         ..ArchiveMetadata::default()
     };
     summary.files_written.extend(writer.finish(metadata).await?);
@@ -84,22 +85,37 @@ fn segment_limit(disk: &DiskOptions, archive_size_gib: Option<u64>) -> u64 {
 
 /// Key of the archive metadata's `extra` map that lists the rebuilt catalogs (for CatalogSources at disk-to-mirror).
 pub(crate) const CATALOGS_KEY: &str = "catalogs";
+/// Key of the archive metadata's `extra` map that lists the releases whose payloads the archive carries.
+pub(crate) const RELEASES_KEY: &str = "releases";
 
-/// The rebuilt catalogs whose images made it into the archive.
-fn catalogs_extra(
-    catalogs: &[CatalogTarget],
-    plan: &MirrorPlan,
+/// What the workflow records beside the images: the rebuilt catalogs and the releases that made it into the
+/// archive.
+fn archive_extra(
+    prepared: &super::prepare::Prepared,
     results: &JobResults,
 ) -> std::collections::BTreeMap<String, serde_json::Value> {
-    let archived: Vec<&CatalogTarget> = catalogs
+    let plan = &prepared.plan;
+    let catalogs: Vec<&CatalogTarget> = prepared
+        .catalogs
         .iter()
         .filter(|c| outputs::mirrored(plan, results, &c.destination))
         .collect();
+    let releases: Vec<&PlannedRelease> = prepared
+        .releases
+        .iter()
+        .filter(|r| outputs::mirrored(plan, results, &r.destination))
+        .collect();
     let mut extra = std::collections::BTreeMap::new();
-    if !archived.is_empty() {
+    if !catalogs.is_empty() {
         extra.insert(
             CATALOGS_KEY.to_string(),
-            serde_json::to_value(archived).unwrap_or_default(),
+            serde_json::to_value(catalogs).unwrap_or_default(),
+        );
+    }
+    if !releases.is_empty() {
+        extra.insert(
+            RELEASES_KEY.to_string(),
+            serde_json::to_value(releases).unwrap_or_default(),
         );
     }
     extra

@@ -218,6 +218,22 @@ fn releases_cross_the_air_gap_and_disk_to_mirror_asks_no_graph() {
         .output()
         .unwrap();
     assert_ok(&m2d);
+    let describe = ferry_at(dir.path())
+        .arg("describe")
+        .arg(format!("file://{}", archive.display()))
+        .output()
+        .unwrap();
+    assert_ok(&describe);
+    let described = String::from_utf8_lossy(&describe.stdout);
+    assert!(described.contains("releases: 1"), "{described}");
+    assert!(
+        described.contains(&format!(
+            "4.18.4 (x86_64) {}/{RELEASE_REPO}@{}: 1 components",
+            src.host(),
+            payload.digest
+        )),
+        "{described}"
+    );
     let asked = server.requests().len();
     let d2m = ferry_at(dir.path())
         .args(["mirror", "-c"])
