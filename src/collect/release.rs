@@ -14,7 +14,7 @@ use crate::reference::ImageReference;
 use crate::registry::DocumentClient;
 use crate::release::channels::{self, ChannelRelease};
 use crate::release::graph::payload_arch;
-use crate::release::payload::kubevirt_image;
+use crate::release::payload::{bootimages_arch, kubevirt_image, kubevirt_images};
 use crate::release::{read_manifests, ReleaseError, ReleaseManifests};
 use crate::source::layers::LayerStats;
 use crate::source::{SourceReader, Sources};
@@ -200,7 +200,7 @@ async fn plan_release(
         ));
     }
     if kube_virt {
-        jobs.extend(kube_virt_job(
+        jobs.extend(kube_virt_jobs(
             &manifests,
             &release.arch,
             &version,
@@ -233,32 +233,58 @@ fn release_version(release: &ChannelRelease, manifests: &ReleaseManifests) -> St
         .unwrap_or_else(|| manifests.references.name.clone())
 }
 
-fn kube_virt_job(
+/// The KubeVirt container disk the payload's boot images name for its architecture (for `multi`, for each
+/// architecture the platform filter keeps), tagged `<version>-<arch>-kube-virt-container`.
+fn kube_virt_jobs(
     manifests: &ReleaseManifests,
     arch: &str,
     version: &str,
     filter: &PlatformFilter,
     context: &CollectContext,
     image: &str,
-) -> Result<Option<MirrorJob>, ReleaseError> {
+) -> Result<Vec<MirrorJob>, ReleaseError> {
     let Some(bootimages) = &manifests.bootimages else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
-    let found = kubevirt_image(bootimages, arch).map_err(|source| ReleaseError::Payload {
+    let payload_error = |source| ReleaseError::Payload {
         image: image.to_string(),
         source: Box::new(source),
-    })?;
-    let Some(reference) = found.and_then(|r| r.parse::<ImageReference>().ok()) else {
-        return Ok(None);
     };
-    let tag = format!("{version}-{}-kube-virt-container", payload_arch(arch));
-    Ok(Some(job(
-        ImageSource::Registry(reference),
-        COMPONENTS_REPO,
-        &tag,
-        filter,
-        context,
-    )))
+    let found: Vec<(String, String)> = if arch == "multi" {
+        let kept = |stream_arch: &str| {
+            filter.is_all()
+                || filter
+                    .platforms()
+                    .iter()
+                    .any(|p| bootimages_arch(&p.architecture) == stream_arch)
+        };
+        kubevirt_images(bootimages)
+            .map_err(payload_error)?
+            .into_iter()
+            .filter(|(stream_arch, _)| kept(stream_arch))
+            .collect()
+    } else {
+        let found = kubevirt_image(bootimages, arch).map_err(payload_error)?;
+        found
+            .map(|image| (bootimages_arch(arch).to_string(), image))
+            .into_iter()
+            .collect()
+    };
+    let mut jobs = Vec::new();
+    for (stream_arch, reference) in found {
+        let Ok(reference) = reference.parse::<ImageReference>() else {
+            continue;
+        };
+        let tag = format!("{version}-{}-kube-virt-container", payload_arch(&stream_arch));
+        jobs.push(job(
+            ImageSource::Registry(reference),
+            COMPONENTS_REPO,
+            &tag,
+            filter,
+            context,
+        ));
+    }
+    Ok(jobs)
 }
 
 fn job(

@@ -180,7 +180,6 @@ pub(crate) fn kubevirt_image(bootimages_yaml: &[u8], arch: &str) -> Result<Optio
     Ok(architectures.get(bootimages_arch(arch)).and_then(arch_kubevirt_image))
 }
 
-#[cfg(test)]
 /// The KubeVirt container disk of every architecture that has one, by the stream's architecture name.
 pub(crate) fn kubevirt_images(bootimages_yaml: &[u8]) -> Result<BTreeMap<String, String>, PayloadError> {
     let architectures = stream_architectures(bootimages_yaml)?;

@@ -265,3 +265,90 @@ fn releases_cross_the_air_gap_and_disk_to_mirror_asks_no_graph() {
         "{idms}"
     );
 }
+
+/// The CoreOS boot-images ConfigMap of a payload, naming `kubevirt` as the x86_64 KubeVirt container disk (the
+/// shape of the real file in ../shared/testdata/release/coreos-bootimages, trimmed).
+fn bootimages(kubevirt: &str) -> Vec<u8> {
+    let stream = json!({
+        "stream": "rhcos-4.16",
+        "architectures": {
+            "x86_64": {"images": {"kubevirt": {"release": "416.94", "image": "unused:tag", "digest-ref": kubevirt}}},
+            "aarch64": {"images": {}}
+        }
+    });
+    let config_map = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "coreos-bootimages", "namespace": "openshift-machine-config-operator"},
+        "data": {"releaseVersion": "4.16.5", "stream": serde_json::to_string_pretty(&stream).unwrap()}
+    });
+    serde_yaml_text(&config_map)
+}
+
+/// JSON is YAML: the ConfigMap written as JSON text is a valid YAML document.
+fn serde_yaml_text(value: &serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec_pretty(value).unwrap()
+}
+
+#[test]
+fn multi_payload_with_platforms_and_the_kubevirt_container_disk() {
+    let dir = TestDir::new("release_multi");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let component = multi_arch_image(dir.join("comp"), 341, &["linux/amd64", "linux/arm64"], false);
+    component.push(&src.host(), &format!("{COMPONENT_REPO}:comp-a"));
+    let component_ref = format!("{}/{COMPONENT_REPO}@{}", src.host(), component.index.digest);
+    let kubevirt = push_component(&dir, &src, "kubevirt", 342);
+    let references = json!({
+        "kind": "ImageStream", "apiVersion": "image.openshift.io/v1", "metadata": {"name": "4.16.5"},
+        "spec": {"tags": [{"name": "comp-a", "from": {"kind": "DockerImage", "name": component_ref}}]}
+    });
+    let manifests = tar_bytes(&[
+        ("release-manifests/image-references", references.to_string().as_bytes()),
+        (
+            "release-manifests/0000_50_installer_coreos-bootimages.yaml",
+            &bootimages(&kubevirt),
+        ),
+    ]);
+    let mut layout = LayoutBuilder::new(dir.join("payload"));
+    let children: Vec<_> = [("amd64", 11), ("arm64", 12)]
+        .iter()
+        .map(|(arch, seed)| layout.image(("linux", arch, None), &[random_bytes(*seed, 2048), manifests.clone()]))
+        .collect();
+    let index = layout.index(&children, false);
+    layout.tag(&index, "latest");
+    push_layout(
+        layout.dir(),
+        "latest",
+        &src.host(),
+        &format!("{RELEASE_REPO}:4.16.5-multi"),
+    );
+    let payload = Payload {
+        version: "4.16.5".into(),
+        digest: index.digest.clone(),
+    };
+    let server = StaticServer::start(vec![("/graph".into(), graph(&src, &[&payload]))]);
+    let yaml = "  platform:\n    platforms: [linux/amd64]\n    kubeVirtContainer: true\n    channels:\n    - name: candidate-4.16\n";
+    let url = format!("{}/graph", server.url());
+    let run = mirror_to_registry_with_env(&dir, yaml, &dst.host(), &[], &[("UPDATE_URL_OVERRIDE", &url)]);
+    run.assert_success();
+
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r == "/graph?channel=candidate-4.16&arch=multi"),
+        "{:?}",
+        server.requests()
+    );
+    // Pinned by digest: the payload index keeps its digest (distribution 2.8 refuses a sparse index, so every
+    // platform is copied, and ferry says so).
+    assert_eq!(digest_at(&dst, "openshift/release-images:4.16.5-multi"), index.digest);
+    assert_eq!(
+        digest_at(&dst, "openshift/release:4.16.5-multi-comp-a"),
+        component.index.digest
+    );
+    let kubevirt_digest = kubevirt.rsplit_once('@').unwrap().1;
+    assert_eq!(
+        digest_at(&dst, "openshift/release:4.16.5-x86_64-kube-virt-container"),
+        kubevirt_digest
+    );
+}
