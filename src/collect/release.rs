@@ -12,10 +12,11 @@ use crate::image::PlatformFilter;
 use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob};
 use crate::reference::ImageReference;
 use crate::registry::DocumentClient;
-use crate::release::channels::{self, ChannelRelease};
+use crate::release::channels::{self, ChannelRelease, FcosStream};
 use crate::release::graph::payload_arch;
 use crate::release::payload::{bootimages_arch, kubevirt_image, kubevirt_images};
 use crate::release::{read_manifests, ReleaseError, ReleaseManifests};
+use crate::resources::release::FcosGraphRecord;
 use crate::source::layers::LayerStats;
 use crate::source::{SourceReader, Sources};
 
@@ -46,6 +47,8 @@ pub(crate) struct CollectedReleases {
     pub jobs: Vec<MirrorJob>,
     pub releases: Vec<PlannedRelease>,
     pub failures: Vec<ReleaseFailure>,
+    /// Fedora CoreOS-style graphs and where their planned releases go.
+    pub fcos_graphs: Vec<FcosGraphRecord>,
 }
 
 /// A release (or channel) that cannot be mirrored, and why.
@@ -72,10 +75,15 @@ pub(crate) async fn collect(
         return collected;
     };
     let mut wanted = selected_releases(config, documents, reporter, &mut collected).await;
+    wanted.sort_by(|a, b| a.payload.cmp(&b.payload).then(a.arch.cmp(&b.arch)));
     wanted.dedup_by(|a, b| a.payload == b.payload);
     let mut planned_digests = BTreeSet::new();
     for release in wanted {
         if !planned_digests.insert(release.payload.clone()) {
+            continue;
+        }
+        if let Some(stream) = &release.fcos {
+            plan_fcos(&release, stream, &filter, context, &mut collected);
             continue;
         }
         match plan_release(&release, platform.kube_virt_container, &filter, context, sources).await {
@@ -130,6 +138,15 @@ async fn selected_releases(
                 for message in resolution.accepted_risks.iter().chain(&resolution.warnings) {
                     reporter.event(Event::Warning(message.clone()));
                 }
+                collected.fcos_graphs = resolution
+                    .fcos_graphs
+                    .into_iter()
+                    .map(|fcos| FcosGraphRecord {
+                        stream: fcos.stream,
+                        graph: fcos.graph.to_json(),
+                        mirrored: Default::default(),
+                    })
+                    .collect();
                 releases.extend(resolution.releases);
             }
             Err(error) => collected.failures.push(ReleaseFailure {
@@ -145,9 +162,46 @@ async fn selected_releases(
             payload: image.clone(),
             arch,
             channel: "release".into(),
+            fcos: None,
         });
     }
     releases
+}
+
+/// A Fedora CoreOS-style release: its OCI image, by digest, keeping its repository path, tagged
+/// `<version>-<basearch>`.
+fn plan_fcos(
+    release: &ChannelRelease,
+    stream: &FcosStream,
+    filter: &PlatformFilter,
+    context: &CollectContext,
+    collected: &mut CollectedReleases,
+) {
+    let reference = match release.payload.parse::<ImageReference>() {
+        Ok(reference) => reference,
+        Err(source) => {
+            collected.failures.push(ReleaseFailure {
+                subject: format!("{} {} ({})", stream.stream, release.version, release.payload),
+                error: ReleaseError::BadReference {
+                    image: release.payload.clone(),
+                    source: Box::new(source),
+                },
+            });
+            return;
+        }
+    };
+    let tag = format!("{}-{}", release.version, stream.basearch);
+    let job = job(
+        ImageSource::Registry(reference.clone()),
+        &reference.repository,
+        &tag,
+        filter,
+        context,
+    );
+    if let Some(record) = collected.fcos_graphs.iter_mut().find(|g| &g.stream == stream) {
+        record.mirrored.insert(release.payload.clone(), job.destination.clone());
+    }
+    collected.jobs.push(job);
 }
 
 /// Reads one payload and plans it with its components.

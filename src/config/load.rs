@@ -460,7 +460,8 @@ fn explain(path: &str, message: &str, version: ApiVersion) -> (String, String, S
         return (
             field,
             message.to_string(),
-            "write `type: ocp` (the default) or `type: okd`".to_string(),
+            "write `type: ocp` (the default), `type: okd`, or `type: fcos` for a Fedora CoreOS-style stream"
+                .to_string(),
         );
     }
     let last_key = path
@@ -499,7 +500,7 @@ fn field_help(key: &str, in_list: bool) -> Option<&'static str> {
         | "charts" | "repositories" | "local" => "a list of entries, each starting with `- `",
         "imagePaths" | "valuesFiles" => "a list of strings",
         "values" => "a mapping of helm values",
-        "type" => "`ocp` or `okd`",
+        "type" => "`ocp`, `okd` or `fcos`",
         "mirror" | "delete" | "platform" | "helm" | "storageConfig" | "registry" => {
             "a mapping of fields (see `ferry init`)"
         }

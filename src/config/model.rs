@@ -258,7 +258,7 @@ impl ReleasePlatform {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct ReleaseChannel {
     pub name: String,
-    /// `ocp` (default) or `okd`.
+    /// `ocp` (default), `okd`, or `fcos` (a Fedora CoreOS-style stream; a ferry extension).
     #[serde(default, rename = "type", skip_serializing_if = "ChannelType::is_default")]
     pub channel_type: ChannelType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -279,6 +279,8 @@ pub(crate) enum ChannelType {
     #[default]
     Ocp,
     Okd,
+    /// Fedora CoreOS-style OCI update graph (a ferry extension): the channel name is the stream.
+    Fcos,
 }
 
 impl ChannelType {
@@ -290,6 +292,7 @@ impl ChannelType {
         match self {
             ChannelType::Ocp => "ocp",
             ChannelType::Okd => "okd",
+            ChannelType::Fcos => "fcos",
         }
     }
 }
@@ -301,14 +304,15 @@ impl Serialize for ChannelType {
 }
 
 impl<'de> Deserialize<'de> for ChannelType {
-    /// `ocp` or `okd`, in any case (oc-mirror's lookup is case-sensitive but silently reads anything else as ocp).
+    /// `ocp`, `okd` or `fcos`, in any case (oc-mirror's lookup is case-sensitive but silently reads anything else as ocp).
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = Option::<String>::deserialize(deserializer)?.unwrap_or_default();
         match text.trim().to_ascii_lowercase().as_str() {
             "" | "ocp" => Ok(ChannelType::Ocp),
             "okd" => Ok(ChannelType::Okd),
+            "fcos" => Ok(ChannelType::Fcos),
             _ => Err(serde::de::Error::custom(format!(
-                "unknown channel type `{text}`, expected `ocp` or `okd`"
+                "unknown channel type `{text}`, expected `ocp`, `okd` or `fcos`"
             ))),
         }
     }
@@ -580,11 +584,13 @@ mod tests {
     }
 
     #[test]
-    fn channel_type_accepts_ocp_and_okd_only() {
+    fn channel_type_accepts_ocp_okd_and_fcos_only() {
         let ch: ReleaseChannel = serde_yaml::from_str("name: okd\ntype: OKD").unwrap();
         assert_eq!(ch.channel_type, ChannelType::Okd);
+        let ch: ReleaseChannel = serde_yaml::from_str("name: stable\ntype: fcos").unwrap();
+        assert_eq!(ch.channel_type, ChannelType::Fcos);
         let err = serde_yaml::from_str::<ReleaseChannel>("name: x\ntype: rhel").unwrap_err();
-        assert!(err.to_string().contains("expected `ocp` or `okd`"), "{err}");
+        assert!(err.to_string().contains("expected `ocp`, `okd` or `fcos`"), "{err}");
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::model::{
-    AdditionalImage, ApiVersion, DeleteImageSetConfiguration, ImageSetConfiguration, Mirror, Operator, Package,
-    PackageChannel, ReleasePlatform,
+    AdditionalImage, ApiVersion, ChannelType, DeleteImageSetConfiguration, ImageSetConfiguration, Mirror, Operator,
+    Package, PackageChannel, ReleasePlatform,
 };
 use crate::image::Platform;
 use crate::reference::ImageReference;
@@ -260,11 +260,46 @@ impl Checker {
                     "list each channel once, with the version range to mirror from it",
                 );
             }
-            self.range(
-                &channel_field,
-                channel.min_version.as_ref(),
-                channel.max_version.as_ref(),
-            );
+            if channel.channel_type == ChannelType::Fcos {
+                self.dotted_range(
+                    &channel_field,
+                    channel.min_version.as_ref(),
+                    channel.max_version.as_ref(),
+                );
+            } else {
+                self.range(
+                    &channel_field,
+                    channel.min_version.as_ref(),
+                    channel.max_version.as_ref(),
+                );
+            }
+        }
+    }
+
+    /// Fedora CoreOS versions (`41.20250105.3.0`): dotted numbers, min <= max.
+    fn dotted_range(&mut self, field: &str, min: Option<&String>, max: Option<&String>) {
+        let mut parse = |key: &str, value: Option<&String>| -> Option<Vec<u64>> {
+            let value = value?;
+            let parts: Option<Vec<u64>> = value.split('.').map(|part| part.parse().ok()).collect();
+            if parts.is_none() {
+                self.issue(
+                    format!("{field}.{key}"),
+                    format!("`{value}` is not a dotted version"),
+                    "write a Fedora CoreOS version such as `41.20250105.3.0`",
+                );
+            }
+            parts
+        };
+        let low = parse("minVersion", min);
+        let high = parse("maxVersion", max);
+        if let (Some(low), Some(high)) = (low, high) {
+            if low > high {
+                self.issue(
+                    format!("{field}.minVersion"),
+                    "minVersion is greater than maxVersion",
+                    "swap them: minVersion is the lowest version to include, maxVersion the highest",
+                );
+            }
         }
     }
 

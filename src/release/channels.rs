@@ -1,6 +1,7 @@
 //! From `mirror.platform.channels` to releases: one update-graph query per channel and architecture, the
 //! selection each channel asks for (head, range, full, shortest path), and, for two channels of the same type, the
-//! releases on the upgrade path between them.
+//! releases on the upgrade path between them. Fedora CoreOS-style streams (`type: fcos`) are queried with
+//! `stream`, `basearch` and `oci=true`, and only their OCI payloads are kept.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,22 @@ pub(crate) struct ChannelRelease {
     /// The architecture as the configuration names it (`amd64`, `multi`...).
     pub arch: String,
     pub channel: String,
+    /// A Fedora CoreOS-style release: an OCI image mirrored as it is, not an OpenShift payload.
+    pub fcos: Option<FcosStream>,
+}
+
+/// The stream and base architecture of a Fedora CoreOS-style release.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct FcosStream {
+    pub stream: String,
+    pub basearch: String,
+}
+
+/// A Fedora CoreOS-style graph, kept to write the reduced graph a disconnected fleet is served.
+#[derive(Debug, Clone)]
+pub(crate) struct FcosGraph {
+    pub stream: FcosStream,
+    pub graph: UpdateGraph,
 }
 
 /// Every release the channels select, and the conditional upgrades their paths accepted.
@@ -30,6 +47,7 @@ pub(crate) struct Resolution {
     pub accepted_risks: Vec<String>,
     /// Edges of the served graphs that were dropped (they named nodes that do not exist).
     pub warnings: Vec<String>,
+    pub fcos_graphs: Vec<FcosGraph>,
 }
 
 /// The architectures whose graphs are queried: `multi` when platforms are listed (the multi payload reduced to
@@ -51,6 +69,7 @@ pub(crate) fn graph_url(channel_type: ChannelType) -> String {
         _ => match channel_type {
             ChannelType::Ocp => graph::OCP_GRAPH_URL.to_string(),
             ChannelType::Okd => graph::OKD_GRAPH_URL.to_string(),
+            ChannelType::Fcos => graph::FCOS_GRAPH_URL.to_string(),
         },
     }
 }
@@ -70,7 +89,18 @@ pub(crate) async fn resolve(
                 .select(&selection(channel))
                 .map_err(|source| ReleaseError::graph(channel, &arch, source))?;
             note_risks(&mut resolution.accepted_risks, &channel.name, &selected.accepted_risks);
-            add(&mut resolution.releases, &selected.releases, &arch, &channel.name);
+            let fcos = fcos_stream(channel, &arch);
+            add(
+                &mut resolution.releases,
+                &selected.releases,
+                &arch,
+                &channel.name,
+                &fcos,
+            );
+            if let Some(stream) = fcos {
+                resolution.fcos_graphs.push(FcosGraph { stream, graph });
+                continue;
+            }
             by_type
                 .entry(channel.channel_type.as_str())
                 .or_default()
@@ -81,6 +111,13 @@ pub(crate) async fn resolve(
         }
     }
     Ok(resolution)
+}
+
+fn fcos_stream(channel: &ReleaseChannel, arch: &str) -> Option<FcosStream> {
+    (channel.channel_type == ChannelType::Fcos).then(|| FcosStream {
+        stream: channel.name.clone(),
+        basearch: graph::fcos_basearch(arch).to_string(),
+    })
 }
 
 fn selection(channel: &ReleaseChannel) -> Selection {
@@ -100,7 +137,10 @@ async fn fetch_graph(
     warnings: &mut Vec<String>,
 ) -> Result<UpdateGraph, ReleaseError> {
     let base = graph_url(channel.channel_type);
-    let url = graph::graph_query_url(&base, &channel.name, graph::graph_arch(arch));
+    let url = match channel.channel_type {
+        ChannelType::Fcos => graph::fcos_query_url(&base, &channel.name, graph::fcos_basearch(arch)),
+        _ => graph::graph_query_url(&base, &channel.name, graph::graph_arch(arch)),
+    };
     let body = client
         .get(&url, "application/json", on_retry)
         .await
@@ -116,6 +156,10 @@ async fn fetch_graph(
         source: Box::new(source),
     })?;
     warnings.extend(dropped.iter().map(|e| format!("update graph {url}: {e}")));
+    let graph = match channel.channel_type {
+        ChannelType::Fcos => graph.oci_only(),
+        _ => graph,
+    };
     if graph.nodes.is_empty() {
         return Err(ReleaseError::EmptyChannel {
             channel: channel.name.clone(),
@@ -156,6 +200,7 @@ fn paths_between(
             &path.releases,
             arch,
             "upgrade path between channels",
+            &None,
         );
     }
     Ok(())
@@ -177,7 +222,7 @@ fn oldest(releases: &[Release]) -> ReleaseVersion {
         .unwrap_or_else(|| ReleaseVersion::parse(""))
 }
 
-fn add(into: &mut Vec<ChannelRelease>, releases: &[Release], arch: &str, channel: &str) {
+fn add(into: &mut Vec<ChannelRelease>, releases: &[Release], arch: &str, channel: &str, fcos: &Option<FcosStream>) {
     for release in releases {
         if into.iter().any(|r| r.payload == release.payload && r.arch == arch) {
             continue;
@@ -187,6 +232,7 @@ fn add(into: &mut Vec<ChannelRelease>, releases: &[Release], arch: &str, channel
             payload: release.payload.clone(),
             arch: arch.to_string(),
             channel: channel.to_string(),
+            fcos: fcos.clone(),
         });
     }
 }

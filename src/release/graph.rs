@@ -7,22 +7,17 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
-#[cfg(test)]
-use serde_json::json;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// The OpenShift Container Platform update service.
 pub(crate) const OCP_GRAPH_URL: &str = "https://api.openshift.com/api/upgrades_info/v1/graph";
 /// The OKD update service.
 pub(crate) const OKD_GRAPH_URL: &str = "https://origin-release.ci.openshift.org/graph";
 /// The Fedora CoreOS update service.
-#[cfg(test)]
 pub(crate) const FCOS_GRAPH_URL: &str = "https://updates.coreos.fedoraproject.org/v1/graph";
 /// Node metadata naming the payload scheme of a Fedora CoreOS release (`checksum` or `oci`).
-#[cfg(test)]
 pub(crate) const FCOS_SCHEME_KEY: &str = "org.fedoraproject.coreos.scheme";
 /// The Fedora CoreOS payload scheme whose payload is an OCI pullspec.
-#[cfg(test)]
 pub(crate) const FCOS_OCI_SCHEME: &str = "oci";
 /// How many nearby versions a [`GraphError::VersionNotInChannel`] lists.
 const NEAREST_COUNT: usize = 5;
@@ -212,7 +207,6 @@ impl UpdateGraph {
         ))
     }
 
-    #[cfg(test)]
     /// The graph in the Cincinnati JSON shape.
     pub(crate) fn to_json(&self) -> Value {
         json!({
@@ -356,7 +350,6 @@ impl UpdateGraph {
         }
     }
 
-    #[cfg(test)]
     /// The Fedora CoreOS releases whose payload is an OCI pullspec, with the edges among them.
     pub(crate) fn oci_only(&self) -> UpdateGraph {
         let keep: Vec<bool> = self
@@ -367,7 +360,6 @@ impl UpdateGraph {
         self.subgraph(&keep)
     }
 
-    #[cfg(test)]
     /// The graph restricted to the `keep` versions, with payloads rewritten (to their mirrored location), in the
     /// Cincinnati JSON shape: what a mirror serves in place of the upstream graph.
     pub(crate) fn reduced_json(&self, keep: &[String], rewrite: impl Fn(&str) -> String) -> Value {
@@ -384,7 +376,6 @@ impl UpdateGraph {
         reduced.to_json()
     }
 
-    #[cfg(test)]
     /// The nodes whose `keep` flag is set, the edges among them (reindexed), and the conditional edges among them.
     fn subgraph(&self, keep: &[bool]) -> UpdateGraph {
         let mut new_index = vec![None; self.nodes.len()];
@@ -730,7 +721,6 @@ pub(crate) fn graph_query_url(base: &str, channel: &str, arch: &str) -> String {
     with_query(base, &[("channel", channel), ("arch", arch)])
 }
 
-#[cfg(test)]
 /// `<base>?stream=<stream>&basearch=<basearch>&oci=true`: the graph of a Fedora CoreOS stream with OCI payloads.
 pub(crate) fn fcos_query_url(base: &str, stream: &str, basearch: &str) -> String {
     with_query(base, &[("stream", stream), ("basearch", basearch), ("oci", "true")])
@@ -784,7 +774,6 @@ pub(crate) fn payload_arch(arch: &str) -> &str {
     }
 }
 
-#[cfg(test)]
 /// The Fedora CoreOS `basearch` (`x86_64`, `aarch64`, `ppc64le`, `s390x`); accepts either spelling.
 pub(crate) fn fcos_basearch(arch: &str) -> &str {
     payload_arch(arch)

@@ -1,7 +1,8 @@
 //! Cluster resources that point a cluster at the mirror: ImageDigestMirrorSet and ImageTagMirrorSet here,
-//! CatalogSource and ClusterCatalog in `catalog`.
+//! CatalogSource and ClusterCatalog in `catalog`, release resources in `release`.
 
 pub(crate) mod catalog;
+pub(crate) mod release;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

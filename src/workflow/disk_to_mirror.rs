@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use super::mirror_to_disk::{CATALOGS_KEY, RELEASES_KEY};
+use super::mirror_to_disk::{CATALOGS_KEY, FCOS_GRAPHS_KEY, RELEASES_KEY};
 use super::outputs::{self, summarize};
 use super::prepare::{connect, prepare};
 use super::{MirrorRequest, Mode, RegistryTarget, RunSummary, WorkflowError};
@@ -14,6 +14,7 @@ use crate::engine::{Destination, Engine};
 use crate::events::{Event, Reporter};
 use crate::image::{Platform, PlatformFilter};
 use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob, MirrorPlan};
+use crate::resources::release::FcosGraphRecord;
 use crate::store::archive::{ArchiveMetadata, ArchiveReader};
 
 pub(crate) async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result<RunSummary, WorkflowError> {
@@ -41,6 +42,7 @@ pub(crate) async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) ->
     prepared.plan = plan_from_archive(newest, target);
     prepared.catalogs = catalogs_from_archive(newest, target);
     prepared.releases = releases_from_archive(newest, target);
+    prepared.fcos_graphs = fcos_graphs_from_archive(newest, target);
     reporter.event(Event::Info(format!(
         "{} images from archive run {} to push to {}",
         prepared.plan.jobs.len(),
@@ -102,6 +104,21 @@ fn releases_from_archive(metadata: &ArchiveMetadata, target: &RegistryTarget) ->
             release
         })
         .collect()
+}
+
+/// The archived Fedora CoreOS-style graphs, their releases at their place under the destination.
+fn fcos_graphs_from_archive(metadata: &ArchiveMetadata, target: &RegistryTarget) -> Vec<FcosGraphRecord> {
+    let Some(value) = metadata.extra.get(FCOS_GRAPHS_KEY) else {
+        return Vec::new();
+    };
+    let mut records: Vec<FcosGraphRecord> = serde_json::from_value(value.clone()).unwrap_or_default();
+    for record in &mut records {
+        for destination in record.mirrored.values_mut() {
+            destination.registry = target.registry.clone();
+            destination.repository = namespaced(&target.namespace, &destination.repository);
+        }
+    }
+    records
 }
 
 fn namespaced(namespace: &str, repository: &str) -> String {

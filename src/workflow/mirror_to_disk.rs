@@ -87,6 +87,8 @@ fn segment_limit(disk: &DiskOptions, archive_size_gib: Option<u64>) -> u64 {
 pub(crate) const CATALOGS_KEY: &str = "catalogs";
 /// Key of the archive metadata's `extra` map that lists the releases whose payloads the archive carries.
 pub(crate) const RELEASES_KEY: &str = "releases";
+/// Key of the archive metadata's `extra` map that holds the Fedora CoreOS-style graphs of the archived releases.
+pub(crate) const FCOS_GRAPHS_KEY: &str = "fcos_graphs";
 
 /// What the workflow records beside the images: the rebuilt catalogs and the releases that made it into the
 /// archive.
@@ -116,6 +118,13 @@ fn archive_extra(
         extra.insert(
             RELEASES_KEY.to_string(),
             serde_json::to_value(releases).unwrap_or_default(),
+        );
+    }
+    let fcos = outputs::mirrored_fcos_graphs(&prepared.fcos_graphs, plan, results);
+    if !fcos.is_empty() {
+        extra.insert(
+            FCOS_GRAPHS_KEY.to_string(),
+            serde_json::to_value(fcos).unwrap_or_default(),
         );
     }
     extra

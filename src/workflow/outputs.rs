@@ -12,6 +12,7 @@ use crate::events::{Event, Reporter};
 use crate::plan::{ImageDestination, ImageSource, MirrorPlan};
 use crate::reference::ImageReference;
 use crate::resources::catalog::{write_catalog_resources as write_catalog_resources_in, MirroredCatalog};
+use crate::resources::release::FcosGraphRecord;
 use crate::resources::{self, write_atomically, MirroredImage};
 use std::sync::Arc;
 
@@ -129,7 +130,32 @@ pub(super) fn write_registry_resources(
         &prepared.workspace,
         reporter,
     )?);
+    let dir = prepared.workspace.cluster_resources();
+    for record in mirrored_fcos_graphs(&prepared.fcos_graphs, plan, results) {
+        written.extend(resources::release::write_fcos_graph(&dir, &record)?);
+    }
     Ok(written)
+}
+
+/// The Fedora CoreOS-style graphs, each with only the releases that reached their destination.
+pub(super) fn mirrored_fcos_graphs(
+    records: &[FcosGraphRecord],
+    plan: &MirrorPlan,
+    results: &JobResults,
+) -> Vec<FcosGraphRecord> {
+    records
+        .iter()
+        .map(|record| FcosGraphRecord {
+            mirrored: record
+                .mirrored
+                .iter()
+                .filter(|(_, destination)| mirrored(plan, results, destination))
+                .map(|(payload, destination)| (payload.clone(), destination.clone()))
+                .collect(),
+            ..record.clone()
+        })
+        .filter(|record| !record.mirrored.is_empty())
+        .collect()
 }
 
 /// Whether the image planned for `destination` reached it.

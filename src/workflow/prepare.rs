@@ -13,6 +13,7 @@ use crate::events::{Event, Reporter};
 use crate::plan::{ImageOrigin, MirrorPlan};
 use crate::registries_conf::RegistriesConf;
 use crate::registry::{ClientOptions, DocumentClient, RegistryClient};
+use crate::resources::release::FcosGraphRecord;
 use crate::source::spool::BlobSpool;
 use crate::source::Sources;
 
@@ -30,6 +31,8 @@ pub(super) struct Prepared {
     pub catalogs: Vec<CatalogTarget>,
     /// Releases planned, with their payloads.
     pub releases: Vec<PlannedRelease>,
+    /// Fedora CoreOS-style graphs, for the reduced graphs written after the run.
+    pub fcos_graphs: Vec<FcosGraphRecord>,
 }
 
 /// Loads the configuration and collects the plan for a destination `registry`/`namespace` (empty for archives,
@@ -72,6 +75,7 @@ pub(super) fn prepare(
         early_failures,
         catalogs: Vec::new(),
         releases: Vec::new(),
+        fcos_graphs: Vec::new(),
     })
 }
 
@@ -111,6 +115,7 @@ async fn add_releases(
     let collected = release::collect(&prepared.config, &context, sources, &documents, reporter).await;
     prepared.plan.jobs.extend(collected.jobs);
     prepared.releases = collected.releases;
+    prepared.fcos_graphs = collected.fcos_graphs;
     prepared
         .early_failures
         .extend(collected.failures.into_iter().map(|failure| Failure {

@@ -352,3 +352,73 @@ fn multi_payload_with_platforms_and_the_kubevirt_container_disk() {
         kubevirt_digest
     );
 }
+
+#[test]
+fn fcos_stream_mirrors_oci_payloads_and_writes_the_reduced_graph() {
+    let dir = TestDir::new("release_fcos");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let repo = "fedora/fedora-coreos";
+    let versions = ["41.20250105.3.0", "41.20250119.3.0", "41.20250202.3.0"];
+    let digests: Vec<String> = versions
+        .iter()
+        .enumerate()
+        .map(|(i, version)| {
+            let image = multi_arch_image(dir.join(version), 350 + i as u64, &["linux/amd64"], false);
+            image.push(&src.host(), &format!("{repo}:{version}"));
+            image.index.digest.clone()
+        })
+        .collect();
+    // The FCOS graph shape (written from its documented format): OCI nodes carry a pullspec and the `oci` scheme;
+    // an older OSTree node carries a commit checksum and is not mirrored.
+    let mut nodes = vec![json!({
+        "version": "40.20241201.3.0",
+        "payload": "8b3a0c2f5e0d1c9b7a6f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a09",
+        "metadata": {"org.fedoraproject.coreos.scheme": "checksum"}
+    })];
+    for (version, digest) in versions.iter().zip(&digests) {
+        nodes.push(json!({
+            "version": version,
+            "payload": format!("{}/{repo}@{digest}", src.host()),
+            "metadata": {"org.fedoraproject.coreos.scheme": "oci", "org.fedoraproject.coreos.releases.age_index": "0"}
+        }));
+    }
+    let body = json!({"nodes": nodes, "edges": [[0, 1], [1, 2], [2, 3], [1, 3]]});
+    let server = StaticServer::start(vec![("/v1/graph".into(), serde_json::to_vec(&body).unwrap())]);
+    let yaml = "  platform:\n    channels:\n    - name: stable\n      type: fcos\n      minVersion: 41.20250119.3.0\n";
+    let url = format!("{}/v1/graph", server.url());
+    let run = mirror_to_registry_with_env(&dir, yaml, &dst.host(), &[], &[("UPDATE_URL_OVERRIDE", &url)]);
+    run.assert_success();
+
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r == "/v1/graph?stream=stable&basearch=x86_64&oci=true"),
+        "{:?}",
+        server.requests()
+    );
+    assert!(skopeo_inspect_raw(&dst.docker_ref(&format!("{repo}:41.20250105.3.0-x86_64"))).is_err());
+    for (version, digest) in versions.iter().zip(&digests).skip(1) {
+        assert_eq!(&digest_at(&dst, &format!("{repo}:{version}-x86_64")), digest);
+    }
+    let graph: serde_json::Value =
+        serde_json::from_str(&run.working_file("cluster-resources/fcos-graph-stable-x86_64.json")).unwrap();
+    let nodes = graph["nodes"].as_array().unwrap();
+    let served: Vec<(&str, &str)> = nodes
+        .iter()
+        .map(|n| (n["version"].as_str().unwrap(), n["payload"].as_str().unwrap()))
+        .collect();
+    let expected: Vec<(String, String)> = versions
+        .iter()
+        .zip(&digests)
+        .skip(1)
+        .map(|(v, d)| (v.to_string(), format!("{}/{repo}@{d}", dst.host())))
+        .collect();
+    let served: Vec<(String, String)> = served.into_iter().map(|(v, p)| (v.into(), p.into())).collect();
+    assert_eq!(served, expected);
+    assert_eq!(
+        graph["edges"],
+        json!([[0, 1]]),
+        "only the edge between the two mirrored releases"
+    );
+}
