@@ -149,6 +149,13 @@ pub struct MirrorArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Mirror releases whose signature is missing or does not verify (and OKD's, which are unsigned) without
+    /// failing them: each is reported, and no signature is written for it. Signatures are fetched from
+    /// OCP_SIGNATURE_URL (else mirror.openshift.com) and verified with the keyring OCP_SIGNATURE_VERIFICATION_PK
+    /// names (else Red Hat's release keys).
+    #[arg(long)]
+    pub ignore_release_signature: bool,
+
     /// Mirror-to-disk: pack everything not shipped before this date (YYYY-MM-DD).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub since: Option<String>,

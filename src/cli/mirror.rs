@@ -115,6 +115,7 @@ fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, String> {
         config_path: args.config.clone(),
         mode,
         dry_run: args.dry_run,
+        ignore_release_signature: args.ignore_release_signature,
         cli_platforms: PlatformFilter::of(args.registry.platforms.clone()),
         engine: EngineOptions {
             parallel_images: usize::from(args.parallel_images),

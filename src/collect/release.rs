@@ -5,6 +5,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+
 use super::CollectContext;
 use crate::config::ImageSetConfiguration;
 use crate::events::{Event, Reporter};
@@ -15,6 +18,7 @@ use crate::registry::DocumentClient;
 use crate::release::channels::{self, ChannelRelease, FcosStream};
 use crate::release::graph::payload_arch;
 use crate::release::payload::{bootimages_arch, kubevirt_image, kubevirt_images};
+use crate::release::signature_store::SignatureStore;
 use crate::release::{read_manifests, ReleaseError, ReleaseManifests};
 use crate::resources::release::FcosGraphRecord;
 use crate::source::layers::LayerStats;
@@ -36,6 +40,11 @@ pub(crate) struct PlannedRelease {
     pub components: usize,
     /// Where the payload goes.
     pub destination: ImageDestination,
+    /// The payload's digest.
+    pub digest: String,
+    /// Its verified signature (base64), for the cluster's signature ConfigMap.
+    #[serde(default)]
+    pub signature: Option<String>,
     /// What reading its `release-manifests/` fetched.
     #[serde(skip)]
     pub manifests_read: LayerStats,
@@ -64,6 +73,7 @@ pub(crate) async fn collect(
     context: &CollectContext,
     sources: &Sources,
     documents: &DocumentClient,
+    signatures: &SignaturePolicy,
     reporter: &Arc<dyn Reporter>,
 ) -> CollectedReleases {
     let platform = &config.spec.mirror.platform;
@@ -86,7 +96,15 @@ pub(crate) async fn collect(
             plan_fcos(&release, stream, &filter, context, &mut collected);
             continue;
         }
-        match plan_release(&release, platform.kube_virt_container, &filter, context, sources).await {
+        let planner = Planner {
+            kube_virt: platform.kube_virt_container,
+            filter: &filter,
+            context,
+            sources,
+            signatures,
+            reporter,
+        };
+        match planner.plan(&release).await {
             Ok((planned, jobs)) => {
                 reporter.event(Event::Info(format!(
                     "release {} ({}) {}: {} component image(s); release-manifests read from {} layer(s), {} bytes",
@@ -106,11 +124,9 @@ pub(crate) async fn collect(
             }),
         }
     }
-    if !collected.releases.is_empty() {
+    if collected.releases.iter().any(|r| r.signature.is_none()) && !signatures.ignore {
         reporter.event(Event::Warning(
-            "release signatures are not verified or mirrored yet: no signature ConfigMap is written; a cluster that \
-             verifies release signatures needs them from another source"
-                .into(),
+            "OKD releases are not signed: they are mirrored without a signature".into(),
         ));
     }
     collected
@@ -163,6 +179,7 @@ async fn selected_releases(
             arch,
             channel: "release".into(),
             fcos: None,
+            unsigned: false,
         });
     }
     releases
@@ -205,13 +222,68 @@ fn plan_fcos(
 }
 
 /// Reads one payload and plans it with its components.
+/// How release signatures are checked: the store (none when `--ignore-release-signature` left it out) and whether a
+/// release without a valid signature is mirrored anyway.
+pub(crate) struct SignaturePolicy {
+    pub store: Option<SignatureStore>,
+    pub ignore: bool,
+}
+
+/// What planning one release needs.
+struct Planner<'a> {
+    kube_virt: bool,
+    filter: &'a PlatformFilter,
+    context: &'a CollectContext,
+    sources: &'a Sources,
+    signatures: &'a SignaturePolicy,
+    reporter: &'a Arc<dyn Reporter>,
+}
+
+impl Planner<'_> {
+    /// Reads one payload, checks its signature and plans it with its components.
+    async fn plan(&self, release: &ChannelRelease) -> Result<(PlannedRelease, Vec<MirrorJob>), ReleaseError> {
+        let (filter, context) = (self.filter, self.context);
+        plan_release(release, self, filter, context).await
+    }
+
+    /// The release's verified signature (base64), none for unsigned (OKD) releases or when ignored.
+    async fn signature(&self, release: &ChannelRelease, digest: &str) -> Result<Option<String>, ReleaseError> {
+        let Some(store) = (!release.unsigned).then_some(()).and(self.signatures.store.as_ref()) else {
+            return Ok(None);
+        };
+        let on_retry = |attempt: u32, error: &str| {
+            self.reporter.event(Event::Retrying {
+                what: format!("signature of {}", release.payload),
+                attempt,
+                error: error.to_string(),
+            })
+        };
+        match store.verified(&release.payload, digest, &on_retry).await {
+            Ok(verified) => {
+                self.reporter.event(Event::Info(format!(
+                    "release {}: signature verified (key {})",
+                    release.payload, verified.signer
+                )));
+                Ok(Some(BASE64.encode(verified.bytes)))
+            }
+            Err(error) if self.signatures.ignore => {
+                self.reporter.event(Event::Warning(format!(
+                    "{error}\n  mirrored anyway (--ignore-release-signature): no signature is written for it"
+                )));
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+}
+
 async fn plan_release(
     release: &ChannelRelease,
-    kube_virt: bool,
+    planner: &Planner<'_>,
     filter: &PlatformFilter,
     context: &CollectContext,
-    sources: &Sources,
 ) -> Result<(PlannedRelease, Vec<MirrorJob>), ReleaseError> {
+    let (kube_virt, sources) = (planner.kube_virt, planner.sources);
     let image = &release.payload;
     let reference: ImageReference = image.parse().map_err(|source| ReleaseError::BadReference {
         image: image.clone(),
@@ -225,12 +297,13 @@ async fn plan_release(
             source: Box::new(source),
         })?;
     let digest = root.digest.clone();
+    let signature = planner.signature(release, digest.as_str()).await?;
     let manifests = read_manifests(&reader, root, image).await?;
     let version = release_version(release, &manifests);
     let arch = payload_arch(&release.arch).to_string();
     let tag = format!("{version}-{arch}");
     let pinned = ImageReference {
-        digest: Some(digest),
+        digest: Some(digest.clone()),
         ..reference
     };
     let mut jobs = vec![job(
@@ -269,6 +342,8 @@ async fn plan_release(
         arch,
         components: manifests.references.components.len(),
         destination: jobs[0].destination.clone(),
+        digest: digest.to_string(),
+        signature,
         manifests_read: manifests.stats,
     };
     Ok((planned, jobs))

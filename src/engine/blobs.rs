@@ -26,12 +26,22 @@ pub(super) struct BlobLedger {
     first_home: Mutex<HashMap<Digest, Arc<OnceCell<Arc<str>>>>>,
     /// Each (repository, digest) is placed once, even when several images of the run need it at the same time.
     placed: Mutex<HashMap<Placement, Arc<OnceCell<()>>>>,
+    /// One manifest PUT per digest at a time: a registry stores a manifest's bytes once for all its repositories,
+    /// and distribution writes them in place, so two PUTs of the same bytes at once can read back each other's
+    /// half-written file (`DIGEST_INVALID`).
+    manifest_writes: Mutex<HashMap<Digest, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl BlobLedger {
     fn home_cell(&self, digest: &Digest) -> Arc<OnceCell<Arc<str>>> {
         let mut homes = self.first_home.lock().unwrap_or_else(|p| p.into_inner());
         homes.entry(digest.clone()).or_default().clone()
+    }
+
+    /// The lock that serialises PUTs of the manifest `digest`.
+    pub(super) fn manifest_write(&self, digest: &Digest) -> Arc<tokio::sync::Mutex<()>> {
+        let mut writes = self.manifest_writes.lock().unwrap_or_else(|p| p.into_inner());
+        writes.entry(digest.clone()).or_default().clone()
     }
 
     fn placed_cell(&self, repository: &Arc<str>, digest: &Digest) -> Arc<OnceCell<()>> {

@@ -220,6 +220,8 @@ impl Engine {
 
     async fn put_manifest(&self, manifest: &RawManifest, target: Target<'_>) -> Result<(), EngineError> {
         let selector = target.selector(manifest);
+        let lock = self.ledger.manifest_write(&manifest.digest);
+        let _writing = lock.lock().await;
         self.destination
             .put_manifest(target.repository, &selector, manifest)
             .await?;

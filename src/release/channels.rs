@@ -24,6 +24,8 @@ pub(crate) struct ChannelRelease {
     pub channel: String,
     /// A Fedora CoreOS-style release: an OCI image mirrored as it is, not an OpenShift payload.
     pub fcos: Option<FcosStream>,
+    /// OKD releases are not signed.
+    pub unsigned: bool,
 }
 
 /// The stream and base architecture of a Fedora CoreOS-style release.
@@ -89,15 +91,13 @@ pub(crate) async fn resolve(
                 .select(&selection(channel))
                 .map_err(|source| ReleaseError::graph(channel, &arch, source))?;
             note_risks(&mut resolution.accepted_risks, &channel.name, &selected.accepted_risks);
-            let fcos = fcos_stream(channel, &arch);
-            add(
-                &mut resolution.releases,
-                &selected.releases,
-                &arch,
-                &channel.name,
-                &fcos,
-            );
-            if let Some(stream) = fcos {
+            let origin = ChannelOrigin {
+                name: channel.name.clone(),
+                fcos: fcos_stream(channel, &arch),
+                unsigned: channel.channel_type == ChannelType::Okd,
+            };
+            add(&mut resolution.releases, &selected.releases, &arch, &origin);
+            if let Some(stream) = origin.fcos {
                 resolution.fcos_graphs.push(FcosGraph { stream, graph });
                 continue;
             }
@@ -106,8 +106,13 @@ pub(crate) async fn resolve(
                 .or_default()
                 .push((graph, selected.releases));
         }
-        for channels in by_type.into_values() {
-            paths_between(channels, &arch, &mut resolution)?;
+        for (channel_type, channels) in by_type {
+            let origin = ChannelOrigin {
+                name: "upgrade path between channels".into(),
+                fcos: None,
+                unsigned: channel_type == ChannelType::Okd.as_str(),
+            };
+            paths_between(channels, &arch, &origin, &mut resolution)?;
         }
     }
     Ok(resolution)
@@ -175,6 +180,7 @@ async fn fetch_graph(
 fn paths_between(
     mut channels: Vec<(UpdateGraph, Vec<Release>)>,
     arch: &str,
+    origin: &ChannelOrigin,
     resolution: &mut Resolution,
 ) -> Result<(), ReleaseError> {
     channels.retain(|(_, releases)| !releases.is_empty());
@@ -195,13 +201,7 @@ fn paths_between(
                 source: Box::new(source),
             })?;
         note_risks(&mut resolution.accepted_risks, "between channels", &path.accepted_risks);
-        add(
-            &mut resolution.releases,
-            &path.releases,
-            arch,
-            "upgrade path between channels",
-            &None,
-        );
+        add(&mut resolution.releases, &path.releases, arch, origin);
     }
     Ok(())
 }
@@ -222,7 +222,14 @@ fn oldest(releases: &[Release]) -> ReleaseVersion {
         .unwrap_or_else(|| ReleaseVersion::parse(""))
 }
 
-fn add(into: &mut Vec<ChannelRelease>, releases: &[Release], arch: &str, channel: &str, fcos: &Option<FcosStream>) {
+/// Which channel releases came from, and what that means for mirroring them.
+struct ChannelOrigin {
+    name: String,
+    fcos: Option<FcosStream>,
+    unsigned: bool,
+}
+
+fn add(into: &mut Vec<ChannelRelease>, releases: &[Release], arch: &str, origin: &ChannelOrigin) {
     for release in releases {
         if into.iter().any(|r| r.payload == release.payload && r.arch == arch) {
             continue;
@@ -231,8 +238,9 @@ fn add(into: &mut Vec<ChannelRelease>, releases: &[Release], arch: &str, channel
             version: release.version.clone(),
             payload: release.payload.clone(),
             arch: arch.to_string(),
-            channel: channel.to_string(),
-            fcos: fcos.clone(),
+            channel: origin.name.clone(),
+            fcos: origin.fcos.clone(),
+            unsigned: origin.unsigned,
         });
     }
 }

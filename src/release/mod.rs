@@ -5,6 +5,8 @@
 pub(crate) mod channels;
 pub(crate) mod graph;
 pub(crate) mod payload;
+pub(crate) mod signature;
+pub(crate) mod signature_store;
 
 use std::path::Path;
 
@@ -20,6 +22,7 @@ use crate::source::layers::{read_directory, read_small_blob, relevant_layers, Hi
 use crate::source::{SourceError, SourceReader};
 use graph::GraphError;
 use payload::{ImageReferences, PayloadError, ReleaseMetadata};
+use signature::SignatureError;
 
 /// Why releases could not be resolved or a payload read.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +63,22 @@ pub(crate) enum ReleaseError {
     Layer { image: String, source: Box<LayerError> },
     #[error("release {image}: {source}")]
     Payload { image: String, source: Box<PayloadError> },
+    #[error("release {image}: no signature at {url}: {source}\n  help: check OCP_SIGNATURE_URL (the signature store), or mirror it unverified with --ignore-release-signature")]
+    SignatureMissing {
+        image: String,
+        url: String,
+        source: Box<DocumentError>,
+    },
+    #[error("release {image}: the signature at {url} does not verify: {source}")]
+    Signature {
+        image: String,
+        url: String,
+        source: Box<SignatureError>,
+    },
+    #[error("release signature keyring {path}: {source}")]
+    Keyring { path: String, source: Box<SignatureError> },
+    #[error("cannot read the release signature keyring {path} ({detail})\n  help: OCP_SIGNATURE_VERIFICATION_PK names an armored public keyring file")]
+    KeyringFile { path: String, detail: String },
     #[error("release {image} has no `release-manifests/image-references`\n  help: is it an OpenShift release payload? `mirror.platform.release` must name one")]
     NotAPayload { image: String },
 }

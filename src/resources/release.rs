@@ -1,6 +1,6 @@
-//! Release cluster resources: the Fedora CoreOS-style update graph reduced to the mirrored releases, with payloads
-//! rewritten to the mirror (`fcos-graph-<stream>-<basearch>.json`, served to a disconnected fleet by any static
-//! file server).
+//! Release cluster resources: the signature ConfigMap the cluster-version operator verifies mirrored releases with,
+//! and the Fedora CoreOS-style update graph reduced to the mirrored releases, with payloads rewritten to the mirror
+//! (`fcos-graph-<stream>-<basearch>.json`, served to a disconnected fleet by any static file server).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -57,4 +57,57 @@ pub(crate) fn write_fcos_graph(dir: &Path, record: &FcosGraphRecord) -> Result<O
         source,
     })?;
     Ok(Some(path))
+}
+
+/// The ConfigMap that carries release signatures to a disconnected cluster (`signature-configmap.{json,yaml}`).
+pub(crate) const SIGNATURE_CONFIGMAP_FILE: &str = "signature-configmap";
+
+/// A release payload's digest and its verified signature (base64 of the bytes the store served).
+#[derive(Debug, Clone)]
+pub(crate) struct ReleaseSignature {
+    pub digest: String,
+    pub signature: String,
+}
+
+/// Writes `signature-configmap.json` and `.yaml`: ConfigMap `mirrored-release-signatures` in
+/// `openshift-config-managed`, labelled for the cluster-version operator, one `binaryData` key `sha256-<hex>-1` per
+/// release. Nothing is written when no release has a signature.
+pub(crate) fn write_signature_configmap(
+    dir: &Path,
+    signatures: &[ReleaseSignature],
+) -> Result<Vec<PathBuf>, ResourceError> {
+    if signatures.is_empty() {
+        return Ok(Vec::new());
+    }
+    let binary_data: BTreeMap<String, &str> = signatures
+        .iter()
+        .map(|s| {
+            (
+                format!("sha256-{}-1", s.digest.trim_start_matches("sha256:")),
+                s.signature.as_str(),
+            )
+        })
+        .collect();
+    let config_map = serde_json::json!({
+        "kind": "ConfigMap",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": "mirrored-release-signatures",
+            "namespace": "openshift-config-managed",
+            "labels": {"release.openshift.io/verification-signatures": ""}
+        },
+        "binaryData": binary_data
+    });
+    let json = serde_json::to_string(&config_map).unwrap_or_default();
+    let yaml = serde_yaml::to_string(&config_map).unwrap_or_default();
+    let mut written = Vec::new();
+    for (extension, text) in [("json", json), ("yaml", yaml)] {
+        let path = dir.join(format!("{SIGNATURE_CONFIGMAP_FILE}.{extension}"));
+        write_atomically(&path, &text).map_err(|source| ResourceError {
+            path: path.clone(),
+            source,
+        })?;
+        written.push(path);
+    }
+    Ok(written)
 }

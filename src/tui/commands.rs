@@ -363,6 +363,7 @@ fn request(config_path: PathBuf, settings: &RunSettings, options: &LibraryOption
         config_path,
         mode,
         dry_run: settings.mode == RunMode::DryRun,
+        ignore_release_signature: false,
         cli_platforms: PlatformFilter::of(options.platforms.clone()),
         engine: EngineOptions::default(),
         src_tls_verify: options.src_tls_verify,

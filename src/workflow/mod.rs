@@ -29,6 +29,8 @@ pub(crate) struct MirrorRequest {
     pub config_path: PathBuf,
     pub mode: Mode,
     pub dry_run: bool,
+    /// Mirror releases whose signature cannot be verified (reported, not failed).
+    pub ignore_release_signature: bool,
     pub cli_platforms: PlatformFilter,
     pub engine: EngineOptions,
     pub src_tls_verify: bool,

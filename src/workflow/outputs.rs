@@ -12,7 +12,7 @@ use crate::events::{Event, Reporter};
 use crate::plan::{ImageDestination, ImageSource, MirrorPlan};
 use crate::reference::ImageReference;
 use crate::resources::catalog::{write_catalog_resources as write_catalog_resources_in, MirroredCatalog};
-use crate::resources::release::FcosGraphRecord;
+use crate::resources::release::{FcosGraphRecord, ReleaseSignature};
 use crate::resources::{self, write_atomically, MirroredImage};
 use std::sync::Arc;
 
@@ -131,6 +131,18 @@ pub(super) fn write_registry_resources(
         reporter,
     )?);
     let dir = prepared.workspace.cluster_resources();
+    let signatures: Vec<ReleaseSignature> = prepared
+        .releases
+        .iter()
+        .filter(|release| mirrored(plan, results, &release.destination))
+        .filter_map(|release| {
+            Some(ReleaseSignature {
+                digest: release.digest.clone(),
+                signature: release.signature.clone()?,
+            })
+        })
+        .collect();
+    written.extend(resources::release::write_signature_configmap(&dir, &signatures)?);
     for record in mirrored_fcos_graphs(&prepared.fcos_graphs, plan, results) {
         written.extend(resources::release::write_fcos_graph(&dir, &record)?);
     }

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use super::{Failure, MirrorRequest, WorkflowError, Workspace};
 use crate::auth::CredentialStore;
 use crate::collect::operator::{self, CatalogTarget};
-use crate::collect::release::{self, PlannedRelease};
+use crate::collect::release::{self, PlannedRelease, SignaturePolicy};
 use crate::collect::{additional, CollectContext, Excluded};
 use crate::config::{self, ImageSetConfiguration};
 use crate::events::{Event, Reporter};
 use crate::plan::{ImageOrigin, MirrorPlan};
 use crate::registries_conf::RegistriesConf;
 use crate::registry::{ClientOptions, DocumentClient, RegistryClient};
+use crate::release::signature_store::SignatureStore;
 use crate::resources::release::FcosGraphRecord;
 use crate::source::spool::BlobSpool;
 use crate::source::Sources;
@@ -112,7 +113,28 @@ async fn add_releases(
         namespace: namespace.to_string(),
         cli_platforms: request.cli_platforms.clone(),
     };
-    let collected = release::collect(&prepared.config, &context, sources, &documents, reporter).await;
+    let signatures = match SignatureStore::from_env(prepared.workspace.signatures(), documents.clone()) {
+        Ok(store) => SignaturePolicy {
+            store: Some(store),
+            ignore: request.ignore_release_signature,
+        },
+        Err(error) if request.ignore_release_signature => {
+            reporter.event(Event::Warning(format!("{error}; releases are mirrored unverified")));
+            SignaturePolicy {
+                store: None,
+                ignore: true,
+            }
+        }
+        Err(error) => {
+            prepared.early_failures.push(Failure {
+                image: "mirror.platform".into(),
+                origin: ImageOrigin::Release,
+                error: error.to_string(),
+            });
+            return Ok(());
+        }
+    };
+    let collected = release::collect(&prepared.config, &context, sources, &documents, &signatures, reporter).await;
     prepared.plan.jobs.extend(collected.jobs);
     prepared.releases = collected.releases;
     prepared.fcos_graphs = collected.fcos_graphs;

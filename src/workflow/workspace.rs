@@ -40,6 +40,11 @@ impl Workspace {
         self.root.join("cluster-resources")
     }
 
+    /// Verified release signatures, one file per release (`sha256-<hex>-1`).
+    pub(crate) fn signatures(&self) -> PathBuf {
+        self.root.join("signatures")
+    }
+
     pub(crate) fn dry_run(&self) -> PathBuf {
         self.root.join("dry-run")
     }

@@ -69,6 +69,67 @@ fn graph(src: &TestRegistry, payloads: &[&Payload]) -> Vec<u8> {
     serde_json::to_vec(&json!({"version": 1, "nodes": nodes, "edges": edges, "conditionalEdges": []})).unwrap()
 }
 
+/// An update graph (at `/graph`) and a release signature store (under `/signatures/`) on one local server, and
+/// the environment that points ferry at both and at the test's signing key.
+struct ReleaseServer {
+    server: StaticServer,
+    key_file: std::path::PathBuf,
+}
+
+impl ReleaseServer {
+    /// Serves the graph of `in_graph` and a signature for each of `signed` (made by the test's key), where
+    /// `signed_digest` says which digest each signature claims (a payload's own, unless a test lies).
+    fn start(dir: &TestDir, src: &TestRegistry, in_graph: &[&Payload], signed: &[(&Payload, &str)]) -> ReleaseServer {
+        let signer = ReleaseSigner::new(91);
+        let key_file = dir.join("release-keys.asc");
+        std::fs::write(&key_file, signer.public_armored()).unwrap();
+        let mut routes = vec![("/graph".to_string(), graph(src, in_graph))];
+        for (payload, claimed) in signed {
+            let hex = payload.digest.trim_start_matches("sha256:");
+            let reference = format!("quay.io/{RELEASE_REPO}:{}-x86_64", payload.version);
+            routes.push((
+                format!("/signatures/sha256={hex}/signature-1"),
+                signer.sign(&reference, claimed),
+            ));
+        }
+        ReleaseServer {
+            server: StaticServer::start(routes),
+            key_file,
+        }
+    }
+
+    fn signed(dir: &TestDir, src: &TestRegistry, payloads: &[&Payload]) -> ReleaseServer {
+        let signed: Vec<(&Payload, &str)> = payloads.iter().map(|p| (*p, p.digest.as_str())).collect();
+        ReleaseServer::start(dir, src, payloads, &signed)
+    }
+
+    fn graph_url(&self) -> String {
+        format!("{}/graph", self.server.url())
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("UPDATE_URL_OVERRIDE".into(), self.graph_url()),
+            ("OCP_SIGNATURE_URL".into(), format!("{}/signatures/", self.server.url())),
+            (
+                "OCP_SIGNATURE_VERIFICATION_PK".into(),
+                self.key_file.display().to_string(),
+            ),
+        ]
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.server.requests()
+    }
+
+    /// `ferry mirror` to `destination` with this server's environment.
+    fn mirror(&self, dir: &TestDir, yaml: &str, destination: &str, extra: &[&str]) -> MirrorRun {
+        let env = self.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        mirror_to_registry_with_env(dir, yaml, destination, extra, &env)
+    }
+}
+
 fn digest_at(registry: &TestRegistry, repo_tag: &str) -> String {
     manifest_digest(&skopeo_inspect_raw(&registry.docker_ref(repo_tag)).unwrap())
 }
@@ -83,10 +144,9 @@ fn channel_range_mirrors_payloads_and_components_by_digest_with_release_idms() {
     let old = push_payload(&dir, &src, "4.16.0", &[("comp-a", &a)]);
     let first = push_payload(&dir, &src, "4.16.1", &[("comp-a", &a), ("comp-b", &b)]);
     let second = push_payload(&dir, &src, "4.16.2", &[("comp-a", &a), ("comp-c", &c)]);
-    let server = StaticServer::start(vec![("/graph".into(), graph(&src, &[&old, &first, &second]))]);
+    let server = ReleaseServer::signed(&dir, &src, &[&old, &first, &second]);
     let yaml = "  platform:\n    channels:\n    - name: stable-4.16\n      minVersion: 4.16.1\n";
-    let url = format!("{}/graph", server.url());
-    let run = mirror_to_registry_with_env(&dir, yaml, &dst.host(), &[], &[("UPDATE_URL_OVERRIDE", &url)]);
+    let run = server.mirror(&dir, yaml, &dst.host(), &[]);
     run.assert_success();
 
     assert!(
@@ -123,6 +183,47 @@ fn channel_range_mirrors_payloads_and_components_by_digest_with_release_idms() {
         assert!(idms.contains(&entry), "no entry\n{entry}in\n{idms}");
     }
     assert!(idms.contains("name: idms-release-0"), "{idms}");
+
+    // The signature ConfigMap carries the two mirrored releases' signatures as the store served them.
+    let config_map: serde_json::Value =
+        serde_json::from_str(&run.working_file("cluster-resources/signature-configmap.json")).unwrap();
+    assert_eq!(config_map["metadata"]["name"], "mirrored-release-signatures");
+    assert_eq!(config_map["metadata"]["namespace"], "openshift-config-managed");
+    assert_eq!(
+        config_map["metadata"]["labels"]["release.openshift.io/verification-signatures"],
+        ""
+    );
+    let data = config_map["binaryData"].as_object().unwrap();
+    assert_eq!(data.len(), 2, "{data:?}");
+    for payload in [&first, &second] {
+        let hex = payload.digest.trim_start_matches("sha256:");
+        let served = http::request(
+            server.server.url().trim_start_matches("http://"),
+            "GET",
+            &format!("/signatures/sha256={hex}/signature-1"),
+            &[],
+            &[],
+        )
+        .unwrap();
+        let carried = data[&format!("sha256-{hex}-1")].as_str().unwrap();
+        assert_eq!(base64_decode(carried), served.body, "signature of {}", payload.version);
+    }
+    assert!(run
+        .working_file("cluster-resources/signature-configmap.yaml")
+        .contains("binaryData:"));
+    let cached = run
+        .workspace
+        .join("working-dir/signatures")
+        .join(format!("sha256-{}-1", first.digest.trim_start_matches("sha256:")));
+    assert!(
+        std::fs::metadata(&cached).unwrap().len() > 0,
+        "the verified signature is cached"
+    );
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(text).unwrap()
 }
 
 #[test]
@@ -131,12 +232,13 @@ fn release_named_directly_takes_its_version_from_release_metadata() {
     let (src, dst) = (TestRegistry::start(), TestRegistry::start());
     let a = push_component(&dir, &src, "comp-a", 311);
     let payload = push_payload(&dir, &src, "4.17.3", &[("comp-a", &a)]);
+    let server = ReleaseServer::signed(&dir, &src, &[&payload]);
     let yaml = format!(
         "  platform:\n    release: {}/{RELEASE_REPO}@{}\n",
         src.host(),
         payload.digest
     );
-    let run = mirror_to_registry(&dir, &yaml, &dst.host(), &[]);
+    let run = server.mirror(&dir, &yaml, &dst.host(), &[]);
     run.assert_success();
     assert_eq!(
         digest_at(&dst, "openshift/release-images:4.17.3-x86_64"),
@@ -205,12 +307,11 @@ fn releases_cross_the_air_gap_and_disk_to_mirror_asks_no_graph() {
     let (src, dst) = (TestRegistry::start(), TestRegistry::start());
     let a = push_component(&dir, &src, "comp-a", 331);
     let payload = push_payload(&dir, &src, "4.18.4", &[("comp-a", &a)]);
-    let server = StaticServer::start(vec![("/graph".into(), graph(&src, &[&payload]))]);
-    let url = format!("{}/graph", server.url());
+    let server = ReleaseServer::signed(&dir, &src, &[&payload]);
     let config = write_isc(dir.path(), "  platform:\n    channels:\n    - name: stable-4.18\n");
     let archive = dir.join("archive");
     let m2d = ferry_at(dir.path())
-        .env("UPDATE_URL_OVERRIDE", &url)
+        .envs(server.env())
         .args(["mirror", "-c"])
         .arg(&config)
         .arg(format!("file://{}", archive.display()))
@@ -264,6 +365,11 @@ fn releases_cross_the_air_gap_and_disk_to_mirror_asks_no_graph() {
         idms.contains(&format!("- {}/mirror/openshift/release-images\n", dst.host())),
         "{idms}"
     );
+    // The signature verified on the connected side reaches the disconnected cluster's ConfigMap.
+    let config_map =
+        std::fs::read_to_string(archive.join("working-dir/cluster-resources/signature-configmap.json")).unwrap();
+    let key = format!("sha256-{}-1", payload.digest.trim_start_matches("sha256:"));
+    assert!(config_map.contains(&key), "{config_map}");
 }
 
 /// The CoreOS boot-images ConfigMap of a payload, naming `kubevirt` as the x86_64 KubeVirt container disk (the
@@ -325,10 +431,9 @@ fn multi_payload_with_platforms_and_the_kubevirt_container_disk() {
         version: "4.16.5".into(),
         digest: index.digest.clone(),
     };
-    let server = StaticServer::start(vec![("/graph".into(), graph(&src, &[&payload]))]);
+    let server = ReleaseServer::signed(&dir, &src, &[&payload]);
     let yaml = "  platform:\n    platforms: [linux/amd64]\n    kubeVirtContainer: true\n    channels:\n    - name: candidate-4.16\n";
-    let url = format!("{}/graph", server.url());
-    let run = mirror_to_registry_with_env(&dir, yaml, &dst.host(), &[], &[("UPDATE_URL_OVERRIDE", &url)]);
+    let run = server.mirror(&dir, yaml, &dst.host(), &[]);
     run.assert_success();
 
     assert!(
@@ -421,4 +526,62 @@ fn fcos_stream_mirrors_oci_payloads_and_writes_the_reduced_graph() {
         json!([[0, 1]]),
         "only the edge between the two mirrored releases"
     );
+}
+
+#[test]
+fn a_missing_signature_fails_the_release_unless_ignored() {
+    let dir = TestDir::new("release_unsigned");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let a = push_component(&dir, &src, "comp-a", 361);
+    let payload = push_payload(&dir, &src, "4.19.2", &[("comp-a", &a)]);
+    let server = ReleaseServer::start(&dir, &src, &[&payload], &[]);
+    let yaml = "  platform:\n    channels:\n    - name: stable-4.19\n";
+    let run = server.mirror(&dir, yaml, &dst.host(), &[]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    let stderr = run.stderr();
+    let hex = payload.digest.trim_start_matches("sha256:");
+    assert!(
+        stderr.contains(&format!("/signatures/sha256={hex}/signature-1")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--ignore-release-signature"), "{stderr}");
+    assert!(
+        skopeo_inspect_raw(&dst.docker_ref("openshift/release-images:4.19.2-x86_64")).is_err(),
+        "an unverified release reached the mirror"
+    );
+
+    let again = server.mirror(&dir, yaml, &dst.host(), &["--ignore-release-signature"]);
+    again.assert_success();
+    assert!(again.stderr().contains("mirrored anyway"), "{}", again.stderr());
+    assert_eq!(
+        digest_at(&dst, "openshift/release-images:4.19.2-x86_64"),
+        payload.digest
+    );
+    assert!(
+        !again
+            .workspace
+            .join("working-dir/cluster-resources/signature-configmap.json")
+            .exists(),
+        "no signature is written for an unverified release"
+    );
+}
+
+#[test]
+fn a_signature_of_another_digest_fails_the_release_naming_both() {
+    let dir = TestDir::new("release_wrong_signature");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let a = push_component(&dir, &src, "comp-a", 371);
+    let first = push_payload(&dir, &src, "4.19.3", &[("comp-a", &a)]);
+    let second = push_payload(&dir, &src, "4.19.4", &[("comp-a", &a)]);
+    // The store serves, for 4.19.4, a valid signature that vouches for 4.19.3's digest.
+    let server = ReleaseServer::start(&dir, &src, &[&first, &second], &[(&second, first.digest.as_str())]);
+    let yaml = "  platform:\n    channels:\n    - name: stable-4.19\n";
+    let run = server.mirror(&dir, yaml, &dst.host(), &[]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains(&first.digest) && stderr.contains(&second.digest),
+        "{stderr}"
+    );
+    assert!(skopeo_inspect_raw(&dst.docker_ref("openshift/release-images:4.19.4-x86_64")).is_err());
 }

@@ -19,6 +19,7 @@ pub mod http;
 pub mod mirror_run;
 pub mod proxy;
 pub mod registry;
+pub mod signing;
 pub mod skopeo;
 pub mod static_server;
 pub mod token_auth;
@@ -27,6 +28,7 @@ pub use fixtures::*;
 pub use mirror_run::*;
 pub use proxy::{FaultPlan, FaultProxy, Injected};
 pub use registry::{RegistryOptions, TestRegistry};
+pub use signing::ReleaseSigner;
 pub use skopeo::*;
 pub use static_server::StaticServer;
 pub use token_auth::{TokenAuthOptions, TokenRegistry, TokenRequest, TokenServer};
@@ -39,7 +41,7 @@ pub const KEEP_ENV: &str = "FERRY_KEEP_TEST_DIRS";
 
 /// A `Command` for the `ferry` binary built by cargo for this test run. Variables through which a developer's
 /// environment would leak into ferry (`REGISTRY_AUTH_FILE`, `CONTAINERS_REGISTRIES_CONF`, `DOCKER_CONFIG`,
-/// `UPDATE_URL_OVERRIDE`) are
+/// `UPDATE_URL_OVERRIDE`, `OCP_SIGNATURE_URL`, `OCP_SIGNATURE_VERIFICATION_PK`) are
 /// removed; set them again with `.env(...)` where a test needs them.
 pub fn ferry_bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
@@ -48,6 +50,8 @@ pub fn ferry_bin() -> Command {
         "CONTAINERS_REGISTRIES_CONF",
         "DOCKER_CONFIG",
         "UPDATE_URL_OVERRIDE",
+        "OCP_SIGNATURE_URL",
+        "OCP_SIGNATURE_VERIFICATION_PK",
     ] {
         cmd.env_remove(var);
     }
