@@ -1486,7 +1486,7 @@ fn release_from_form(form: &Form) -> Result<ReleaseChannel, String> {
     let min_version = optional(form.value("Min version"));
     let max_version = optional(form.value("Max version"));
     for version in min_version.iter().chain(max_version.iter()) {
-        crate::config::parse_version(version)?;
+        crate::config::parse_version(version).map_err(|e| e.to_string())?;
     }
     Ok(ReleaseChannel {
         name: name.to_string(),
