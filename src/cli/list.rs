@@ -74,7 +74,7 @@ fn open_sources(args: &ListOperatorsArgs) -> Result<(ImageSource, Sources), Stri
         }
         None => None,
     };
-    let source = catalog_source(&args.catalog, archive.as_deref())?;
+    let source = catalog_source(&args.catalog, archive.as_deref()).map_err(|e| e.to_string())?;
     sources.archive = archive;
     Ok((source, sources))
 }

@@ -222,7 +222,7 @@ async fn load_catalog(
         }
         None => None,
     };
-    let source = listing::catalog_source(reference, archive.as_deref())?;
+    let source = listing::catalog_source(reference, archive.as_deref()).map_err(|e| e.to_string())?;
     sources.archive = archive;
     let loaded = listing::load(&source, reference, &sources, filter, Some(fetched))
         .await
