@@ -335,7 +335,7 @@ impl Reporter for TuiReporter {
 
 /// The workflow request for the settings of the run form.
 fn request(config_path: PathBuf, settings: &RunSettings, options: &LibraryOptions) -> Result<MirrorRequest, String> {
-    let mode = match settings.endpoints()? {
+    let mode = match settings.endpoints().map_err(|e| e.to_string())? {
         Endpoints::Disk { archive_dir } => Mode::MirrorToDisk(DiskOptions {
             archive_dir,
             since: None,
