@@ -3,6 +3,7 @@
 //! config once per distinct content, and summarizes packages, channels, bundles and architectures.
 
 use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 
 use serde::Serialize;
@@ -11,7 +12,7 @@ use super::extract::{self};
 use super::{DeclarativeConfig, PackageSummary};
 use crate::image::{Digest, PlatformFilter};
 use crate::plan::ImageSource;
-use crate::reference::{ImageReference, Location};
+use crate::reference::{ImageReference, Location, ReferenceError};
 use crate::source::SourceReader;
 use crate::source::Sources;
 use crate::store::archive::ArchiveReader;
@@ -24,6 +25,17 @@ pub(crate) enum ListingError {
     Extract(#[from] extract::ExtractError),
     #[error(transparent)]
     Catalog(#[from] super::CatalogError),
+}
+
+/// Why the catalog a configuration names cannot be located.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CatalogSourceError {
+    #[error("the archive in {} holds no catalog {catalog}", dir.display())]
+    NotInArchive { dir: PathBuf, catalog: String },
+    #[error("`{catalog}` is not an oci://DIR[:NAME] reference")]
+    NotOciLayout { catalog: String },
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
 }
 
 /// A loaded catalog: its pinned digest, and each distinct declarative config with the platforms that carry it.
@@ -48,7 +60,10 @@ pub(crate) struct PackageListing {
 
 /// Where the catalog a configuration names is read from: the archive when one is given (the catalog as the archive
 /// recorded it, rebuilt), else an OCI layout (`oci://DIR[:NAME]`) or a registry (with or without `docker://`).
-pub(crate) fn catalog_source(catalog: &str, archive: Option<&ArchiveReader>) -> Result<ImageSource, String> {
+pub(crate) fn catalog_source(
+    catalog: &str,
+    archive: Option<&ArchiveReader>,
+) -> Result<ImageSource, CatalogSourceError> {
     if let Some(archive) = archive {
         let image = archive
             .metadata()
@@ -56,7 +71,10 @@ pub(crate) fn catalog_source(catalog: &str, archive: Option<&ArchiveReader>) -> 
             .rev()
             .flat_map(|run| run.images.iter())
             .find(|image| same_image(&image.source, catalog))
-            .ok_or_else(|| format!("the archive in {} holds no catalog {catalog}", archive.dir().display()))?;
+            .ok_or_else(|| CatalogSourceError::NotInArchive {
+                dir: archive.dir().to_path_buf(),
+                catalog: catalog.to_string(),
+            })?;
         return Ok(ImageSource::Archive {
             digest: image.digest.clone(),
             original: image.source.clone(),
@@ -65,13 +83,12 @@ pub(crate) fn catalog_source(catalog: &str, archive: Option<&ArchiveReader>) -> 
     if catalog.starts_with("oci://") {
         return match catalog.parse::<Location>() {
             Ok(Location::OciLayout { path, reference }) => Ok(ImageSource::Layout { path, reference }),
-            _ => Err(format!("`{catalog}` is not an oci://DIR[:NAME] reference")),
+            _ => Err(CatalogSourceError::NotOciLayout {
+                catalog: catalog.to_string(),
+            }),
         };
     }
-    catalog
-        .parse::<ImageReference>()
-        .map(ImageSource::Registry)
-        .map_err(|e| e.to_string())
+    Ok(ImageSource::Registry(catalog.parse::<ImageReference>()?))
 }
 
 /// Two names of the same image: equal as written, or as normalised references (`docker://`, `docker.io` implied).

@@ -100,13 +100,13 @@ impl DeclarativeConfig {
                 column: e.column(),
                 message: format!("invalid JSON: {}", without_position(&e.to_string())),
             })?;
-            let blob = Blob::from_value(value, source).map_err(|message| {
+            let blob = Blob::from_value(value, source).map_err(|error| {
                 let start = offset + bytes[offset..].iter().take_while(|b| b.is_ascii_whitespace()).count();
                 let line = 1 + bytes[..start].iter().filter(|&&b| b == b'\n').count();
                 CatalogError::Blob {
                     path: source.to_string(),
                     at: format!("object at line {line}"),
-                    message,
+                    error,
                 }
             })?;
             self.push(blob);
@@ -127,10 +127,10 @@ impl DeclarativeConfig {
             if value.is_null() {
                 continue; // an empty document (`---` with nothing after it)
             }
-            let blob = Blob::from_value(value, source).map_err(|message| CatalogError::Blob {
+            let blob = Blob::from_value(value, source).map_err(|error| CatalogError::Blob {
                 path: source.to_string(),
                 at: format!("YAML document {}", i + 1),
-                message,
+                error,
             })?;
             self.push(blob);
         }

@@ -70,8 +70,13 @@ pub(crate) enum CatalogError {
     },
 
     /// A blob is well-formed JSON/YAML but not a valid catalog object.
-    #[error("`{path}` {at}: {message}")]
-    Blob { path: String, at: String, message: String },
+    #[error("`{path}` {at}: {error}")]
+    Blob {
+        path: String,
+        at: String,
+        #[source]
+        error: model::BlobError,
+    },
 
     /// Blobs contradict each other across files (duplicates, blobs of an undefined package).
     #[error("{message}")]

@@ -45,6 +45,110 @@ pub(super) type Object = Map<String, Value>;
 /// The file a blob was read from (its path inside the catalog directory), for messages.
 pub(super) type Source = Arc<str>;
 
+/// What is wrong with one blob of a catalog file: the field and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum BlobError {
+    #[error("expected a JSON object, found {found}")]
+    NotJsonObject { found: &'static str },
+    #[error(
+        "object {object} has no `schema` field: every catalog object needs one (`olm.package`, `olm.channel`, \
+         `olm.bundle`, ...)"
+    )]
+    NoSchema { object: String },
+    #[error("`schema` must be a string, found {found}")]
+    SchemaNotString { found: &'static str },
+    #[error("expected an object, found {found}")]
+    NotObject { found: &'static str },
+    #[error("{what} {object} has no `{key}`")]
+    MissingField {
+        what: &'static str,
+        object: String,
+        key: &'static str,
+    },
+    #[error("{what} {object} has an empty `{key}`")]
+    EmptyField {
+        what: &'static str,
+        object: String,
+        key: &'static str,
+    },
+    #[error("{what}: `{key}` must {expected}, found {found}")]
+    WrongType {
+        what: String,
+        key: &'static str,
+        expected: Shape,
+        found: &'static str,
+    },
+    #[error("{what}: entries[{index}]: {source}")]
+    Entry {
+        what: String,
+        index: usize,
+        source: Box<BlobError>,
+    },
+    #[error("{what}: relatedImages[{index}] must be an object, found {found}")]
+    RelatedImageNotObject {
+        what: String,
+        index: usize,
+        found: &'static str,
+    },
+    #[error("needs a `reference` object with a `schema`")]
+    NoReference,
+}
+
+/// What a field must hold, for [`BlobError::WrongType`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    String,
+    List,
+    Strings,
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Shape::String => "be a string",
+            Shape::List => "be a list",
+            Shape::Strings => "hold strings",
+        })
+    }
+}
+
+/// [`BlobError::WrongType`] for `key` of `what`, which holds `value`.
+fn wrong_type(what: impl Into<String>, key: &'static str, expected: Shape, value: &Value) -> BlobError {
+    BlobError::WrongType {
+        what: what.into(),
+        key,
+        expected,
+        found: kind_of(value),
+    }
+}
+
+/// The entries of a channel or deprecations blob: `parse` reads each one; errors name `what` and the index.
+fn parse_entries<T>(
+    raw: &mut Object,
+    what: &str,
+    parse: impl Fn(Value) -> Result<T, BlobError>,
+) -> Result<Vec<T>, BlobError> {
+    let entries = match raw.get_mut("entries") {
+        Some(Value::Array(items)) => std::mem::take(items)
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| {
+                parse(item).map_err(|source| BlobError::Entry {
+                    what: what.to_string(),
+                    index,
+                    source: Box::new(source),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(Value::Null) | None => Vec::new(),
+        Some(other) => return Err(wrong_type(what, "entries", Shape::List, other)),
+    };
+    if raw.contains_key("entries") {
+        raw.insert("entries".to_string(), Value::Null);
+    }
+    Ok(entries)
+}
+
 /// A whole catalog: every blob of every file, in the order read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct DeclarativeConfig {
@@ -215,20 +319,18 @@ pub(crate) enum Blob {
 
 impl Blob {
     /// Classifies one JSON value read from a catalog file. The error says what is wrong with the blob.
-    pub(crate) fn from_value(value: Value, source: &Source) -> Result<Blob, String> {
+    pub(crate) fn from_value(value: Value, source: &Source) -> Result<Blob, BlobError> {
         let Value::Object(object) = value else {
-            return Err(format!("expected a JSON object, found {}", kind_of(&value)));
+            return Err(BlobError::NotJsonObject { found: kind_of(&value) });
         };
         let schema = match object.get("schema") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             Some(Value::String(_)) | None => {
-                return Err(format!(
-                    "object {} has no `schema` field: every catalog object needs one (`olm.package`, `olm.channel`, \
-                     `olm.bundle`, ...)",
-                    describe(&object)
-                ))
+                return Err(BlobError::NoSchema {
+                    object: describe(&object),
+                })
             }
-            Some(other) => return Err(format!("`schema` must be a string, found {}", kind_of(other))),
+            Some(other) => return Err(BlobError::SchemaNotString { found: kind_of(other) }),
         };
         match schema.as_str() {
             SCHEMA_PACKAGE => Package::from_object(object, source).map(Blob::Package),
@@ -250,7 +352,7 @@ pub(crate) struct Package {
 }
 
 impl Package {
-    fn from_object(raw: Object, source: &Source) -> Result<Self, String> {
+    fn from_object(raw: Object, source: &Source) -> Result<Self, BlobError> {
         let name = required_str(&raw, "name", SCHEMA_PACKAGE)?;
         let default_channel = optional_str(&raw, "defaultChannel", &format!("package `{name}`"))?;
         Ok(Package {
@@ -285,22 +387,11 @@ pub(crate) struct Channel {
 }
 
 impl Channel {
-    fn from_object(mut raw: Object, source: &Source) -> Result<Self, String> {
+    fn from_object(mut raw: Object, source: &Source) -> Result<Self, BlobError> {
         let package = required_str(&raw, "package", SCHEMA_CHANNEL)?;
         let name = required_str(&raw, "name", SCHEMA_CHANNEL)?;
         let what = format!("channel `{name}` of package `{package}`");
-        let entries = match raw.get_mut("entries") {
-            Some(Value::Array(items)) => std::mem::take(items)
-                .into_iter()
-                .enumerate()
-                .map(|(i, item)| ChannelEntry::from_value(item).map_err(|e| format!("{what}: entries[{i}]: {e}")))
-                .collect::<Result<Vec<_>, _>>()?,
-            Some(Value::Null) | None => Vec::new(),
-            Some(other) => return Err(format!("{what}: `entries` must be a list, found {}", kind_of(other))),
-        };
-        if raw.contains_key("entries") {
-            raw.insert("entries".to_string(), Value::Null);
-        }
+        let entries = parse_entries(&mut raw, &what, ChannelEntry::from_value)?;
         Ok(Channel {
             package,
             name,
@@ -354,9 +445,9 @@ pub(crate) struct ChannelEntry {
 }
 
 impl ChannelEntry {
-    fn from_value(value: Value) -> Result<Self, String> {
+    fn from_value(value: Value) -> Result<Self, BlobError> {
         let Value::Object(object) = &value else {
-            return Err(format!("expected an object, found {}", kind_of(&value)));
+            return Err(BlobError::NotObject { found: kind_of(&value) });
         };
         let name = required_str(object, "name", "channel entry")?;
         let what = format!("entry `{name}`");
@@ -368,10 +459,10 @@ impl ChannelEntry {
                 .iter()
                 .map(|s| match s {
                     Value::String(s) => Ok(s.clone()),
-                    other => Err(format!("{what}: `skips` must hold strings, found {}", kind_of(other))),
+                    other => Err(wrong_type(what.as_str(), "skips", Shape::Strings, other)),
                 })
                 .collect::<Result<Vec<_>, _>>()?,
-            Some(other) => return Err(format!("{what}: `skips` must be a list, found {}", kind_of(other))),
+            Some(other) => return Err(wrong_type(what, "skips", Shape::List, other)),
         };
         Ok(ChannelEntry {
             name,
@@ -457,7 +548,7 @@ pub(crate) struct PackageRequirement {
 }
 
 impl Bundle {
-    fn from_object(raw: Object, source: &Source) -> Result<Self, String> {
+    fn from_object(raw: Object, source: &Source) -> Result<Self, BlobError> {
         let package = required_str(&raw, "package", SCHEMA_BUNDLE)?;
         let name = required_str(&raw, "name", SCHEMA_BUNDLE)?;
         let what = format!("bundle `{name}` of package `{package}`");
@@ -469,28 +560,24 @@ impl Bundle {
                 .enumerate()
                 .map(|(i, item)| {
                     let Value::Object(o) = item else {
-                        return Err(format!(
-                            "{what}: relatedImages[{i}] must be an object, found {}",
-                            kind_of(item)
-                        ));
+                        return Err(BlobError::RelatedImageNotObject {
+                            what: what.clone(),
+                            index: i,
+                            found: kind_of(item),
+                        });
                     };
-                    let field = |key: &str| optional_str(o, key, &format!("{what}: relatedImages[{i}]"));
+                    let field = |key: &'static str| optional_str(o, key, &format!("{what}: relatedImages[{i}]"));
                     Ok(BundleImage {
                         name: field("name")?.unwrap_or_default(),
                         image: field("image")?.unwrap_or_default(),
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?,
-            Some(other) => {
-                return Err(format!(
-                    "{what}: `relatedImages` must be a list, found {}",
-                    kind_of(other)
-                ))
-            }
+            Some(other) => return Err(wrong_type(what, "relatedImages", Shape::List, other)),
         };
         match raw.get("properties") {
             None | Some(Value::Null) | Some(Value::Array(_)) => {}
-            Some(other) => return Err(format!("{what}: `properties` must be a list, found {}", kind_of(other))),
+            Some(other) => return Err(wrong_type(what, "properties", Shape::List, other)),
         }
         let mut bundle = Bundle {
             name,
@@ -717,21 +804,10 @@ pub(crate) struct DeprecationEntry {
 }
 
 impl Deprecation {
-    fn from_object(mut raw: Object, source: &Source) -> Result<Self, String> {
+    fn from_object(mut raw: Object, source: &Source) -> Result<Self, BlobError> {
         let package = required_str(&raw, "package", SCHEMA_DEPRECATIONS)?;
         let what = format!("olm.deprecations of package `{package}`");
-        let entries = match raw.get_mut("entries") {
-            Some(Value::Array(items)) => std::mem::take(items)
-                .into_iter()
-                .enumerate()
-                .map(|(i, item)| DeprecationEntry::from_value(item).map_err(|e| format!("{what}: entries[{i}]: {e}")))
-                .collect::<Result<Vec<_>, _>>()?,
-            Some(Value::Null) | None => Vec::new(),
-            Some(other) => return Err(format!("{what}: `entries` must be a list, found {}", kind_of(other))),
-        };
-        if raw.contains_key("entries") {
-            raw.insert("entries".to_string(), Value::Null);
-        }
+        let entries = parse_entries(&mut raw, &what, DeprecationEntry::from_value)?;
         Ok(Deprecation {
             package,
             entries,
@@ -752,12 +828,12 @@ impl Deprecation {
 }
 
 impl DeprecationEntry {
-    fn from_value(value: Value) -> Result<Self, String> {
+    fn from_value(value: Value) -> Result<Self, BlobError> {
         let Value::Object(object) = &value else {
-            return Err(format!("expected an object, found {}", kind_of(&value)));
+            return Err(BlobError::NotObject { found: kind_of(&value) });
         };
         let Some(Value::Object(reference)) = object.get("reference") else {
-            return Err("needs a `reference` object with a `schema`".to_string());
+            return Err(BlobError::NoReference);
         };
         let schema = required_str(reference, "schema", "deprecation reference")?;
         let name = optional_str(reference, "name", "deprecation reference")?;
@@ -792,7 +868,7 @@ pub(crate) struct Meta {
 }
 
 impl Meta {
-    fn from_object(schema: String, raw: Object, source: &Source) -> Result<Self, String> {
+    fn from_object(schema: String, raw: Object, source: &Source) -> Result<Self, BlobError> {
         // Like opm, a non-string `package` or `name` is not an error for blobs of unknown schema: it is not ours.
         let text = |key: &str| {
             raw.get(key)
@@ -826,24 +902,33 @@ impl Meta {
     }
 }
 
-fn required_str(object: &Object, key: &str, what: &str) -> Result<String, String> {
+fn required_str(object: &Object, key: &'static str, what: &'static str) -> Result<String, BlobError> {
     match object.get(key) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-        Some(Value::String(_)) => Err(format!("{what} {} has an empty `{key}`", describe(object))),
-        None | Some(Value::Null) => Err(format!("{what} {} has no `{key}`", describe(object))),
-        Some(other) => Err(format!(
-            "{what} {}: `{key}` must be a string, found {}",
-            describe(object),
-            kind_of(other)
+        Some(Value::String(_)) => Err(BlobError::EmptyField {
+            what,
+            object: describe(object),
+            key,
+        }),
+        None | Some(Value::Null) => Err(BlobError::MissingField {
+            what,
+            object: describe(object),
+            key,
+        }),
+        Some(other) => Err(wrong_type(
+            format!("{what} {}", describe(object)),
+            key,
+            Shape::String,
+            other,
         )),
     }
 }
 
-fn optional_str(object: &Object, key: &str, what: &str) -> Result<Option<String>, String> {
+fn optional_str(object: &Object, key: &'static str, what: &str) -> Result<Option<String>, BlobError> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(format!("{what}: `{key}` must be a string, found {}", kind_of(other))),
+        Some(other) => Err(wrong_type(what, key, Shape::String, other)),
     }
 }
 
@@ -882,9 +967,11 @@ mod tests {
 
     #[test]
     fn blobs_without_schema_are_rejected_with_their_name() {
-        let err = Blob::from_value(json!({"name": "foo"}), &source()).unwrap_err();
+        let err = Blob::from_value(json!({"name": "foo"}), &source())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`foo` has no `schema`"), "{err}");
-        let err = Blob::from_value(json!([1]), &source()).unwrap_err();
+        let err = Blob::from_value(json!([1]), &source()).unwrap_err().to_string();
         assert!(err.contains("expected a JSON object, found a list"), "{err}");
     }
 
@@ -917,12 +1004,15 @@ mod tests {
             json!({"schema": "olm.channel", "package": "p", "name": "c", "entries": [{"name": "a", "skips": "b"}]}),
             &source(),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(
             err.contains("channel `c` of package `p`: entries[0]: entry `a`: `skips` must be a list"),
             "{err}"
         );
-        let err = Blob::from_value(json!({"schema": "olm.bundle", "name": "b"}), &source()).unwrap_err();
+        let err = Blob::from_value(json!({"schema": "olm.bundle", "name": "b"}), &source())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("olm.bundle `b` has no `package`"), "{err}");
     }
 

@@ -23,6 +23,8 @@ const EPOCH: &str = "1970-01-01T00:00:00Z";
 pub(crate) enum RebuildError {
     #[error("catalog image manifest {digest} cannot be rebuilt: {reason}")]
     Malformed { digest: Digest, reason: String },
+    #[error("catalog image manifest {digest} cannot be rebuilt: the config has no rootfs.diff_ids")]
+    NoDiffIds { digest: Digest },
     #[error("cannot build the declarative config layer: {0}")]
     Layer(#[from] std::io::Error),
 }
@@ -89,7 +91,7 @@ fn rebuild_platform(
     blobs.insert(layer_digest.clone(), Bytes::from(gzip));
 
     let mut config: Value = serde_json::from_slice(&platform.config).map_err(|e| malformed(e.to_string()))?;
-    update_config(&mut config, &platform.configs_dir, &diff_id).map_err(malformed)?;
+    update_config(&mut config, platform, &diff_id)?;
     let config_bytes = Bytes::from(serde_json::to_vec(&config).map_err(|e| malformed(e.to_string()))?);
     let config_digest = Digest::of_bytes(&config_bytes);
     let config_size = config_bytes.len();
@@ -113,10 +115,13 @@ fn rebuild_platform(
 
 /// Appends the new layer's diff_id and a history entry, and serves the configs without a prebuilt cache (the old
 /// cache describes the unfiltered catalog).
-fn update_config(config: &mut Value, configs_dir: &str, diff_id: &Digest) -> Result<(), String> {
+fn update_config(config: &mut Value, platform: &CatalogPlatform, diff_id: &Digest) -> Result<(), RebuildError> {
+    let configs_dir = &platform.configs_dir;
     let diff_ids = config["rootfs"]["diff_ids"]
         .as_array_mut()
-        .ok_or("the config has no rootfs.diff_ids")?;
+        .ok_or_else(|| RebuildError::NoDiffIds {
+            digest: platform.manifest.digest.clone(),
+        })?;
     diff_ids.push(json!(diff_id.to_string()));
     if let Some(history) = config.get_mut("history").and_then(Value::as_array_mut) {
         history.push(json!({

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use regex::Regex;
 
 use super::model::DeclarativeConfig;
-use crate::reference::ImageReference;
+use crate::reference::{ImageReference, ReferenceError};
 
 /// One image to mirror for a catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,14 +142,25 @@ pub(crate) fn related_images(catalog: &DeclarativeConfig, blocked: &[Regex]) -> 
     out
 }
 
+/// Why an image a bundle names cannot be mirrored.
+#[derive(Debug, thiserror::Error)]
+enum PinError {
+    #[error("only registry references can be mirrored from a catalog")]
+    NotInRegistry,
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    #[error("it has neither a tag nor a digest")]
+    Unpinned,
+}
+
 /// A reference that can be mirrored: parsable, in a registry, with a tag or a digest.
-fn parse_pinnable(image: &str) -> Result<ImageReference, String> {
+fn parse_pinnable(image: &str) -> Result<ImageReference, PinError> {
     if image.contains("://") && !image.starts_with("docker://") {
-        return Err("only registry references can be mirrored from a catalog".to_string());
+        return Err(PinError::NotInRegistry);
     }
-    let reference = ImageReference::from_str(image).map_err(|e| e.to_string())?;
+    let reference = ImageReference::from_str(image)?;
     if reference.tag.is_none() && reference.digest.is_none() {
-        return Err("it has neither a tag nor a digest".to_string());
+        return Err(PinError::Unpinned);
     }
     Ok(reference)
 }

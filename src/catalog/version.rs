@@ -7,6 +7,26 @@ use std::fmt;
 
 use semver::Version;
 
+/// Why a version range cannot be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum RangeError {
+    #[error("version range `{range}`: operator `{operator}` without a version")]
+    MissingVersion { range: String, operator: String },
+    #[error("version range `{range}` has an empty alternative")]
+    EmptyAlternative { range: String },
+    #[error("version range `{range}`: {source}")]
+    Comparator { range: String, source: ComparatorError },
+}
+
+/// Why one comparator of a version range cannot be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ComparatorError {
+    #[error("`{token}` is not a version")]
+    NotAVersion { token: String },
+    #[error("`{token}`: `!=` with a wildcard is not supported")]
+    WildcardNotEqual { token: String },
+}
+
 /// A parsed version range: alternatives (`||`) of comparators that must all hold (space separated).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct VersionRange {
@@ -46,7 +66,7 @@ impl Comparator {
 
 impl VersionRange {
     /// Parses a range; an empty text matches every version.
-    pub(crate) fn parse(text: &str) -> Result<VersionRange, String> {
+    pub(crate) fn parse(text: &str) -> Result<VersionRange, RangeError> {
         let mut alternatives = Vec::new();
         for alternative in text.split("||") {
             let mut tokens: Vec<String> = Vec::new();
@@ -60,20 +80,26 @@ impl VersionRange {
                 }
             }
             if !pending_op.is_empty() {
-                return Err(format!(
-                    "version range `{text}`: operator `{pending_op}` without a version"
-                ));
+                return Err(RangeError::MissingVersion {
+                    range: text.to_string(),
+                    operator: pending_op,
+                });
             }
             if tokens.is_empty() {
                 if text.trim().is_empty() {
                     alternatives.push(Vec::new());
                     continue;
                 }
-                return Err(format!("version range `{text}` has an empty alternative"));
+                return Err(RangeError::EmptyAlternative {
+                    range: text.to_string(),
+                });
             }
             let mut comparators = Vec::new();
             for token in tokens {
-                comparators.extend(parse_comparator(&token).map_err(|e| format!("version range `{text}`: {e}"))?);
+                comparators.extend(parse_comparator(&token).map_err(|source| RangeError::Comparator {
+                    range: text.to_string(),
+                    source,
+                })?);
             }
             alternatives.push(comparators);
         }
@@ -100,7 +126,10 @@ impl fmt::Display for VersionRange {
     }
 }
 
-fn parse_comparator(token: &str) -> Result<Vec<Comparator>, String> {
+fn parse_comparator(token: &str) -> Result<Vec<Comparator>, ComparatorError> {
+    let not_a_version = || ComparatorError::NotAVersion {
+        token: token.to_string(),
+    };
     let (op, rest) = [
         (">=", Op::Ge),
         ("=>", Op::Ge),
@@ -122,12 +151,12 @@ fn parse_comparator(token: &str) -> Result<Vec<Comparator>, String> {
     let wild = |p: &str| matches!(p, "x" | "X" | "*");
     if let Some(first_wild) = parts.iter().position(|p| wild(p)) {
         let numbers: Result<Vec<u64>, _> = parts[..first_wild].iter().map(|p| p.parse::<u64>()).collect();
-        let numbers = numbers.map_err(|_| format!("`{token}` is not a version"))?;
+        let numbers = numbers.map_err(|_| not_a_version())?;
         let low = match numbers.as_slice() {
             [] => return Ok(Vec::new()), // `*`: anything
             [major] => Version::new(*major, 0, 0),
             [major, minor] => Version::new(*major, *minor, 0),
-            _ => return Err(format!("`{token}` is not a version")),
+            _ => return Err(not_a_version()),
         };
         let high = match numbers.as_slice() {
             [major] => Version::new(major + 1, 0, 0),
@@ -144,13 +173,15 @@ fn parse_comparator(token: &str) -> Result<Vec<Comparator>, String> {
             Op::Gt => Ok(vec![c(Op::Ge, &high)]),
             Op::Lt => Ok(vec![c(Op::Lt, &low)]),
             Op::Le => Ok(vec![c(Op::Lt, &high)]),
-            Op::Ne => Err(format!("`{token}`: `!=` with a wildcard is not supported")),
+            Op::Ne => Err(ComparatorError::WildcardNotEqual {
+                token: token.to_string(),
+            }),
         };
     }
     let version = Version::parse(rest)
         .ok()
         .or_else(|| crate::config::parse_version(rest).ok())
-        .ok_or_else(|| format!("`{token}` is not a version"))?;
+        .ok_or_else(not_a_version)?;
     Ok(vec![Comparator { op, version }])
 }
 
@@ -183,7 +214,10 @@ mod tests {
         assert!(r.matches(&v("1.2.9")) && !r.matches(&v("1.3.0")));
         assert!(VersionRange::parse("").unwrap().matches(&v("9.9.9")));
         assert!(VersionRange::parse("*").unwrap().matches(&v("0.0.1")));
-        assert!(VersionRange::parse(">=banana").unwrap_err().contains("not a version"));
+        assert!(VersionRange::parse(">=banana")
+            .unwrap_err()
+            .to_string()
+            .contains("not a version"));
         assert!(VersionRange::parse(">=1.0.0 ||").is_err());
     }
 }

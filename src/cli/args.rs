@@ -202,14 +202,29 @@ pub struct MirrorArgs {
     pub quiet: bool,
 }
 
+/// Why an option value is not a size or a duration.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ValueError {
+    #[error("`{text}` is not a size: use e.g. 1048576, 512Mi, 2G")]
+    NotASize { text: String },
+    #[error("`{text}` has an unknown unit `{unit}`: use K, M, G, Ki, Mi or Gi")]
+    UnknownSizeUnit { text: String, unit: String },
+    #[error("`{text}` is not a usable size")]
+    UnusableSize { text: String },
+    #[error("`{text}` is not a duration: use e.g. 500ms, 2s, 1m")]
+    NotADuration { text: String },
+    #[error("`{text}` has an unknown unit `{unit}`: use ms, s, m or h")]
+    UnknownDurationUnit { text: String, unit: String },
+}
+
 /// A byte count with an optional decimal (K, M, G) or binary (Ki, Mi, Gi) unit.
-pub(super) fn parse_size(text: &str) -> Result<u64, String> {
+pub(super) fn parse_size(text: &str) -> Result<u64, ValueError> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let value: u64 = number
         .parse()
-        .map_err(|_| format!("`{text}` is not a size: use e.g. 1048576, 512Mi, 2G"))?;
+        .map_err(|_| ValueError::NotASize { text: text.to_string() })?;
     let factor: u64 = match unit.trim_end_matches(['B', 'b']) {
         "" => 1,
         "K" | "k" => 1_000,
@@ -219,15 +234,16 @@ pub(super) fn parse_size(text: &str) -> Result<u64, String> {
         "Mi" => 1 << 20,
         "Gi" => 1 << 30,
         other => {
-            return Err(format!(
-                "`{text}` has an unknown unit `{other}`: use K, M, G, Ki, Mi or Gi"
-            ))
+            return Err(ValueError::UnknownSizeUnit {
+                text: text.to_string(),
+                unit: other.to_string(),
+            })
         }
     };
     value
         .checked_mul(factor)
         .filter(|v| *v > 0)
-        .ok_or_else(|| format!("`{text}` is not a usable size"))
+        .ok_or_else(|| ValueError::UnusableSize { text: text.to_string() })
 }
 
 /// The options of every command that reads registries (`mirror`, `list`, `tui`), with the same meaning everywhere.
@@ -253,7 +269,7 @@ pub struct SourceRegistryArgs {
 }
 
 /// `1s`, `500ms`, `2m`, `1h`, or a number of seconds.
-pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(text: &str) -> Result<Duration, ValueError> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')
@@ -261,13 +277,18 @@ pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     let (number, unit) = text.split_at(split);
     let value: f64 = number
         .parse()
-        .map_err(|_| format!("`{text}` is not a duration: use e.g. 500ms, 2s, 1m"))?;
+        .map_err(|_| ValueError::NotADuration { text: text.to_string() })?;
     let seconds = match unit {
         "" | "s" => value,
         "ms" => value / 1000.0,
         "m" => value * 60.0,
         "h" => value * 3600.0,
-        _ => return Err(format!("`{text}` has an unknown unit `{unit}`: use ms, s, m or h")),
+        _ => {
+            return Err(ValueError::UnknownDurationUnit {
+                text: text.to_string(),
+                unit: unit.to_string(),
+            })
+        }
     };
     Ok(Duration::from_secs_f64(seconds))
 }

@@ -5,15 +5,38 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::args::{ListOperatorsArgs, OutputFormat};
-use crate::auth::CredentialStore;
-use crate::catalog::listing::{self, catalog_source, LoadedCatalog, PackageListing};
+use crate::auth::{AuthError, CredentialStore};
+use crate::catalog::listing::{self, catalog_source, CatalogSourceError, ListingError, LoadedCatalog, PackageListing};
 use crate::image::PlatformFilter;
 use crate::plan::ImageSource;
 use crate::reference::Location;
-use crate::registries_conf::RegistriesConf;
-use crate::registry::ClientOptions;
+use crate::registries_conf::{RegistriesConf, RegistriesConfError};
+use crate::registry::{ClientOptions, RegistryError};
 use crate::source::Sources;
-use crate::store::archive::ArchiveReader;
+use crate::store::archive::{ArchiveError, ArchiveReader};
+
+/// Why `ferry list operators` could not list the catalog.
+#[derive(Debug, thiserror::Error)]
+enum ListError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    RegistriesConf(#[from] RegistriesConfError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("--from must be file://DIR")]
+    FromNotDirectory,
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error(transparent)]
+    Location(#[from] CatalogSourceError),
+    #[error(transparent)]
+    Listing(#[from] ListingError),
+    #[error("the catalog has no package `{package}`")]
+    NoPackage { package: String },
+    #[error("package {package} has no channel `{channel}`")]
+    NoChannel { package: String, channel: String },
+}
 
 pub(super) fn run(args: &ListOperatorsArgs) -> i32 {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -28,24 +51,22 @@ pub(super) fn run(args: &ListOperatorsArgs) -> i32 {
             print!("{text}");
             0
         }
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(error) => {
+            eprintln!("error: {error}");
             1
         }
     }
 }
 
-async fn list(args: &ListOperatorsArgs) -> Result<String, String> {
+async fn list(args: &ListOperatorsArgs) -> Result<String, ListError> {
     let (source, sources) = open_sources(args)?;
     let filter = PlatformFilter::of(args.registry.platforms.clone());
-    let catalog = listing::load(&source, &args.catalog, &sources, &filter, None)
-        .await
-        .map_err(|e| e.to_string())?;
+    let catalog = listing::load(&source, &args.catalog, &sources, &filter, None).await?;
     match &args.package {
         Some(name) => {
             let package = catalog
                 .package(name)
-                .ok_or_else(|| format!("the catalog has no package `{name}`"))?;
+                .ok_or_else(|| ListError::NoPackage { package: name.clone() })?;
             render_package(&catalog, &package, args)
         }
         None => Ok(render_catalog(&catalog, args.output)),
@@ -53,24 +74,23 @@ async fn list(args: &ListOperatorsArgs) -> Result<String, String> {
 }
 
 /// Where the catalog is read from: the archive (`--from`), an OCI layout, or a registry.
-fn open_sources(args: &ListOperatorsArgs) -> Result<(ImageSource, Sources), String> {
-    let credentials =
-        Arc::new(CredentialStore::discover(args.registry.authfile.as_deref()).map_err(|e| e.to_string())?);
+fn open_sources(args: &ListOperatorsArgs) -> Result<(ImageSource, Sources), ListError> {
+    let credentials = Arc::new(CredentialStore::discover(args.registry.authfile.as_deref())?);
     let options = ClientOptions {
         tls_verify: args.registry.src_tls_verify,
         ..ClientOptions::default()
     };
-    let mirrors = RegistriesConf::load(args.registry.registries_conf.as_deref()).map_err(|e| e.to_string())?;
+    let mirrors = RegistriesConf::load(args.registry.registries_conf.as_deref())?;
     for warning in mirrors.warnings() {
         eprintln!("warning: {warning}");
     }
-    let mut sources = Sources::new(credentials, options, mirrors).map_err(|e| e.to_string())?;
+    let mut sources = Sources::new(credentials, options, mirrors)?;
     let archive = match &args.from {
         Some(from) => {
             let Ok(Location::Directory(dir)) = from.parse::<Location>() else {
-                return Err("--from must be file://DIR".into());
+                return Err(ListError::FromNotDirectory);
             };
-            Some(Arc::new(ArchiveReader::open(&dir).map_err(|e| e.to_string())?))
+            Some(Arc::new(ArchiveReader::open(&dir)?))
         }
         None => None,
     };
@@ -129,11 +149,14 @@ fn render_package(
     catalog: &LoadedCatalog,
     package: &PackageListing,
     args: &ListOperatorsArgs,
-) -> Result<String, String> {
+) -> Result<String, ListError> {
     let channels: Vec<_> = match &args.channel {
         Some(name) => {
             let channel = package.summary.channels.iter().find(|c| &c.name == name);
-            vec![channel.ok_or_else(|| format!("package {} has no channel `{name}`", package.summary.name))?]
+            vec![channel.ok_or_else(|| ListError::NoChannel {
+                package: package.summary.name.clone(),
+                channel: name.clone(),
+            })?]
         }
         None => package.summary.channels.iter().collect(),
     };

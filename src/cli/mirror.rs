@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::args::MirrorArgs;
 use crate::engine::EngineOptions;
 use crate::image::PlatformFilter;
-use crate::reference::Location;
+use crate::reference::{Location, ReferenceError};
 use crate::registry::RetryPolicy;
 use crate::report::{render_summary, CliReporter, Display, LogFile, LogLevel};
 use crate::workflow::{self, DiskOptions, MirrorRequest, Mode, RegistryTarget, Workspace};
@@ -13,11 +13,42 @@ use crate::workflow::{self, DiskOptions, MirrorRequest, Mode, RegistryTarget, Wo
 /// Exit code when the user interrupts the run.
 const INTERRUPTED: i32 = 130;
 
+/// Why the command line does not make a mirror request.
+#[derive(Debug, thiserror::Error)]
+enum RequestError {
+    #[error(transparent)]
+    Destination(#[from] ReferenceError),
+    #[error("--since `{text}` is not a date: use YYYY-MM-DD")]
+    InvalidDate { text: String },
+    #[error("mirror-to-disk writes its state next to its archives: drop --from/--workspace")]
+    DiskWithState,
+    #[error("use --from (disk-to-mirror) or --workspace (mirror-to-mirror), not both")]
+    FromAndWorkspace,
+    #[error(
+        "mirror-to-mirror needs --workspace file://DIR for its state, logs and cluster resources\n  \
+         help: ferry mirror -c ISC --workspace file://DIR docker://HOST[/NS]; to push archives use --from file://DIR"
+    )]
+    NoWorkspace,
+    #[error("an oci:// destination is a directory: images are named <repository>:<tag> inside it")]
+    NamedLayout,
+    #[error("mirroring into oci://DIR needs --workspace file://DIR for its state and logs (and no --from)")]
+    LayoutWithoutWorkspace,
+    #[error("--since applies to mirror-to-disk only")]
+    SinceNotToDisk,
+    #[error("{option} must be file://DIR")]
+    NotADirectory { option: &'static str },
+    #[error("{option}: {source}")]
+    BadDirectory {
+        option: &'static str,
+        source: ReferenceError,
+    },
+}
+
 pub(super) fn run(args: MirrorArgs) -> i32 {
     let request = match build_request(&args) {
         Ok(request) => request,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(error) => {
+            eprintln!("error: {error}");
             return 1;
         }
     };
@@ -64,8 +95,8 @@ pub(super) fn run(args: MirrorArgs) -> i32 {
 }
 
 /// Decides the workflow from the endpoints, per the CLI contract.
-fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, String> {
-    let destination: Location = args.destination.parse().map_err(|e| format!("{e}"))?;
+fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, RequestError> {
+    let destination: Location = args.destination.parse()?;
     let mode = match (destination, args.from.as_deref(), args.workspace.as_deref()) {
         (Location::Directory(archive_dir), None, None) => {
             if let Some(since) = &args.since {
@@ -78,9 +109,7 @@ fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, String> {
                 strict_archive: args.strict_archive,
             })
         }
-        (Location::Directory(_), _, _) => {
-            return Err("mirror-to-disk writes its state next to its archives: drop --from/--workspace".into())
-        }
+        (Location::Directory(_), _, _) => return Err(RequestError::DiskWithState),
         (Location::Registry { registry, namespace }, Some(from), None) => Mode::DiskToMirror {
             archive_dir: directory_option("--from", from)?,
             destination: RegistryTarget { registry, namespace },
@@ -89,27 +118,17 @@ fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, String> {
             workspace: directory_option("--workspace", workspace)?,
             destination: RegistryTarget { registry, namespace },
         },
-        (Location::Registry { .. }, Some(_), Some(_)) => {
-            return Err("use --from (disk-to-mirror) or --workspace (mirror-to-mirror), not both".into())
-        }
-        (Location::Registry { .. }, None, None) => {
-            return Err("mirror-to-mirror needs --workspace file://DIR for its state, logs and cluster resources\n  \
-                 help: ferry mirror -c ISC --workspace file://DIR docker://HOST[/NS]; to push archives use --from file://DIR"
-                .into())
-        }
+        (Location::Registry { .. }, Some(_), Some(_)) => return Err(RequestError::FromAndWorkspace),
+        (Location::Registry { .. }, None, None) => return Err(RequestError::NoWorkspace),
         (Location::OciLayout { path, reference: None }, None, Some(workspace)) => Mode::MirrorToLayout {
             workspace: directory_option("--workspace", workspace)?,
             layout: path,
         },
-        (Location::OciLayout { reference: Some(_), .. }, _, _) => {
-            return Err("an oci:// destination is a directory: images are named <repository>:<tag> inside it".into())
-        }
-        (Location::OciLayout { .. }, _, _) => {
-            return Err("mirroring into oci://DIR needs --workspace file://DIR for its state and logs (and no --from)".into())
-        }
+        (Location::OciLayout { reference: Some(_), .. }, _, _) => return Err(RequestError::NamedLayout),
+        (Location::OciLayout { .. }, _, _) => return Err(RequestError::LayoutWithoutWorkspace),
     };
     if args.since.is_some() && !matches!(mode, Mode::MirrorToDisk(_)) {
-        return Err("--since applies to mirror-to-disk only".into());
+        return Err(RequestError::SinceNotToDisk);
     }
     Ok(MirrorRequest {
         config_path: args.config.clone(),
@@ -133,16 +152,16 @@ fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, String> {
     })
 }
 
-fn directory_option(option: &str, value: &str) -> Result<std::path::PathBuf, String> {
+fn directory_option(option: &'static str, value: &str) -> Result<std::path::PathBuf, RequestError> {
     match value.parse::<Location>() {
         Ok(Location::Directory(dir)) => Ok(dir),
-        Ok(_) => Err(format!("{option} must be file://DIR")),
-        Err(e) => Err(format!("{option}: {e}")),
+        Ok(_) => Err(RequestError::NotADirectory { option }),
+        Err(source) => Err(RequestError::BadDirectory { option, source }),
     }
 }
 
 /// `YYYY-MM-DD` with a plausible month and day.
-fn validate_date(text: &str) -> Result<(), String> {
+fn validate_date(text: &str) -> Result<(), RequestError> {
     let parts: Vec<&str> = text.split('-').collect();
     let valid = matches!(parts.as_slice(), [y, m, d]
         if y.len() == 4 && m.len() == 2 && d.len() == 2
@@ -152,6 +171,6 @@ fn validate_date(text: &str) -> Result<(), String> {
     if valid {
         Ok(())
     } else {
-        Err(format!("--since `{text}` is not a date: use YYYY-MM-DD"))
+        Err(RequestError::InvalidDate { text: text.to_string() })
     }
 }

@@ -11,17 +11,17 @@ use futures_util::StreamExt;
 use regex::Regex;
 
 use super::CollectContext;
-use crate::catalog::extract::{self, CatalogPlatform, ConfigFiles};
-use crate::catalog::listing::catalog_source;
-use crate::catalog::rebuild::{self, PlatformConfigs};
-use crate::catalog::{filter, related_images, DeclarativeConfig};
+use crate::catalog::extract::{self, CatalogPlatform, ConfigFiles, ExtractError};
+use crate::catalog::listing::{catalog_source, CatalogSourceError};
+use crate::catalog::rebuild::{self, PlatformConfigs, RebuildError};
+use crate::catalog::{filter, related_images, CatalogError, DeclarativeConfig};
 use crate::config::{ImageSetConfiguration, Operator};
 use crate::events::{Event, Reporter};
 use crate::image::{Digest, PlatformFilter};
 use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob};
 use crate::reference::ImageReference;
 use crate::source::Sources;
-use crate::source::{head_digest, BuiltImage, SourceReader};
+use crate::source::{head_digest, BuiltImage, SourceError, SourceReader};
 
 /// Everything the operator collector planned.
 #[derive(Default)]
@@ -30,8 +30,35 @@ pub(crate) struct CollectedCatalogs {
     pub built: Vec<Arc<BuiltImage>>,
     /// Rebuilt catalogs and where they go, for CatalogSource / ClusterCatalog resources.
     pub catalogs: Vec<CatalogTarget>,
-    /// Catalogs or images that could not be collected: (what, why).
-    pub failures: Vec<(String, String)>,
+    /// Catalogs that could not be collected, and why.
+    pub failures: Vec<CatalogFailure>,
+}
+
+/// A catalog that could not be read, filtered or rebuilt.
+#[derive(Debug)]
+pub(crate) struct CatalogFailure {
+    /// The catalog as the configuration names it.
+    pub catalog: String,
+    pub error: OperatorError,
+}
+
+/// Why a catalog could not be collected.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum OperatorError {
+    #[error(transparent)]
+    Location(#[from] CatalogSourceError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("its platforms and --platform have none in common")]
+    NoCommonPlatform,
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Rebuild(#[from] RebuildError),
+    #[error("package `{package}` is in no platform of the catalog")]
+    PackageInNoPlatform { package: String },
 }
 
 /// A rebuilt catalog's destination and the CatalogSource template the configuration names for it.
@@ -72,7 +99,10 @@ pub(crate) async fn collect(
             }
             Err(error) => {
                 reporter.event(Event::Warning(format!("catalog {}: {error}", operator.catalog)));
-                out.failures.push((operator.catalog.clone(), error));
+                out.failures.push(CatalogFailure {
+                    catalog: operator.catalog.clone(),
+                    error,
+                });
             }
         }
     }
@@ -86,15 +116,13 @@ async fn collect_catalog(
     sources: &Sources,
     blocked: &[Regex],
     reporter: &Arc<dyn Reporter>,
-) -> Result<PlannedCatalog, String> {
+) -> Result<PlannedCatalog, OperatorError> {
     let source = catalog_source(&operator.catalog, None)?;
-    let (reader, root) = SourceReader::open(&source, sources).await.map_err(|e| e.to_string())?;
+    let (reader, root) = SourceReader::open(&source, sources).await?;
     let platforms = PlatformFilter::of(operator.platforms.clone())
         .intersect(&context.cli_platforms)
-        .ok_or("its platforms and --platform have none in common")?;
-    let (mut extracted, stats) = extract::extract(&reader, &operator.catalog, root.clone(), &platforms, None)
-        .await
-        .map_err(|e| e.to_string())?;
+        .ok_or(OperatorError::NoCommonPlatform)?;
+    let (mut extracted, stats) = extract::extract(&reader, &operator.catalog, root.clone(), &platforms, None).await?;
     reporter.event(Event::Info(format!(
         "catalog {} ({}): {} platform(s), {} layer(s) read ({} bytes), {} platform(s) sharing content",
         operator.catalog,
@@ -115,7 +143,7 @@ async fn collect_catalog(
             })
         })
         .collect();
-    let rebuilt = rebuild::rebuild(&root, &configs).map_err(|e| e.to_string())?;
+    let rebuilt = rebuild::rebuild(&root, &configs)?;
     let built = Arc::new(BuiltImage {
         base: source.clone(),
         root: rebuilt.root.clone(),
@@ -169,15 +197,14 @@ fn filter_per_content(
     operator: &Operator,
     blocked: &[Regex],
     reporter: &Arc<dyn Reporter>,
-) -> Result<HashMap<Vec<Digest>, FilteredContent>, String> {
+) -> Result<HashMap<Vec<Digest>, FilteredContent>, OperatorError> {
     let requested: Vec<&str> = operator.packages.iter().map(|p| p.name.as_str()).collect();
     let mut found: Vec<&str> = Vec::new();
-    let mut unknown_package_error: Option<String> = None;
+    let mut unknown_package_error: Option<CatalogError> = None;
     let mut out = HashMap::new();
-    for (key, which, files) in take_contents(platforms) {
+    for SharedContent { key, which, files } in take_contents(platforms) {
         let files = Arc::try_unwrap(files).unwrap_or_else(|shared| (*shared).clone());
-        let catalog = DeclarativeConfig::from_files(files.into_iter().map(|(path, bytes)| (path, Vec::from(bytes))))
-            .map_err(|e| e.to_string())?;
+        let catalog = DeclarativeConfig::from_files(files.into_iter().map(|(path, bytes)| (path, Vec::from(bytes))))?;
         let missing: Vec<&str> = requested
             .iter()
             .copied()
@@ -187,7 +214,7 @@ fn filter_per_content(
         let mut local = operator.clone();
         if !missing.is_empty() {
             if unknown_package_error.is_none() {
-                unknown_package_error = filter(&catalog, operator).err().map(|e| e.to_string());
+                unknown_package_error = filter(&catalog, operator).err();
             }
             local.packages.retain(|p| !missing.contains(&p.name.as_str()));
             reporter.event(Event::Warning(format!(
@@ -207,26 +234,42 @@ fn filter_per_content(
         out.insert(key, filter_content(&catalog, &local, &which, blocked, reporter)?);
     }
     if let Some(name) = requested.iter().find(|name| !found.contains(name)) {
-        return Err(
-            unknown_package_error.unwrap_or_else(|| format!("package `{name}` is in no platform of the catalog"))
-        );
+        return Err(match unknown_package_error {
+            Some(error) => OperatorError::Catalog(error),
+            None => OperatorError::PackageInNoPlatform {
+                package: name.to_string(),
+            },
+        });
     }
     Ok(out)
 }
 
+/// One distinct content of a catalog's platforms.
+struct SharedContent {
+    /// The layers the configs were read from.
+    key: Vec<Digest>,
+    /// The platforms that carry it, for messages (`linux/amd64, linux/arm64`, or `image`).
+    which: String,
+    files: ConfigFiles,
+}
+
 /// Moves each distinct content's files out of the platforms (once per content key), with the platforms that
 /// carry it (for messages).
-fn take_contents(platforms: &mut [CatalogPlatform]) -> Vec<(Vec<Digest>, String, ConfigFiles)> {
-    let mut contents: Vec<(Vec<Digest>, String, ConfigFiles)> = Vec::new();
+fn take_contents(platforms: &mut [CatalogPlatform]) -> Vec<SharedContent> {
+    let mut contents: Vec<SharedContent> = Vec::new();
     for platform in platforms.iter_mut() {
         let which = platform
             .platform
             .as_ref()
             .map_or("image".to_string(), ToString::to_string);
         let files = std::mem::take(&mut platform.files);
-        match contents.iter_mut().find(|(key, _, _)| key == &platform.content_key) {
-            Some(existing) => existing.1.push_str(&format!(", {which}")),
-            None => contents.push((platform.content_key.clone(), which, files)),
+        match contents.iter_mut().find(|content| content.key == platform.content_key) {
+            Some(existing) => existing.which.push_str(&format!(", {which}")),
+            None => contents.push(SharedContent {
+                key: platform.content_key.clone(),
+                which,
+                files,
+            }),
         }
     }
     contents
@@ -238,8 +281,8 @@ fn filter_content(
     which: &str,
     blocked: &[Regex],
     reporter: &Arc<dyn Reporter>,
-) -> Result<FilteredContent, String> {
-    let outcome = filter(catalog, operator).map_err(|e| e.to_string())?;
+) -> Result<FilteredContent, OperatorError> {
+    let outcome = filter(catalog, operator)?;
     let label = format!("catalog {} ({which})", operator.catalog);
     for warning in &outcome.warnings {
         reporter.event(Event::Warning(format!("{label}: {warning}")));

@@ -26,8 +26,8 @@ pub(crate) use model::{
 };
 pub(crate) use template::TEMPLATE;
 pub(crate) use validate::{
-    blocked_pattern_problem, is_valid_tag, is_valid_target_path, parse_version, RELEASE_ARCHITECTURES, TAG_HELP,
-    TARGET_PATH_HELP,
+    blocked_pattern_problem, is_valid_tag, is_valid_target_path, parse_version, VersionError, RELEASE_ARCHITECTURES,
+    TAG_HELP, TARGET_PATH_HELP,
 };
 
 /// Compiles blocked-image patterns; validation guarantees they compile (an invalid one is skipped here).

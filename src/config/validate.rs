@@ -26,29 +26,49 @@ pub(crate) struct Issue {
 /// Release payload architectures oc-mirror knows (`multi` is the manifest list of all of them).
 pub(crate) const RELEASE_ARCHITECTURES: [&str; 5] = ["amd64", "arm64", "ppc64le", "s390x", "multi"];
 
+/// Why a text is not a version (see [`parse_version`]).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum VersionError {
+    #[error("`{text}` is not a semantic version")]
+    NotSemantic { text: String },
+    #[error("`{text}`: number too large")]
+    NumberTooLarge { text: String },
+    #[error("`{text}`: pre-release: {source}")]
+    Prerelease { text: String, source: semver::Error },
+    #[error("`{text}`: build metadata: {source}")]
+    BuildMetadata { text: String, source: semver::Error },
+}
+
 /// Parses a version the way oc-mirror's semver library (Masterminds, non-strict) does: an optional `v`, and
 /// missing minor or patch numbers read as 0 (`4.16` is `4.16.0`), then pre-release and build metadata.
-pub(crate) fn parse_version(text: &str) -> Result<semver::Version, String> {
+pub(crate) fn parse_version(text: &str) -> Result<semver::Version, VersionError> {
     static LOOSE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"^v?([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$")
             .expect("valid regex")
     });
-    let trimmed = text.trim();
+    let text_owned = || text.to_string();
     let caps = LOOSE
-        .captures(trimmed)
-        .ok_or_else(|| format!("`{text}` is not a semantic version"))?;
-    let number = |i: usize| -> Result<u64, String> {
+        .captures(text.trim())
+        .ok_or_else(|| VersionError::NotSemantic { text: text_owned() })?;
+    let number = |i: usize| -> Result<u64, VersionError> {
         caps.get(i).map_or(Ok(0), |m| {
-            m.as_str().parse().map_err(|_| format!("`{text}`: number too large"))
+            m.as_str()
+                .parse()
+                .map_err(|_| VersionError::NumberTooLarge { text: text_owned() })
         })
     };
     let mut version = semver::Version::new(number(1)?, number(2)?, number(3)?);
     if let Some(pre) = caps.get(4) {
-        version.pre = semver::Prerelease::new(pre.as_str()).map_err(|e| format!("`{text}`: pre-release: {e}"))?;
+        version.pre = semver::Prerelease::new(pre.as_str()).map_err(|source| VersionError::Prerelease {
+            text: text_owned(),
+            source,
+        })?;
     }
     if let Some(build) = caps.get(5) {
-        version.build =
-            semver::BuildMetadata::new(build.as_str()).map_err(|e| format!("`{text}`: build metadata: {e}"))?;
+        version.build = semver::BuildMetadata::new(build.as_str()).map_err(|source| VersionError::BuildMetadata {
+            text: text_owned(),
+            source,
+        })?;
     }
     Ok(version)
 }

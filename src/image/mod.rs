@@ -4,7 +4,7 @@ mod digest;
 mod platform;
 
 pub(crate) use digest::{Digest, DigestHasher};
-pub(crate) use platform::{Platform, PlatformFilter};
+pub(crate) use platform::{Platform, PlatformError, PlatformFilter};
 pub(crate) mod manifest;
 pub(crate) mod media_type;
 pub(crate) mod walk;

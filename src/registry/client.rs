@@ -478,19 +478,9 @@ impl RegistryClient {
                     }
                     return Ok(());
                 }
-                Err(e) if e.is_connect() && !is_reset(&e) => {
-                    return Err(RegistryError::Unreachable {
-                        host: state.api_host.clone(),
-                        detail: error_chain(&e),
-                    });
-                }
+                Err(e) if e.is_connect() && !is_reset(&e) => return Err(unreachable(&state.api_host, &e)),
                 Err(e) if retry::is_retryable_error(&e) => None,
-                Err(e) => {
-                    return Err(RegistryError::Unreachable {
-                        host: state.api_host.clone(),
-                        detail: error_chain(&e),
-                    })
-                }
+                Err(e) => return Err(unreachable(&state.api_host, &e)),
             };
             attempt += 1;
             if attempt > self.options.retry.times {
@@ -853,15 +843,43 @@ fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) {
 
 fn transport_error(host: &str, operation: &str, error: &reqwest::Error) -> RegistryError {
     if error.is_connect() && !is_reset(error) {
-        RegistryError::Unreachable {
-            host: host.into(),
-            detail: error_chain(error),
-        }
+        unreachable(host, error)
     } else {
         RegistryError::Protocol {
             host: host.into(),
             detail: format!("{operation}: {}", error_chain(error)),
         }
+    }
+}
+
+fn unreachable(host: &str, error: &reqwest::Error) -> RegistryError {
+    RegistryError::Unreachable {
+        host: host.into(),
+        detail: error_chain(error),
+        tls: is_tls_failure(error),
+    }
+}
+
+/// Whether a request failed in the TLS handshake: some cause in the chain is a rustls error, or I/O errors that
+/// carry one.
+fn is_tls_failure(error: &reqwest::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if carries_rustls_error(current) {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
+fn carries_rustls_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    if error.is::<rustls::Error>() {
+        return true;
+    }
+    match error.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref) {
+        Some(inner) => carries_rustls_error(inner),
+        None => false,
     }
 }
 
@@ -907,6 +925,38 @@ mod tests {
         assert_eq!(code.as_deref(), Some("MANIFEST_BLOB_UNKNOWN"));
         assert_eq!(message.as_deref(), Some("blob unknown to registry"));
         assert_eq!(parse_error_body(b"<html>"), (None, None));
+    }
+
+    #[tokio::test]
+    async fn tls_failures_are_told_from_other_connection_failures() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder().build().unwrap();
+        let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let plain_port = plain.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            if let Ok((mut socket, _)) = plain.accept().await {
+                let answer = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
+                let _ = tokio::io::AsyncWriteExt::write_all(&mut socket, answer).await;
+            }
+        });
+        let error = http
+            .get(format!("https://127.0.0.1:{plain_port}/v2/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(is_tls_failure(&error), "{}", error_chain(&error));
+
+        let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let error = http
+            .get(format!("https://127.0.0.1:{closed_port}/v2/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(!is_tls_failure(&error), "{}", error_chain(&error));
     }
 
     #[test]

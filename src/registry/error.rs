@@ -8,7 +8,12 @@ use crate::image::Digest;
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum RegistryError {
     #[error("cannot reach registry {host}: {detail}\n  help: check the address and that the registry is running; for a registry served over plain HTTP or with a self-signed certificate, pass --src-tls-verify=false or --dest-tls-verify=false")]
-    Unreachable { host: String, detail: String },
+    Unreachable {
+        host: String,
+        detail: String,
+        /// The TLS handshake failed: an untrusted certificate, or a server that speaks plain HTTP.
+        tls: bool,
+    },
 
     #[error("registry {host} refused the credentials for {repository} (HTTP 401){}\n  help: check the entry for {host} in your auth file or pass another one with --authfile", source_note(.credentials_from))]
     CredentialsRejected {

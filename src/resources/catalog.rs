@@ -12,6 +12,21 @@ use crate::plan::ImageDestination;
 /// Characters of a tag or digest kept in resource names.
 const SUFFIX_LENGTH: usize = 12;
 
+/// Why a `targetCatalogSourceTemplate` cannot be used.
+#[derive(Debug, thiserror::Error)]
+enum TemplateError {
+    #[error("cannot read it: {0}")]
+    Read(#[source] std::io::Error),
+    #[error("not YAML: {0}")]
+    NotYaml(#[source] serde_yaml::Error),
+    #[error("not an operators.coreos.com/v1alpha1 CatalogSource")]
+    NotCatalogSource,
+    #[error("its sourceType is not grpc")]
+    NotGrpc,
+    #[error("it names a configMap")]
+    ConfigMap,
+}
+
 /// A mirrored catalog and the CatalogSource template the configuration names for it.
 #[derive(Debug, Clone)]
 pub(crate) struct MirroredCatalog {
@@ -100,19 +115,19 @@ fn catalog_source(name: &str, image: &str) -> Value {
 }
 
 /// The template's CatalogSource with ferry's name, namespace, source type and image; other fields kept.
-fn from_template(template: &Path, name: &str, image: &str) -> Result<Value, String> {
-    let text = std::fs::read_to_string(template).map_err(|e| format!("cannot read it: {e}"))?;
-    let mut value: Value = serde_yaml::from_str(&text).map_err(|e| format!("not YAML: {e}"))?;
+fn from_template(template: &Path, name: &str, image: &str) -> Result<Value, TemplateError> {
+    let text = std::fs::read_to_string(template).map_err(TemplateError::Read)?;
+    let mut value: Value = serde_yaml::from_str(&text).map_err(TemplateError::NotYaml)?;
     if value["apiVersion"].as_str() != Some("operators.coreos.com/v1alpha1")
         || value["kind"].as_str() != Some("CatalogSource")
     {
-        return Err("not an operators.coreos.com/v1alpha1 CatalogSource".into());
+        return Err(TemplateError::NotCatalogSource);
     }
     if value["spec"]["sourceType"].as_str().is_some_and(|t| t != "grpc") {
-        return Err("its sourceType is not grpc".into());
+        return Err(TemplateError::NotGrpc);
     }
     if !value["spec"]["configMap"].is_null() {
-        return Err("it names a configMap".into());
+        return Err(TemplateError::ConfigMap);
     }
     if !value["metadata"].is_mapping() {
         value["metadata"] = serde_yaml::from_str("{}").unwrap_or(Value::Null);

@@ -36,6 +36,15 @@ pub(crate) enum LayerError {
     UnsupportedLayer { digest: Digest, media_type: String },
 }
 
+/// Why the tar stream of a layer could not be read.
+#[derive(Debug, thiserror::Error)]
+enum TarError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{path} is larger than {FILE_LIMIT} bytes")]
+    FileTooLarge { path: String },
+}
+
 /// What reading layers cost: how many were fetched, and their bytes.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct LayerStats {
@@ -225,7 +234,7 @@ async fn read_layer(
     let entries = parse
         .await
         .map_err(|e| bad(e.to_string()))?
-        .map_err(|reason| bad(printable(&reason)))?;
+        .map_err(|reason| bad(printable(&reason.to_string())))?;
     if actual != layer.digest {
         return Err(bad(format!("content has digest {actual}")));
     }
@@ -299,19 +308,18 @@ impl Read for ChannelReader {
 
 /// Reads what follows the end of a layer's tar (padding, the gzip trailer), so that every byte reaches the digest
 /// check instead of the channel closing under the sender.
-fn drain(mut rest: impl Read) -> Result<(), String> {
-    std::io::copy(&mut rest, &mut std::io::sink())
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+fn drain(mut rest: impl Read) -> Result<(), TarError> {
+    std::io::copy(&mut rest, &mut std::io::sink())?;
+    Ok(())
 }
 
 /// The configs entries of a layer, and the input positioned after the end of the tar.
-fn scan_tar<R: Read>(input: R, configs_dir: &str) -> Result<(LayerEntries, R), String> {
+fn scan_tar<R: Read>(input: R, configs_dir: &str) -> Result<(LayerEntries, R), TarError> {
     let mut archive = tar::Archive::new(input);
     let mut out = LayerEntries::default();
-    for entry in archive.entries().map_err(|e| e.to_string())? {
-        let mut entry = entry.map_err(|e| e.to_string())?;
-        let path = normalize(&entry.path().map_err(|e| e.to_string())?.to_string_lossy());
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = normalize(&entry.path()?.to_string_lossy());
         if !(path == configs_dir || path.starts_with(&format!("{configs_dir}/"))) {
             continue;
         }
@@ -326,10 +334,10 @@ fn scan_tar<R: Read>(input: R, configs_dir: &str) -> Result<(LayerEntries, R), S
             });
         } else if entry.header().entry_type().is_file() {
             if entry.size() > FILE_LIMIT {
-                return Err(format!("{path} is larger than {FILE_LIMIT} bytes"));
+                return Err(TarError::FileTooLarge { path });
             }
             let mut bytes = Vec::with_capacity(entry.size() as usize);
-            entry.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+            entry.read_to_end(&mut bytes)?;
             if path != configs_dir {
                 out.files.push((path, Bytes::from(bytes)));
             }

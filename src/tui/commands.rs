@@ -12,20 +12,23 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use super::model::{
-    BundleInfo, CatalogData, ChannelInfo, Endpoints, PackageInfo, RunMode, RunOutcome, RunResult, RunSettings,
+    BundleInfo, CatalogData, ChannelInfo, EndpointError, Endpoints, PackageInfo, RunMode, RunOutcome, RunResult,
+    RunSettings,
 };
-use super::msg::Msg;
-use crate::auth::CredentialStore;
-use crate::catalog::listing::{self, LoadedCatalog};
+use super::msg::{Msg, SaveError};
+use crate::auth::{AuthError, CredentialStore};
+use crate::catalog::extract::ExtractError;
+use crate::catalog::listing::{self, CatalogSourceError, ListingError, LoadedCatalog};
 use crate::config::{ConfigError, ImageSetConfiguration};
 use crate::engine::EngineOptions;
 use crate::events::{Event, Reporter};
 use crate::image::{Platform, PlatformFilter};
 use crate::reference::Location;
-use crate::registries_conf::RegistriesConf;
-use crate::registry::{ClientOptions, RegistryClient, RetryPolicy};
-use crate::source::Sources;
-use crate::store::archive::ArchiveReader;
+use crate::registries_conf::{RegistriesConf, RegistriesConfError};
+use crate::registry::{ClientOptions, RegistryClient, RegistryError, RetryPolicy};
+use crate::source::layers::LayerError;
+use crate::source::{SourceError, Sources};
+use crate::store::archive::{ArchiveError, ArchiveReader};
 use crate::workflow::{self, DiskOptions, MirrorRequest, Mode, RegistryTarget, RunSummary};
 
 /// I/O that `update` asks for.
@@ -53,6 +56,103 @@ pub(crate) struct LibraryOptions {
     pub registries_conf: Option<PathBuf>,
     /// `--platform`: only these catalog platforms are loaded, and runs are limited to them.
     pub platforms: Vec<Platform>,
+}
+
+/// Why the source registries could not be set up (reported by every catalog load).
+#[derive(Debug, thiserror::Error)]
+enum SetupError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    RegistriesConf(#[from] RegistriesConfError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+/// Why a catalog could not be loaded.
+#[derive(Debug, thiserror::Error)]
+enum LoadError {
+    #[error(transparent)]
+    Setup(Arc<SetupError>),
+    #[error("`{from}`: the archive must be file://DIR")]
+    ArchiveNotDirectory { from: String },
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error("{0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Location(#[from] CatalogSourceError),
+    /// Reading the catalog failed: the message says what to do when the error's kind has a [`Hint`].
+    #[error("{}", explain(.0))]
+    Listing(#[from] ListingError),
+}
+
+/// What to do about the errors people meet most when browsing a registry, by the kind of error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hint {
+    LogIn,
+    NoAccess,
+    Tls,
+    Unreachable,
+    NotACatalog,
+}
+
+impl Hint {
+    /// The hint for an error of reading a catalog, when its kind has one.
+    fn of(error: &ListingError) -> Option<Hint> {
+        let source = match error {
+            ListingError::Extract(ExtractError::NotACatalog { .. }) => return Some(Hint::NotACatalog),
+            ListingError::Source(source)
+            | ListingError::Extract(ExtractError::Source(source))
+            | ListingError::Extract(ExtractError::Layer(LayerError::Source(source))) => source,
+            _ => return None,
+        };
+        match source {
+            SourceError::Registry(registry) => Hint::of_registry(registry),
+            _ => None,
+        }
+    }
+
+    fn of_registry(error: &RegistryError) -> Option<Hint> {
+        match error {
+            RegistryError::CredentialsRejected { .. }
+            | RegistryError::CredentialsMissing { .. }
+            | RegistryError::Status { status: 401, .. } => Some(Hint::LogIn),
+            RegistryError::Denied { .. } | RegistryError::Status { status: 403, .. } => Some(Hint::NoAccess),
+            RegistryError::Unreachable { tls: true, .. } => Some(Hint::Tls),
+            RegistryError::Unreachable { .. } => Some(Hint::Unreachable),
+            _ => None,
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Hint::LogIn => "log in with `podman login`, or give credentials with --authfile",
+            Hint::NoAccess => "the credentials found do not grant access to this repository",
+            Hint::Tls => {
+                "for a registry over plain HTTP or with a private CA, start ferry tui with --src-tls-verify=false"
+            }
+            Hint::Unreachable => {
+                "is the registry reachable from here? (registries.conf mirrors apply: --registries-conf)"
+            }
+            Hint::NotACatalog => {
+                "is this an operator catalog image (with the operators.operatorframework.io.index.configs.v1 label)?"
+            }
+        }
+    }
+
+    /// `message` followed by this hint's help line.
+    pub(crate) fn explain(self, message: &str) -> String {
+        format!("{message}\n  help: {}", self.help())
+    }
+}
+
+/// The error's message, with what to do about it when its kind has a [`Hint`].
+fn explain(error: &ListingError) -> String {
+    match Hint::of(error) {
+        Some(hint) => hint.explain(&error.to_string()),
+        None => error.to_string(),
+    }
 }
 
 /// Reads the configuration given with `-c`.
@@ -86,7 +186,7 @@ pub(crate) struct Executor {
     tx: mpsc::UnboundedSender<Msg>,
     options: Arc<LibraryOptions>,
     /// The source registry clients and mirrors, built on first use (an error is reported by every load).
-    registry: Option<Result<SharedSources, String>>,
+    registry: Option<Result<SharedSources, Arc<SetupError>>>,
     cancel: Option<oneshot::Sender<()>>,
 }
 
@@ -114,17 +214,20 @@ impl Executor {
                             let sources = shared.sources();
                             load_catalog(&reference, from.as_deref(), sources, &filter, &fetched).await
                         }
-                        Err(error) => Err(error),
+                        Err(error) => Err(LoadError::Setup(error)),
                     };
                     progress.abort();
+                    let result = result.map_err(|error| error.to_string());
                     let _ = tx.send(Msg::CatalogLoaded { id, result });
                 });
             }
             Command::Save { path, yaml } => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
-                    let result =
-                        write_atomically(&path, &yaml).map_err(|e| format!("cannot write {}: {e}", path.display()));
+                    let result = write_atomically(&path, &yaml).map_err(|source| SaveError {
+                        path: path.clone(),
+                        source: Arc::new(source),
+                    });
                     let _ = tx.send(Msg::Saved { path, yaml, result });
                 });
             }
@@ -146,29 +249,33 @@ impl Executor {
         }
     }
 
-    fn registry(&mut self) -> &Result<SharedSources, String> {
+    fn registry(&mut self) -> &Result<SharedSources, Arc<SetupError>> {
         let options = self.options.clone();
-        self.registry.get_or_insert_with(|| {
-            let credentials = CredentialStore::discover(options.authfile.as_deref()).map_err(|e| e.to_string())?;
-            let client_options = ClientOptions {
-                tls_verify: options.src_tls_verify,
-                // Browsing: report a failure after a short wait rather than a minute of backoff.
-                retry: RetryPolicy {
-                    times: 2,
-                    delay: Duration::from_millis(500),
-                    ..RetryPolicy::default()
-                },
-                ..ClientOptions::default()
-            };
-            let mirrors = RegistriesConf::load(options.registries_conf.as_deref()).map_err(|e| e.to_string())?;
-            let sources = Sources::new(Arc::new(credentials), client_options, mirrors).map_err(|e| e.to_string())?;
-            Ok(SharedSources {
-                registry: sources.registry,
-                insecure_registry: sources.insecure_registry,
-                mirrors: sources.mirrors,
-            })
-        })
+        self.registry
+            .get_or_insert_with(|| shared_sources(&options).map_err(Arc::new))
     }
+}
+
+/// The source registry clients and mirrors of the TUI's options.
+fn shared_sources(options: &LibraryOptions) -> Result<SharedSources, SetupError> {
+    let credentials = CredentialStore::discover(options.authfile.as_deref())?;
+    let client_options = ClientOptions {
+        tls_verify: options.src_tls_verify,
+        // Browsing: report a failure after a short wait rather than a minute of backoff.
+        retry: RetryPolicy {
+            times: 2,
+            delay: Duration::from_millis(500),
+            ..RetryPolicy::default()
+        },
+        ..ClientOptions::default()
+    };
+    let mirrors = RegistriesConf::load(options.registries_conf.as_deref())?;
+    let sources = Sources::new(Arc::new(credentials), client_options, mirrors)?;
+    Ok(SharedSources {
+        registry: sources.registry,
+        insecure_registry: sources.insecure_registry,
+        mirrors: sources.mirrors,
+    })
 }
 
 /// Writes through a temporary file in the same directory, so the file is never half-written.
@@ -209,48 +316,21 @@ async fn load_catalog(
     mut sources: Sources,
     filter: &PlatformFilter,
     fetched: &AtomicU64,
-) -> Result<Arc<CatalogData>, String> {
+) -> Result<Arc<CatalogData>, LoadError> {
     let archive = match from {
         Some(from) => {
             let Ok(Location::Directory(dir)) = from.parse::<Location>() else {
-                return Err(format!("`{from}`: the archive must be file://DIR"));
+                return Err(LoadError::ArchiveNotDirectory { from: from.to_string() });
             };
-            let opened = tokio::task::spawn_blocking(move || ArchiveReader::open(&dir).map_err(|e| e.to_string()))
-                .await
-                .map_err(|e| e.to_string())??;
+            let opened = tokio::task::spawn_blocking(move || ArchiveReader::open(&dir)).await??;
             Some(Arc::new(opened))
         }
         None => None,
     };
     let source = listing::catalog_source(reference, archive.as_deref())?;
     sources.archive = archive;
-    let loaded = listing::load(&source, reference, &sources, filter, Some(fetched))
-        .await
-        .map_err(|e| explain(&e.to_string()))?;
+    let loaded = listing::load(&source, reference, &sources, filter, Some(fetched)).await?;
     Ok(Arc::new(catalog_data(&loaded)))
-}
-
-/// Adds what to do to the errors people meet most when browsing a registry.
-pub(crate) fn explain(error: &str) -> String {
-    let lower = error.to_lowercase();
-    let hint = if lower.contains("401") || lower.contains("unauthorized") || lower.contains("authentication") {
-        "log in with `podman login`, or give credentials with --authfile"
-    } else if lower.contains("403") || lower.contains("denied") {
-        "the credentials found do not grant access to this repository"
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("ssl") {
-        "for a registry over plain HTTP or with a private CA, start ferry tui with --src-tls-verify=false"
-    } else if lower.contains("connect")
-        || lower.contains("dns")
-        || lower.contains("timed out")
-        || lower.contains("resolve")
-    {
-        "is the registry reachable from here? (registries.conf mirrors apply: --registries-conf)"
-    } else if lower.contains("label") || lower.contains("not a catalog") || lower.contains("configs") {
-        "is this an operator catalog image (with the operators.operatorframework.io.index.configs.v1 label)?"
-    } else {
-        return error.to_string();
-    };
-    format!("{error}\n  help: {hint}")
 }
 
 /// The TUI's view of a loaded catalog.
@@ -334,7 +414,11 @@ impl Reporter for TuiReporter {
 }
 
 /// The workflow request for the settings of the run form.
-fn request(config_path: PathBuf, settings: &RunSettings, options: &LibraryOptions) -> Result<MirrorRequest, String> {
+fn request(
+    config_path: PathBuf,
+    settings: &RunSettings,
+    options: &LibraryOptions,
+) -> Result<MirrorRequest, EndpointError> {
     let mode = match settings.endpoints()? {
         Endpoints::Disk { archive_dir } => Mode::MirrorToDisk(DiskOptions {
             archive_dir,
@@ -392,7 +476,7 @@ async fn run_workflow(
     }
     let request = match request(file.path().to_path_buf(), &settings, &options) {
         Ok(request) => request,
-        Err(error) => return RunOutcome::Failed(error),
+        Err(error) => return RunOutcome::Failed(error.to_string()),
     };
     let bytes = Arc::new(AtomicU64::new(0));
     // The same log file `ferry mirror` appends to.
@@ -449,12 +533,36 @@ fn run_result(summary: &RunSummary) -> RunResult {
 mod tests {
     use super::*;
 
+    fn registry(error: RegistryError) -> ListingError {
+        ListingError::Source(SourceError::Registry(error))
+    }
+
+    fn unreachable(detail: &str, tls: bool) -> ListingError {
+        registry(RegistryError::Unreachable {
+            host: "quay.io".into(),
+            detail: detail.into(),
+            tls,
+        })
+    }
+
     #[test]
     fn explain_adds_help_to_common_registry_errors() {
-        assert!(explain("registry answered 401 Unauthorized").contains("--authfile"));
-        assert!(explain("invalid peer certificate: UnknownIssuer").contains("--src-tls-verify=false"));
-        assert!(explain("error sending request: connection refused").contains("reachable"));
-        assert_eq!(explain("something else"), "something else");
+        let unauthorized = registry(RegistryError::Status {
+            host: "quay.io".into(),
+            operation: "GET manifest quay.io/private/catalog:v1".into(),
+            status: 401,
+            code: Some("UNAUTHORIZED".into()),
+            message: None,
+        });
+        assert!(explain(&unauthorized).contains("--authfile"));
+        let untrusted = explain(&unreachable("invalid peer certificate: UnknownIssuer", true));
+        assert!(untrusted.contains("--src-tls-verify=false"));
+        assert!(untrusted.contains("private CA"), "{untrusted}");
+        let refused = explain(&unreachable("error sending request: connection refused", false));
+        assert!(refused.contains("reachable"));
+        assert!(!refused.contains("private CA"), "{refused}");
+        let other = ListingError::Source(SourceError::NoArchive);
+        assert_eq!(explain(&other), other.to_string());
     }
 
     #[test]

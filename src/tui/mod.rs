@@ -45,23 +45,35 @@ pub(crate) fn colors_wanted() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
 }
 
+/// A `--catalog` option that cannot be browsed.
+#[derive(Debug, thiserror::Error)]
+#[error("--catalog {reference}: {error}")]
+pub(crate) struct CatalogOptionError {
+    reference: String,
+    #[source]
+    error: update::FormError,
+}
+
 /// The initial model and the commands that load its catalogs; an error is a bad `--catalog`.
 pub(crate) fn init(
     options: &Options,
     base: crate::config::ImageSetConfiguration,
     now: Instant,
-) -> Result<(Model, Vec<commands::Command>), String> {
+) -> Result<(Model, Vec<commands::Command>), CatalogOptionError> {
     let mut model = Model::new(base, options.output.clone(), options.from.clone(), now);
     model.colors = colors_wanted();
     let mut commands: Vec<commands::Command> = model.catalogs.iter().map(update::load_command).collect();
     for reference in &options.catalogs {
-        let normalized = update::normalize_catalog(reference).map_err(|e| format!("--catalog {reference}: {e}"))?;
+        let refused = |error| CatalogOptionError {
+            reference: reference.clone(),
+            error,
+        };
+        let normalized = update::normalize_catalog(reference).map_err(refused)?;
         if model.catalogs.iter().any(|c| c.operator.catalog == normalized) {
             continue;
         }
         commands.extend(
-            update::add_catalog(&mut model, reference, options.from.as_deref().unwrap_or(""))
-                .map_err(|e| format!("--catalog {reference}: {e}"))?,
+            update::add_catalog(&mut model, reference, options.from.as_deref().unwrap_or("")).map_err(refused)?,
         );
     }
     model.catalog_cursor = 0;

@@ -481,17 +481,32 @@ pub(crate) enum Endpoints {
     },
 }
 
+/// Why the run form's destination and workspace do not fit its mode.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EndpointError {
+    #[error("destination: {0}")]
+    Destination(#[source] crate::reference::ReferenceError),
+    #[error("a registry destination needs a workspace file://DIR for state, logs and cluster resources")]
+    NoWorkspace,
+    #[error("disk-to-mirror reads the archives from the workspace field: file://DIR")]
+    NoArchiveDir,
+    #[error("mirror-to-disk writes archives to file://DIR")]
+    NotADirectory,
+    #[error("{mode} pushes to docker://HOST[:PORT][/NS]")]
+    NotARegistry { mode: &'static str },
+    #[error("a dry run plans against file://DIR or docker://HOST[/NS]")]
+    DryRunTarget,
+}
+
 impl RunSettings {
     /// Checks the destination and workspace against the mode.
-    pub(crate) fn endpoints(&self) -> Result<Endpoints, String> {
+    pub(crate) fn endpoints(&self) -> Result<Endpoints, EndpointError> {
         use crate::reference::Location;
-        let destination: Location = self.destination.parse().map_err(|e| format!("destination: {e}"))?;
-        let workspace = || -> Result<PathBuf, String> {
+        let destination: Location = self.destination.parse().map_err(EndpointError::Destination)?;
+        let workspace = || -> Result<PathBuf, EndpointError> {
             match self.workspace.parse::<Location>() {
                 Ok(Location::Directory(dir)) => Ok(dir),
-                _ => Err(
-                    "a registry destination needs a workspace file://DIR for state, logs and cluster resources".into(),
-                ),
+                _ => Err(EndpointError::NoWorkspace),
             }
         };
         match (self.mode, destination) {
@@ -511,13 +526,13 @@ impl RunSettings {
                     registry,
                     namespace,
                 }),
-                _ => Err("disk-to-mirror reads the archives from the workspace field: file://DIR".into()),
+                _ => Err(EndpointError::NoArchiveDir),
             },
-            (RunMode::MirrorToDisk, _) => Err("mirror-to-disk writes archives to file://DIR".into()),
-            (RunMode::MirrorToMirror | RunMode::DiskToMirror, _) => {
-                Err(format!("{} pushes to docker://HOST[:PORT][/NS]", self.mode.as_str()))
-            }
-            (RunMode::DryRun, _) => Err("a dry run plans against file://DIR or docker://HOST[/NS]".into()),
+            (RunMode::MirrorToDisk, _) => Err(EndpointError::NotADirectory),
+            (RunMode::MirrorToMirror | RunMode::DiskToMirror, _) => Err(EndpointError::NotARegistry {
+                mode: self.mode.as_str(),
+            }),
+            (RunMode::DryRun, _) => Err(EndpointError::DryRunTarget),
         }
     }
 }

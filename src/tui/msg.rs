@@ -10,6 +10,14 @@ use crossterm::event::KeyEvent;
 use super::model::{CatalogData, RunOutcome};
 use crate::events::Event;
 
+/// Why `ctrl-s` could not write the configuration.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot write {}: {source}", path.display())]
+pub(crate) struct SaveError {
+    pub path: PathBuf,
+    pub source: Arc<std::io::Error>,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Msg {
     Key(KeyEvent),
@@ -32,7 +40,7 @@ pub(crate) enum Msg {
     Saved {
         path: PathBuf,
         yaml: String,
-        result: Result<(), String>,
+        result: Result<(), SaveError>,
     },
     /// A progress event of the running workflow (byte counts arrive as `RunBytes` instead).
     Engine(Event),

@@ -7,16 +7,17 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::commands::Command;
 use super::model::{
-    CatalogEntry, Dialog, Field, Form, FormKind, LoadState, Model, Pane, RunMode, RunOutcome, RunProgress, RunSettings,
-    Screen, Status, StatusKind,
+    CatalogEntry, Dialog, EndpointError, Field, Form, FormKind, LoadState, Model, Pane, RunMode, RunOutcome,
+    RunProgress, RunSettings, Screen, Status, StatusKind,
 };
 use super::msg::Msg;
 use crate::config::{
-    AdditionalImage, BlockedImage, ChannelType, Operator, Package, PackageChannel, ReleaseChannel,
-    RELEASE_ARCHITECTURES,
+    AdditionalImage, BlockedImage, ChannelType, Operator, Package, PackageChannel, ReleaseChannel, VersionError,
+    RELEASE_ARCHITECTURES, TAG_HELP, TARGET_PATH_HELP,
 };
 use crate::events::Event;
-use crate::image::Platform;
+use crate::image::{Platform, PlatformError};
+use crate::reference::ReferenceError;
 
 /// Rows moved by PageUp/PageDown.
 const PAGE: usize = 10;
@@ -24,6 +25,48 @@ const PAGE: usize = 10;
 const LOG_LINES: usize = 50;
 /// The window the transfer rate is averaged over.
 const RATE_WINDOW: Duration = Duration::from_secs(5);
+
+/// Why a form (or a `--catalog` option) is refused; the form stays open with the message.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FormError {
+    #[error("give the catalog reference")]
+    NoCatalog,
+    #[error("`{reference}` is not an oci://DIR[:NAME] reference")]
+    NotOciLayout { reference: String },
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    #[error("the archive must be file://DIR")]
+    ArchiveNotDirectory,
+    #[error("{reference} is already in the list")]
+    CatalogListed { reference: String },
+    #[error("`{path}` is not a valid target catalog: {TARGET_PATH_HELP}")]
+    TargetCatalog { path: String },
+    #[error("`{tag}` is not a valid tag: {TAG_HELP}")]
+    TargetTag { tag: String },
+    #[error("give the image name")]
+    NoImageName,
+    #[error("an image name has no spaces")]
+    ImageNameSpaces,
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+    #[error("give the channel name, such as stable-4.16")]
+    NoChannelName,
+    #[error(transparent)]
+    Version(#[from] VersionError),
+    #[error("release channel {channel} is already listed")]
+    ReleaseListed { channel: String },
+    /// A `blockedImages` name `ferry validate` would refuse (the message says why).
+    #[error("{message}")]
+    BlockedPattern { message: String },
+    #[error("{name} is already blocked")]
+    AlreadyBlocked { name: String },
+    #[error(transparent)]
+    Endpoints(#[from] EndpointError),
+    #[error("the configuration is not valid: {field}: {message}")]
+    InvalidConfiguration { field: String, message: String },
+    #[error("nothing selected: select packages, images or releases first")]
+    NothingSelected,
+}
 
 /// Applies one message; returns the commands to execute.
 pub(crate) fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
@@ -479,15 +522,15 @@ fn catalog_target_form(index: usize, catalog: &CatalogEntry) -> Form {
 }
 
 /// Sets (or, when empty, removes) the catalog's `targetCatalog` and `targetTag`.
-fn set_catalog_target(model: &mut Model, index: usize, form: &Form) -> Result<Vec<Command>, String> {
-    use crate::config::{is_valid_tag, is_valid_target_path, TAG_HELP, TARGET_PATH_HELP};
+fn set_catalog_target(model: &mut Model, index: usize, form: &Form) -> Result<Vec<Command>, FormError> {
+    use crate::config::{is_valid_tag, is_valid_target_path};
     let target_catalog = Some(form.value("Target catalog").trim()).filter(|t| !t.is_empty());
     let target_tag = Some(form.value("Target tag").trim()).filter(|t| !t.is_empty());
     if let Some(path) = target_catalog.filter(|p| !is_valid_target_path(p)) {
-        return Err(format!("`{path}` is not a valid target catalog: {TARGET_PATH_HELP}"));
+        return Err(FormError::TargetCatalog { path: path.to_string() });
     }
     if let Some(tag) = target_tag.filter(|t| !is_valid_tag(t)) {
-        return Err(format!("`{tag}` is not a valid tag: {TAG_HELP}"));
+        return Err(FormError::TargetTag { tag: tag.to_string() });
     }
     let Some(catalog) = model.catalogs.get_mut(index) else {
         return Ok(Vec::new());
@@ -966,17 +1009,17 @@ fn blocked_form(index: Option<usize>, name: &str) -> Form {
 }
 
 /// Adds or replaces a `blockedImages` entry, refused as `ferry validate` would refuse it.
-fn set_blocked(model: &mut Model, index: Option<usize>, name: &str) -> Result<Vec<Command>, String> {
+fn set_blocked(model: &mut Model, index: Option<usize>, name: &str) -> Result<Vec<Command>, FormError> {
     let name = name.trim();
     if let Some((message, _)) = crate::config::blocked_pattern_problem(name) {
-        return Err(message);
+        return Err(FormError::BlockedPattern { message });
     }
     let entry = BlockedImage { name: name.to_string() };
     match index {
         Some(at) if at < model.blocked.len() => model.blocked[at] = entry,
         _ => {
             if model.blocked.iter().any(|b| b.name == name) {
-                return Err(format!("{name} is already blocked"));
+                return Err(FormError::AlreadyBlocked { name: name.to_string() });
             }
             model.blocked.push(entry);
             model.blocked_cursor = model.blocked.len() - 1;
@@ -1347,14 +1390,14 @@ fn submit(model: &mut Model, mut form: Form) -> Vec<Command> {
     match apply_form(model, &form) {
         Ok(commands) => commands,
         Err(error) => {
-            form.error = Some(error);
+            form.error = Some(error.to_string());
             model.dialog = Some(Dialog::Form(form));
             Vec::new()
         }
     }
 }
 
-fn apply_form(model: &mut Model, form: &Form) -> Result<Vec<Command>, String> {
+fn apply_form(model: &mut Model, form: &Form) -> Result<Vec<Command>, FormError> {
     match form.kind {
         FormKind::AddCatalog => add_catalog(model, form.value("Reference"), form.value("From archive")),
         FormKind::CatalogTarget(index) => set_catalog_target(model, index, form),
@@ -1384,7 +1427,7 @@ fn apply_form(model: &mut Model, form: &Form) -> Result<Vec<Command>, String> {
                 }
                 _ => {
                     if model.releases.channels.iter().any(|c| c.name == channel.name) {
-                        return Err(format!("release channel {} is already listed", channel.name));
+                        return Err(FormError::ReleaseListed { channel: channel.name });
                     }
                     let text = format!("added release channel {}", channel.name);
                     model.releases.channels.push(channel);
@@ -1403,18 +1446,18 @@ fn apply_form(model: &mut Model, form: &Form) -> Result<Vec<Command>, String> {
 
 /// Adds a catalog typed by the user: `docker://` and bare references are written to the configuration without
 /// the transport (as oc-mirror writes them), `oci://` ones as typed.
-pub(crate) fn add_catalog(model: &mut Model, reference: &str, from: &str) -> Result<Vec<Command>, String> {
+pub(crate) fn add_catalog(model: &mut Model, reference: &str, from: &str) -> Result<Vec<Command>, FormError> {
     let reference = normalize_catalog(reference)?;
     let from = match from.trim() {
         "" => None,
         dir => match dir.parse::<crate::reference::Location>() {
             Ok(crate::reference::Location::Directory(_)) => Some(dir.to_string()),
-            _ => return Err("the archive must be file://DIR".into()),
+            _ => return Err(FormError::ArchiveNotDirectory),
         },
     };
     if let Some(at) = model.catalogs.iter().position(|c| c.operator.catalog == reference) {
         model.catalog_cursor = at;
-        return Err(format!("{reference} is already in the list"));
+        return Err(FormError::CatalogListed { reference });
     }
     let id = model.push_catalog(
         Operator {
@@ -1434,20 +1477,21 @@ pub(crate) fn add_catalog(model: &mut Model, reference: &str, from: &str) -> Res
 }
 
 /// The `catalog` field for a typed reference; an error says what is wrong with it.
-pub(crate) fn normalize_catalog(reference: &str) -> Result<String, String> {
+pub(crate) fn normalize_catalog(reference: &str) -> Result<String, FormError> {
     let reference = reference.trim();
     if reference.is_empty() {
-        return Err("give the catalog reference".into());
+        return Err(FormError::NoCatalog);
     }
     if reference.starts_with("oci:") {
         return match reference.parse::<crate::reference::Location>() {
             Ok(crate::reference::Location::OciLayout { .. }) => Ok(reference.to_string()),
-            Ok(_) | Err(_) => Err(format!("`{reference}` is not an oci://DIR[:NAME] reference")),
+            Ok(_) | Err(_) => Err(FormError::NotOciLayout {
+                reference: reference.to_string(),
+            }),
         };
     }
     let bare = reference.strip_prefix("docker://").unwrap_or(reference);
-    bare.parse::<crate::reference::ImageReference>()
-        .map_err(|e| e.to_string())?;
+    bare.parse::<crate::reference::ImageReference>()?;
     Ok(bare.to_string())
 }
 
@@ -1456,19 +1500,19 @@ fn optional(text: &str) -> Option<String> {
     (!text.is_empty()).then(|| text.to_string())
 }
 
-fn image_from_form(form: &Form) -> Result<AdditionalImage, String> {
+fn image_from_form(form: &Form) -> Result<AdditionalImage, FormError> {
     let name = form.value("Name");
     if name.is_empty() {
-        return Err("give the image name".into());
+        return Err(FormError::NoImageName);
     }
     if name.chars().any(char::is_whitespace) {
-        return Err("an image name has no spaces".into());
+        return Err(FormError::ImageNameSpaces);
     }
     let platforms = form
         .value("Platforms")
         .split([',', ' '])
         .filter(|p| !p.is_empty())
-        .map(|p| p.parse::<Platform>().map_err(|e| e.to_string()))
+        .map(str::parse::<Platform>)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(AdditionalImage {
         name: name.to_string(),
@@ -1478,10 +1522,10 @@ fn image_from_form(form: &Form) -> Result<AdditionalImage, String> {
     })
 }
 
-fn release_from_form(form: &Form) -> Result<ReleaseChannel, String> {
+fn release_from_form(form: &Form) -> Result<ReleaseChannel, FormError> {
     let name = form.value("Channel");
     if name.is_empty() {
-        return Err("give the channel name, such as stable-4.16".into());
+        return Err(FormError::NoChannelName);
     }
     let min_version = optional(form.value("Min version"));
     let max_version = optional(form.value("Max version"));
@@ -1502,7 +1546,7 @@ fn release_from_form(form: &Form) -> Result<ReleaseChannel, String> {
     })
 }
 
-fn start_run(model: &mut Model, form: &Form) -> Result<Vec<Command>, String> {
+fn start_run(model: &mut Model, form: &Form) -> Result<Vec<Command>, FormError> {
     let settings = RunSettings {
         mode: RunMode::parse(form.value("Mode")).unwrap_or(RunMode::DryRun),
         destination: form.value("Destination").to_string(),
@@ -1513,13 +1557,13 @@ fn start_run(model: &mut Model, form: &Form) -> Result<Vec<Command>, String> {
     model.run_settings = settings.clone();
     let isc = model.isc();
     if let Some(issue) = isc.check().first() {
-        return Err(format!(
-            "the configuration is not valid: {}: {}",
-            issue.field, issue.message
-        ));
+        return Err(FormError::InvalidConfiguration {
+            field: issue.field.clone(),
+            message: issue.message.clone(),
+        });
     }
     if isc.spec.mirror.is_empty() {
-        return Err("nothing selected: select packages, images or releases first".into());
+        return Err(FormError::NothingSelected);
     }
     model.run = Some(RunProgress::new(settings.clone(), model.now));
     model.focus = Pane::Run;

@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifi
 
 use super::commands::Command;
 use super::model::*;
-use super::msg::Msg;
+use super::msg::{Msg, SaveError};
 use super::update::update;
 use crate::config::{parse_imageset, ImageSetConfiguration};
 use crate::events::{Event, IndexOutcome};
@@ -579,7 +579,10 @@ fn a_failed_save_keeps_the_changes_unsaved() {
         Msg::Saved {
             path: path.clone(),
             yaml: yaml.clone(),
-            result: Err("permission denied".into()),
+            result: Err(SaveError {
+                path: path.clone(),
+                source: Arc::new(std::io::Error::from(std::io::ErrorKind::PermissionDenied)),
+            }),
         },
     );
     assert!(model.is_dirty());

@@ -178,10 +178,10 @@ async fn add_operators(
     prepared.catalogs = collected.catalogs;
     prepared
         .early_failures
-        .extend(collected.failures.into_iter().map(|(catalog, error)| Failure {
-            image: catalog,
+        .extend(collected.failures.into_iter().map(|failure| Failure {
+            image: failure.catalog,
             origin: ImageOrigin::Operator,
-            error,
+            error: failure.error.to_string(),
         }));
 }
 

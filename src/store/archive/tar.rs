@@ -76,17 +76,36 @@ pub(super) struct EntryHeader {
     pub typeflag: u8,
 }
 
+/// What is wrong with a tar header block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(super) enum HeaderError {
+    #[error("not a tar header (no ustar magic)")]
+    NoMagic,
+    #[error("not a tar header (unreadable checksum)")]
+    UnreadableChecksum,
+    #[error("tar header checksum mismatch (corrupted data)")]
+    ChecksumMismatch,
+    #[error("negative entry size")]
+    NegativeSize,
+    #[error("entry size out of range")]
+    SizeOutOfRange,
+    #[error("unreadable entry size")]
+    UnreadableSize,
+    #[error("entry name is not UTF-8")]
+    NameNotUtf8,
+}
+
 /// Parses one header block; `Ok(None)` for an all-zero block (end of archive). Errors say what is wrong.
-pub(super) fn parse_header(block: &[u8; 512]) -> Result<Option<EntryHeader>, String> {
+pub(super) fn parse_header(block: &[u8; 512]) -> Result<Option<EntryHeader>, HeaderError> {
     if block.iter().all(|&b| b == 0) {
         return Ok(None);
     }
     if &block[257..262] != b"ustar" {
-        return Err("not a tar header (no ustar magic)".into());
+        return Err(HeaderError::NoMagic);
     }
-    let stored = parse_octal(&block[148..156]).ok_or("not a tar header (unreadable checksum)")?;
+    let stored = parse_octal(&block[148..156]).ok_or(HeaderError::UnreadableChecksum)?;
     if stored != unsigned_checksum(block) && stored as i64 != signed_checksum(block) {
-        return Err("tar header checksum mismatch (corrupted data)".into());
+        return Err(HeaderError::ChecksumMismatch);
     }
     let size = parse_size(&block[124..136])?;
     let posix = &block[257..263] == b"ustar\0";
@@ -203,9 +222,9 @@ fn signed_checksum(block: &[u8; 512]) -> i64 {
         .sum()
 }
 
-fn field_str(field: &[u8]) -> Result<String, String> {
+fn field_str(field: &[u8]) -> Result<String, HeaderError> {
     let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-    String::from_utf8(field[..end].to_vec()).map_err(|_| "entry name is not UTF-8".to_string())
+    String::from_utf8(field[..end].to_vec()).map_err(|_| HeaderError::NameNotUtf8)
 }
 
 fn parse_octal(field: &[u8]) -> Option<u64> {
@@ -225,21 +244,21 @@ fn parse_octal(field: &[u8]) -> Option<u64> {
     (digits > 0).then_some(value)
 }
 
-fn parse_size(field: &[u8]) -> Result<u64, String> {
+fn parse_size(field: &[u8]) -> Result<u64, HeaderError> {
     if field[0] & 0x80 != 0 {
         if field[0] == 0xff {
-            return Err("negative entry size".into());
+            return Err(HeaderError::NegativeSize);
         }
         let mut value: u64 = u64::from(field[0] & 0x7f);
         for &b in &field[1..] {
             value = value
                 .checked_mul(256)
                 .and_then(|v| v.checked_add(u64::from(b)))
-                .ok_or("entry size out of range")?;
+                .ok_or(HeaderError::SizeOutOfRange)?;
         }
         return Ok(value);
     }
-    parse_octal(field).ok_or_else(|| "unreadable entry size".to_string())
+    parse_octal(field).ok_or(HeaderError::UnreadableSize)
 }
 
 #[cfg(test)]
@@ -262,7 +281,7 @@ mod tests {
         assert_eq!(header("a", 3), header("a", 3));
         let mut block = header("a", 3);
         block[0] = b'b';
-        assert!(parse_header(&block).unwrap_err().contains("checksum"));
+        assert!(parse_header(&block).unwrap_err().to_string().contains("checksum"));
         assert_eq!(parse_header(&[0; 512]).unwrap(), None);
     }
 

@@ -89,6 +89,14 @@ struct Placed {
     size: u64,
 }
 
+/// A region the journal reserved in a segment: the blob's header offset, digest and data size.
+#[derive(Debug, Clone)]
+struct Reserved {
+    offset: u64,
+    digest: Digest,
+    size: u64,
+}
+
 fn partial_path(dir: &Path, number: u32) -> PathBuf {
     dir.join(format!("{}.partial", segment_name(number)))
 }
@@ -638,7 +646,7 @@ fn resume(dir: &Path, work: &Path, records: Vec<Record>, limit: u64, strict: boo
         unreachable!("resume is called with a start record");
     };
     let mut numbers = BTreeSet::new();
-    let mut reserves: BTreeMap<u32, Vec<(u64, Digest, u64)>> = BTreeMap::new();
+    let mut reserves: BTreeMap<u32, Vec<Reserved>> = BTreeMap::new();
     let mut done = HashSet::new();
     for record in &records[1..] {
         match record {
@@ -652,10 +660,11 @@ fn resume(dir: &Path, work: &Path, records: Vec<Record>, limit: u64, strict: boo
                 size,
             } => {
                 numbers.insert(*segment);
-                reserves
-                    .entry(*segment)
-                    .or_default()
-                    .push((*offset, digest.clone(), *size));
+                reserves.entry(*segment).or_default().push(Reserved {
+                    offset: *offset,
+                    digest: digest.clone(),
+                    size: *size,
+                });
             }
             Record::Done {
                 segment,
@@ -699,10 +708,11 @@ fn resume(dir: &Path, work: &Path, records: Vec<Record>, limit: u64, strict: boo
             .map_err(&io)?;
         let length = file.metadata().map_err(&io)?.len();
         let mut regions = reserves.remove(&number).unwrap_or_default();
-        regions.sort_by_key(|r| r.0);
-        let mut kept = Vec::new();
+        regions.sort_by_key(|r| r.offset);
+        let mut kept: Vec<Reserved> = Vec::new();
         let mut end = 0;
-        for (offset, digest, size) in &regions {
+        for region in &regions {
+            let Reserved { offset, digest, size } = region;
             let region_end = offset + tar::region_len(*size);
             let complete = done.contains(&(number, *offset, digest.clone()))
                 && region_end <= length
@@ -717,13 +727,13 @@ fn resume(dir: &Path, work: &Path, records: Vec<Record>, limit: u64, strict: boo
                         size: *size,
                     },
                 );
-                kept.push((*offset, digest.clone(), *size));
+                kept.push(region.clone());
                 end = end.max(region_end);
             }
         }
         // Abandoned regions before the last completed one become void entries; later ones are cut off below.
-        for (offset, _, size) in &regions {
-            let is_kept = kept.iter().any(|k| k.0 == *offset);
+        for Reserved { offset, size, .. } in &regions {
+            let is_kept = kept.iter().any(|k| k.offset == *offset);
             if !is_kept && offset + tar::region_len(*size) <= end {
                 void_region(&file, number, *offset, *size).map_err(&io)?;
             }
@@ -731,7 +741,7 @@ fn resume(dir: &Path, work: &Path, records: Vec<Record>, limit: u64, strict: boo
         file.set_len(end).map_err(&io)?;
         file.sync_all().map_err(&io)?;
         compacted.push(Record::Segment { segment: number });
-        for (offset, digest, size) in kept {
+        for Reserved { offset, digest, size } in kept {
             compacted.push(Record::Reserve {
                 segment: number,
                 offset,

@@ -88,9 +88,8 @@ fn operators_with_a_catalog_that_failed() {
         &mut model,
         Msg::CatalogLoaded {
             id,
-            result: Err(crate::tui::commands::explain(
-                "quay.io/private/catalog:v1: registry answered 401 Unauthorized",
-            )),
+            result: Err(crate::tui::commands::Hint::LogIn
+                .explain("quay.io/private/catalog:v1: registry answered 401 Unauthorized")),
         },
     );
     snap("operators_failed", &model);
