@@ -30,6 +30,10 @@ pub(super) struct BlobLedger {
     /// and distribution writes them in place, so two PUTs of the same bytes at once can read back each other's
     /// half-written file (`DIGEST_INVALID`).
     manifest_writes: Mutex<HashMap<Digest, Arc<tokio::sync::Mutex<()>>>>,
+    /// Each manifest pushed by digest into a repository once per run: a second PUT rewrites the repository's link
+    /// to it in place, and an index PUT that verifies its children at that moment reads a half-written link
+    /// (`DIGEST_INVALID`) in distribution.
+    manifests_placed: Mutex<HashMap<Placement, Arc<OnceCell<()>>>>,
 }
 
 impl BlobLedger {
@@ -42,6 +46,12 @@ impl BlobLedger {
     pub(super) fn manifest_write(&self, digest: &Digest) -> Arc<tokio::sync::Mutex<()>> {
         let mut writes = self.manifest_writes.lock().unwrap_or_else(|p| p.into_inner());
         writes.entry(digest.clone()).or_default().clone()
+    }
+
+    /// The cell that records the push of manifest `digest` by digest into `repository`.
+    pub(super) fn manifest_placed(&self, repository: &Arc<str>, digest: &Digest) -> Arc<OnceCell<()>> {
+        let mut placed = self.manifests_placed.lock().unwrap_or_else(|p| p.into_inner());
+        placed.entry((repository.clone(), digest.clone())).or_default().clone()
     }
 
     fn placed_cell(&self, repository: &Arc<str>, digest: &Digest) -> Arc<OnceCell<()>> {

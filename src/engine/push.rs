@@ -195,8 +195,24 @@ impl Engine {
         })
     }
 
-    /// Pushes a manifest unless the target already holds exactly these bytes.
+    /// Pushes a manifest unless the target already holds exactly these bytes. A child (pushed by digest) goes into
+    /// a repository once per run, whichever image needs it first; the others wait for that push.
     async fn put_manifest_once(
+        &self,
+        manifest: &RawManifest,
+        target: Target<'_>,
+        counters: &ImageCounters,
+    ) -> Result<(), EngineError> {
+        if target.tag.is_some() {
+            return self.put_manifest_if_changed(manifest, target, counters).await;
+        }
+        let cell = self.ledger.manifest_placed(target.repository, &manifest.digest);
+        cell.get_or_try_init(|| self.put_manifest_if_changed(manifest, target, counters))
+            .await?;
+        Ok(())
+    }
+
+    async fn put_manifest_if_changed(
         &self,
         manifest: &RawManifest,
         target: Target<'_>,

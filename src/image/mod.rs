@@ -5,6 +5,7 @@ mod platform;
 
 pub(crate) use digest::{Digest, DigestHasher};
 pub(crate) use platform::{Platform, PlatformError, PlatformFilter};
+pub(crate) mod build;
 pub(crate) mod manifest;
 pub(crate) mod media_type;
 pub(crate) mod walk;

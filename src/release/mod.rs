@@ -4,6 +4,7 @@
 
 pub(crate) mod channels;
 pub(crate) mod graph;
+pub(crate) mod graph_data;
 pub(crate) mod payload;
 pub(crate) mod signature;
 pub(crate) mod signature_store;

@@ -111,3 +111,32 @@ pub(crate) fn write_signature_configmap(
     }
     Ok(written)
 }
+
+/// The UpdateService file, as oc-mirror names it.
+pub(crate) const UPDATE_SERVICE_FILE: &str = "updateService.yaml";
+
+/// Writes `updateService.yaml`: an OpenShift Update Service (`update-service-oc-mirror`) serving the mirrored
+/// releases (`releases`: the payload repository) with the graph data image.
+pub(crate) fn write_update_service(
+    dir: &Path,
+    releases_repository: &str,
+    graph_data_image: &str,
+) -> Result<PathBuf, ResourceError> {
+    let service = serde_json::json!({
+        "apiVersion": "updateservice.operator.openshift.io/v1",
+        "kind": "UpdateService",
+        "metadata": {"name": "update-service-oc-mirror", "namespace": "openshift-update-service"},
+        "spec": {
+            "graphDataImage": graph_data_image,
+            "releases": releases_repository,
+            "replicas": 2
+        }
+    });
+    let path = dir.join(UPDATE_SERVICE_FILE);
+    let text = serde_yaml::to_string(&service).unwrap_or_default();
+    write_atomically(&path, &text).map_err(|source| ResourceError {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}

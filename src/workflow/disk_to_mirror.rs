@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use super::mirror_to_disk::{CATALOGS_KEY, FCOS_GRAPHS_KEY, RELEASES_KEY};
+use super::mirror_to_disk::{CATALOGS_KEY, FCOS_GRAPHS_KEY, GRAPH_IMAGE_KEY, RELEASES_KEY};
 use super::outputs::{self, summarize};
 use super::prepare::{connect, prepare};
 use super::{MirrorRequest, Mode, RegistryTarget, RunSummary, WorkflowError};
@@ -43,6 +43,15 @@ pub(crate) async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) ->
     prepared.catalogs = catalogs_from_archive(newest, target);
     prepared.releases = releases_from_archive(newest, target);
     prepared.fcos_graphs = fcos_graphs_from_archive(newest, target);
+    prepared.graph_image = newest
+        .extra
+        .get(GRAPH_IMAGE_KEY)
+        .and_then(|value| serde_json::from_value::<ImageDestination>(value.clone()).ok())
+        .map(|destination| ImageDestination {
+            registry: target.registry.clone(),
+            repository: namespaced(&target.namespace, &destination.repository),
+            ..destination
+        });
     reporter.event(Event::Info(format!(
         "{} images from archive run {} to push to {}",
         prepared.plan.jobs.len(),

@@ -87,6 +87,8 @@ fn segment_limit(disk: &DiskOptions, archive_size_gib: Option<u64>) -> u64 {
 pub(crate) const CATALOGS_KEY: &str = "catalogs";
 /// Key of the archive metadata's `extra` map that lists the releases whose payloads the archive carries.
 pub(crate) const RELEASES_KEY: &str = "releases";
+/// Key of the archive metadata's `extra` map that names where the graph image goes (`graph: true`).
+pub(crate) const GRAPH_IMAGE_KEY: &str = "graph_image";
 /// Key of the archive metadata's `extra` map that holds the Fedora CoreOS-style graphs of the archived releases.
 pub(crate) const FCOS_GRAPHS_KEY: &str = "fcos_graphs";
 
@@ -118,6 +120,16 @@ fn archive_extra(
         extra.insert(
             RELEASES_KEY.to_string(),
             serde_json::to_value(releases).unwrap_or_default(),
+        );
+    }
+    if let Some(graph_image) = prepared
+        .graph_image
+        .as_ref()
+        .filter(|d| outputs::mirrored(plan, results, d))
+    {
+        extra.insert(
+            GRAPH_IMAGE_KEY.to_string(),
+            serde_json::to_value(graph_image).unwrap_or_default(),
         );
     }
     let fcos = outputs::mirrored_fcos_graphs(&prepared.fcos_graphs, plan, results);

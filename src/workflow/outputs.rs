@@ -143,10 +143,32 @@ pub(super) fn write_registry_resources(
         })
         .collect();
     written.extend(resources::release::write_signature_configmap(&dir, &signatures)?);
+    if let Some(graph_image) = prepared.graph_image.as_ref().filter(|d| mirrored(plan, results, d)) {
+        written.push(write_update_service(&dir, graph_image)?);
+    }
     for record in mirrored_fcos_graphs(&prepared.fcos_graphs, plan, results) {
         written.extend(resources::release::write_fcos_graph(&dir, &record)?);
     }
     Ok(written)
+}
+
+/// `updateService.yaml`: the mirrored releases (`openshift/release-images` beside the graph image) and the graph
+/// image, by tag (as oc-mirror).
+fn write_update_service(dir: &std::path::Path, graph_image: &ImageDestination) -> Result<PathBuf, WorkflowError> {
+    let prefix = graph_image
+        .repository
+        .strip_suffix(crate::release::graph_data::GRAPH_IMAGE_REPO)
+        .unwrap_or_default();
+    let releases = format!(
+        "{}/{prefix}{}",
+        graph_image.registry,
+        crate::collect::release::RELEASE_IMAGES_REPO
+    );
+    let image = format!(
+        "{}/{}:{}",
+        graph_image.registry, graph_image.repository, graph_image.tag
+    );
+    Ok(resources::release::write_update_service(dir, &releases, &image)?)
 }
 
 /// The Fedora CoreOS-style graphs, each with only the releases that reached their destination.

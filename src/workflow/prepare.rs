@@ -7,10 +7,10 @@ use super::{Failure, MirrorRequest, WorkflowError, Workspace};
 use crate::auth::CredentialStore;
 use crate::collect::operator::{self, CatalogTarget};
 use crate::collect::release::{self, PlannedRelease, SignaturePolicy};
-use crate::collect::{additional, CollectContext, Excluded};
+use crate::collect::{additional, graph_image, CollectContext, Excluded};
 use crate::config::{self, ImageSetConfiguration};
 use crate::events::{Event, Reporter};
-use crate::plan::{ImageOrigin, MirrorPlan};
+use crate::plan::{ImageDestination, ImageOrigin, MirrorPlan};
 use crate::registries_conf::RegistriesConf;
 use crate::registry::{ClientOptions, DocumentClient, RegistryClient};
 use crate::release::signature_store::SignatureStore;
@@ -34,6 +34,8 @@ pub(super) struct Prepared {
     pub releases: Vec<PlannedRelease>,
     /// Fedora CoreOS-style graphs, for the reduced graphs written after the run.
     pub fcos_graphs: Vec<FcosGraphRecord>,
+    /// Where the graph image goes (`graph: true`), for the UpdateService.
+    pub graph_image: Option<ImageDestination>,
 }
 
 /// Loads the configuration and collects the plan for a destination `registry`/`namespace` (empty for archives,
@@ -77,6 +79,7 @@ pub(super) fn prepare(
         catalogs: Vec::new(),
         releases: Vec::new(),
         fcos_graphs: Vec::new(),
+        graph_image: None,
     })
 }
 
@@ -101,7 +104,7 @@ async fn add_releases(
     request: &MirrorRequest,
     registry: &str,
     namespace: &str,
-    sources: &Sources,
+    sources: &mut Sources,
     reporter: &Arc<dyn Reporter>,
 ) -> Result<(), WorkflowError> {
     if prepared.config.spec.mirror.platform.is_empty() {
@@ -145,7 +148,32 @@ async fn add_releases(
             origin: ImageOrigin::Release,
             error: failure.error.to_string(),
         }));
+    if prepared.config.spec.mirror.platform.graph {
+        add_graph_image(prepared, &context, sources, &documents, reporter).await;
+    }
     Ok(())
+}
+
+/// Builds the graph image (`graph: true`) and plans it; a graph image that cannot be built fails the release group.
+async fn add_graph_image(
+    prepared: &mut Prepared,
+    context: &CollectContext,
+    sources: &mut Sources,
+    documents: &DocumentClient,
+    reporter: &Arc<dyn Reporter>,
+) {
+    match graph_image::plan(context, sources, documents, reporter).await {
+        Ok(planned) => {
+            sources.built.insert(planned.built.root.digest.clone(), planned.built);
+            prepared.graph_image = Some(planned.job.destination.clone());
+            prepared.plan.jobs.push(planned.job);
+        }
+        Err(error) => prepared.early_failures.push(Failure {
+            image: "mirror.platform.graph".into(),
+            origin: ImageOrigin::Release,
+            error: error.to_string(),
+        }),
+    }
 }
 
 /// Reads, filters and rebuilds the configured catalogs (network I/O), adding the catalogs and their images to the

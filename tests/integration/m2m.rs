@@ -841,3 +841,39 @@ fn large_blobs_stream_at_most_the_larger_parallelism_at_once() {
         "small blobs (the configs) wait for the large ones: {all} blobs at once"
     );
 }
+
+/// Regression: images that share manifests, mirrored at once into one repository, once failed with DIGEST_INVALID
+/// (one image re-pushed a shared child while another's index PUT verified it). Each child now goes into the
+/// repository once per run.
+#[test]
+fn images_sharing_manifests_push_each_child_once_per_repository() {
+    let dir = TestDir::new("m2m_shared_children");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let image = multi_arch_image(
+        dir.join("img"),
+        181,
+        &["linux/amd64", "linux/arm64", "linux/s390x"],
+        false,
+    );
+    image.push(&src.host(), "ns/app:1");
+    let entries: String = (0..8)
+        .map(|i| format!("  - name: {}/ns/app:1\n    targetTag: t{i}\n", src.host()))
+        .collect();
+    let run = mirror_to_registry(&dir, &format!("  additionalImages:\n{entries}"), &dst.host(), &[]);
+    run.assert_success();
+    for i in 0..8 {
+        assert_eq!(
+            manifest_digest(&raw(&dst.docker_ref(&format!("ns/app:t{i}")))),
+            image.index.digest
+        );
+    }
+    let log = dst.log();
+    for child in &image.manifests {
+        let uri = format!("http.request.uri=\"/v2/ns/app/manifests/{}\"", child.digest);
+        let puts = log
+            .lines()
+            .filter(|l| l.contains("response completed") && l.contains("http.request.method=PUT") && l.contains(&uri))
+            .count();
+        assert_eq!(puts, 1, "child {} pushed {puts} times", child.digest);
+    }
+}

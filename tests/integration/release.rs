@@ -585,3 +585,106 @@ fn a_signature_of_another_digest_fails_the_release_naming_both() {
     );
     assert!(skopeo_inspect_raw(&dst.docker_ref("openshift/release-images:4.19.4-x86_64")).is_err());
 }
+
+#[test]
+fn graph_true_builds_the_graph_image_over_every_base_platform_and_writes_the_update_service() {
+    let dir = TestDir::new("release_graph_image");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let a = push_component(&dir, &src, "comp-a", 381);
+    let payload = push_payload(&dir, &src, "4.16.9", &[("comp-a", &a)]);
+    let base = multi_arch_image(dir.join("ubi"), 382, &["linux/amd64", "linux/arm64"], false);
+    base.push(&src.host(), "ubi9/ubi:latest");
+    let tarball_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/testdata/cincinnati/graph-data/oc-mirror-graph-data.tar.gz"
+    );
+    let tarball = std::fs::read(tarball_path).unwrap_or_else(|e| panic!("test data {tarball_path} is missing: {e}"));
+    let data_server = StaticServer::start(vec![("/graph-data".into(), tarball)]);
+    let server = ReleaseServer::signed(&dir, &src, &[&payload]);
+    let mut env = server.env();
+    env.push((
+        "GRAPH_DATA_URL_OVERRIDE".into(),
+        format!("{}/graph-data", data_server.url()),
+    ));
+    env.push(("GRAPH_IMAGE_BASE".into(), format!("{}/ubi9/ubi:latest", src.host())));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let yaml = "  platform:\n    graph: true\n    channels:\n    - name: stable-4.16\n";
+    let run = mirror_to_registry_with_env(&dir, yaml, &format!("{}/mirror", dst.host()), &[], &env);
+    run.assert_success();
+
+    let index: serde_json::Value =
+        serde_json::from_slice(&skopeo_inspect_raw(&dst.docker_ref("mirror/openshift/graph-image:latest")).unwrap())
+            .unwrap();
+    let children = index["manifests"].as_array().unwrap();
+    assert_eq!(children.len(), 2, "every platform of the base");
+    for (child, original) in children.iter().zip(&base.manifests) {
+        let digest = child["digest"].as_str().unwrap();
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &skopeo_inspect_raw(&dst.docker_ref(&format!("mirror/openshift/graph-image@{digest}"))).unwrap(),
+        )
+        .unwrap();
+        let layers = manifest["layers"].as_array().unwrap();
+        let base_manifest: serde_json::Value =
+            serde_json::from_slice(&base.layout.read_blob(&original.digest)).unwrap();
+        assert_eq!(layers.len(), base_manifest["layers"].as_array().unwrap().len() + 1);
+        let added = layers.last().unwrap()["digest"].as_str().unwrap();
+        let gzip = http::request(
+            &dst.host(),
+            "GET",
+            &format!("/v2/mirror/openshift/graph-image/blobs/{added}"),
+            &[],
+            &[],
+        )
+        .unwrap()
+        .body;
+        let mut tar = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gzip.as_slice()), &mut tar).unwrap();
+        let names: Vec<String> = tar::Archive::new(tar.as_slice())
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.contains(&"var/lib/cincinnati-graph-data/version".to_string()),
+            "{names:?}"
+        );
+        let config_digest = manifest["config"]["digest"].as_str().unwrap();
+        let config: serde_json::Value = serde_json::from_slice(
+            &http::request(
+                &dst.host(),
+                "GET",
+                &format!("/v2/mirror/openshift/graph-image/blobs/{config_digest}"),
+                &[],
+                &[],
+            )
+            .unwrap()
+            .body,
+        )
+        .unwrap();
+        assert_eq!(
+            config["config"]["Cmd"],
+            json!([
+                "/bin/bash",
+                "-c",
+                "exec cp -rp /var/lib/cincinnati-graph-data/* /var/lib/cincinnati/graph-data"
+            ])
+        );
+    }
+
+    let service = run.working_file("cluster-resources/updateService.yaml");
+    assert!(service.contains("kind: UpdateService"), "{service}");
+    assert!(service.contains("name: update-service-oc-mirror"), "{service}");
+    assert!(
+        service.contains(&format!(
+            "graphDataImage: {}/mirror/openshift/graph-image:latest",
+            dst.host()
+        )),
+        "{service}"
+    );
+    assert!(
+        service.contains(&format!("releases: {}/mirror/openshift/release-images", dst.host())),
+        "{service}"
+    );
+    let idms = run.working_file("cluster-resources/idms-oc-mirror.yaml");
+    assert!(!idms.contains("graph-image") && !idms.contains("ubi9"), "{idms}");
+}
