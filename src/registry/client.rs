@@ -167,7 +167,28 @@ impl RegistryClient {
     }
 
     /// GET a manifest by tag or digest, byte for byte. A digest request is verified against the body.
+    /// A body cut short, or one that does not match the digest asked for, is fetched again within the retry budget.
     pub(crate) async fn get_manifest(&self, repo: Repo<'_>, selector: &str) -> Result<RawManifest, RegistryError> {
+        let mut attempt = 0u32;
+        loop {
+            let error = match self.get_manifest_once(repo, selector).await {
+                Err(error @ (RegistryError::BodyCut { .. } | RegistryError::DigestMismatch { .. })) => error,
+                other => return other,
+            };
+            attempt += 1;
+            if attempt > self.options.retry.times {
+                return Err(RegistryError::RetriesExhausted {
+                    host: repo.registry.to_string(),
+                    operation: format!("GET manifest {}", repo.image(selector)),
+                    attempts: attempt,
+                    last: error.to_string(),
+                });
+            }
+            tokio::time::sleep(self.options.retry.backoff(attempt, None)).await;
+        }
+    }
+
+    async fn get_manifest_once(&self, repo: Repo<'_>, selector: &str) -> Result<RawManifest, RegistryError> {
         let path = format!("/v2/{}/manifests/{selector}", repo.path);
         let operation = format!("GET manifest {}", repo.image(selector));
         let response = self
@@ -806,7 +827,11 @@ async fn read_limited(host: &str, operation: &str, response: Response) -> Result
     let mut stream = response.bytes_stream();
     let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| transport_error(host, operation, &e))?;
+        let chunk = chunk.map_err(|e| RegistryError::BodyCut {
+            host: host.into(),
+            operation: operation.into(),
+            detail: error_chain(&e),
+        })?;
         if body.len() + chunk.len() > MANIFEST_LIMIT {
             return Err(RegistryError::ManifestTooLarge {
                 host: host.into(),

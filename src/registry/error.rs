@@ -50,6 +50,12 @@ pub(crate) enum RegistryError {
 
     #[error("registry {host}: {detail}")]
     Protocol { host: String, detail: String },
+    #[error("{host}: {operation}: the response body was cut short ({detail})")]
+    BodyCut {
+        host: String,
+        operation: String,
+        detail: String,
+    },
 
     #[error("content of {expected} from {host} has digest {actual} ({bytes} bytes read): the download was corrupt or truncated")]
     DigestMismatch {

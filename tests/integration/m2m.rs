@@ -498,6 +498,44 @@ fn injected_429_5xx_and_resets_are_survived_with_content_verified() {
     );
 }
 
+/// Issue 12: a source that cuts manifest bodies short (headers announce the full length, then the connection
+/// closes) once lost images at once; each manifest GET is now retried like any other request.
+#[test]
+fn cut_manifest_bodies_are_retried_and_every_image_arrives() {
+    let dir = TestDir::new("m2m_cut_manifests");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let mut names = Vec::new();
+    for i in 0..3u64 {
+        let image = multi_arch_image(
+            dir.join(format!("img{i}")),
+            191 + i,
+            &["linux/amd64", "linux/arm64"],
+            false,
+        );
+        image.push(&src.host(), &format!("ns/app{i}:v1"));
+        names.push((format!("ns/app{i}"), image.index.digest.clone()));
+    }
+    let source_proxy = FaultProxy::start(
+        &src.host(),
+        FaultPlan {
+            only_method: Some("GET".into()),
+            only_path_containing: Some("/manifests/".into()),
+            truncate_first: 4,
+            ..FaultPlan::default()
+        },
+    );
+    let images: Vec<String> = names
+        .iter()
+        .map(|(repo, _)| format!("{}/{repo}:v1", source_proxy.host()))
+        .collect();
+    let run = mirror_to_registry(&dir, &additional_images(&images), &dst.host(), &[]);
+    run.assert_success();
+    assert_eq!(source_proxy.injected().truncations, 4, "{:?}", source_proxy.injected());
+    for (repo, digest) in &names {
+        assert_graph_copied(&src.docker_ref(repo), &dst.docker_ref(repo), digest);
+    }
+}
+
 #[test]
 fn dry_run_writes_mapping_and_missing_and_copies_nothing() {
     let dir = TestDir::new("m2m_dry_run");

@@ -42,6 +42,8 @@ pub struct FaultPlan {
     pub reset_every_nth: Option<usize>,
     /// Truncate the body of the nth successful blob GET (1-based).
     pub truncate_body_of_nth_blob_get: Option<usize>,
+    /// Truncate the bodies of this many matching requests (any kind, e.g. manifest GETs) right after the resets.
+    pub truncate_first: usize,
     /// Wait this long between the head and the body of every successful blob GET.
     pub hold_blob_bodies: Option<Duration>,
 }
@@ -104,6 +106,9 @@ impl State {
             }
             if k <= burst_end + plan.reset_first || plan.reset_every_nth.is_some_and(|n| n > 0 && k.is_multiple_of(n)) {
                 return Action::Reset;
+            }
+            if k <= burst_end + plan.reset_first + plan.truncate_first {
+                return Action::Forward { truncate: true };
             }
         }
         let mut truncate = false;
