@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -54,8 +54,8 @@ pub(crate) struct CliReporter {
     log: Option<LogFile>,
     counters: Arc<Counters>,
     bars: Option<Bars>,
-    stop_status: Arc<AtomicBool>,
-    status_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The plain status line's thread, and the channel whose message (or closing) stops it at once.
+    status_thread: Mutex<Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
 }
 
 impl CliReporter {
@@ -63,24 +63,24 @@ impl CliReporter {
         let counters = Arc::new(Counters::default());
         let started = Instant::now();
         let bars = (display == Display::Terminal).then(new_bars);
-        let stop_status = Arc::new(AtomicBool::new(false));
-        let status_thread =
-            (display == Display::Plain).then(|| spawn_status_line(counters.clone(), started, stop_status.clone()));
+        let status_thread = (display == Display::Plain).then(|| {
+            let (stop, stopped) = mpsc::channel();
+            (stop, spawn_status_line(counters.clone(), started, stopped))
+        });
         CliReporter {
             display,
             level,
             log,
             counters,
             bars,
-            stop_status,
             status_thread: Mutex::new(status_thread),
         }
     }
 
     /// Stops bars and status lines; call before printing the summary.
     pub(crate) fn finish(&self) {
-        self.stop_status.store(true, Ordering::Relaxed);
-        if let Some(handle) = self.status_thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some((stop, handle)) = self.status_thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = stop.send(());
             let _ = handle.join();
         }
         if let Some(bars) = &self.bars {
@@ -245,16 +245,16 @@ fn new_bars() -> Bars {
     }
 }
 
-fn spawn_status_line(counters: Arc<Counters>, started: Instant, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+/// A status line every 10 s until `stopped` hears from the reporter (it wakes at once, so a short run is not
+/// held up by a poll interval).
+fn spawn_status_line(
+    counters: Arc<Counters>,
+    started: Instant,
+    stopped: mpsc::Receiver<()>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let interval = Duration::from_secs(10);
-        let mut last = Instant::now();
-        while !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(200));
-            if last.elapsed() < interval {
-                continue;
-            }
-            last = Instant::now();
+        while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
             let bytes = counters.bytes.load(Ordering::Relaxed);
             let seconds = started.elapsed().as_secs_f64().max(0.001);
             eprintln!(
