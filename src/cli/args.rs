@@ -200,6 +200,15 @@ pub struct MirrorArgs {
     /// No progress and no summary; errors only.
     #[arg(long)]
     pub quiet: bool,
+
+    /// text: the summary for people on stderr; json: the run summary (every image with its destination, digest,
+    /// platforms, outcome and error; totals; exit code) as JSON on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+
+    /// Also write the JSON run summary to PATH (whatever --output says).
+    #[arg(long, value_name = "PATH")]
+    pub summary_file: Option<std::path::PathBuf>,
 }
 
 /// Why an option value is not a size or a duration.

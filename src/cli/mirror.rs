@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use super::args::MirrorArgs;
+use super::args::{MirrorArgs, OutputFormat};
 use crate::engine::EngineOptions;
 use crate::image::PlatformFilter;
 use crate::reference::{Location, ReferenceError};
 use crate::registry::RetryPolicy;
-use crate::report::{render_summary, CliReporter, Display, LogFile, LogLevel};
-use crate::workflow::{self, DiskOptions, MirrorRequest, Mode, RegistryTarget, Workspace};
+use crate::report::{render_summary, summary_json, CliReporter, Display, LogFile, LogLevel};
+use crate::workflow::{self, DiskOptions, MirrorRequest, Mode, RegistryTarget, RunSummary, Workspace};
 
 /// Exit code when the user interrupts the run.
 const INTERRUPTED: i32 = 130;
@@ -85,13 +85,26 @@ pub(super) fn run(args: MirrorArgs) -> i32 {
             reporter.say(LogLevel::Error, &error.to_string());
             1
         }
-        Some(Ok(summary)) => {
-            if !args.quiet {
-                eprint!("{}", render_summary(&summary));
-            }
-            summary.exit_code()
+        Some(Ok(summary)) => report_summary(&args, &summary),
+    }
+}
+
+/// Prints the summary as `--output` asks and writes `--summary-file`; the run's exit code.
+fn report_summary(args: &MirrorArgs, summary: &RunSummary) -> i32 {
+    let json = summary_json(summary);
+    if args.output == OutputFormat::Json {
+        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+    } else if !args.quiet {
+        eprint!("{}", render_summary(summary));
+    }
+    if let Some(path) = &args.summary_file {
+        let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+        if let Err(error) = std::fs::write(path, text + "\n") {
+            eprintln!("error: cannot write the summary file {}: {error}", path.display());
+            return summary.exit_code().max(1);
         }
     }
+    summary.exit_code()
 }
 
 /// Decides the workflow from the endpoints, per the CLI contract.

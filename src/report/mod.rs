@@ -7,7 +7,7 @@ mod summary;
 
 pub(crate) use log::{LogFile, LogLevel};
 pub(crate) use progress::{event_line, CliReporter, Display};
-pub(crate) use summary::render_summary;
+pub(crate) use summary::{render_summary, summary_json};
 
 /// Human-readable byte counts (`1.5 GiB`).
 pub(crate) fn human_bytes(bytes: u64) -> String {

@@ -1,4 +1,4 @@
-//! The end-of-run summary printed for people.
+//! The end-of-run summary: printed for people, or as JSON for scripts.
 
 use std::fmt::Write as _;
 
@@ -55,4 +55,40 @@ pub(crate) fn render_summary(summary: &RunSummary) -> String {
         let _ = writeln!(out, "wrote {}", path.display());
     }
     out
+}
+
+/// The run summary for scripts (`--output json`, `--summary-file`); its schema is in the user guide.
+pub(crate) fn summary_json(summary: &RunSummary) -> serde_json::Value {
+    let failures: Vec<serde_json::Value> = summary
+        .failures
+        .iter()
+        .map(|f| serde_json::json!({"subject": f.image, "group": f.origin, "error": f.error}))
+        .collect();
+    let excluded: Vec<serde_json::Value> = summary
+        .excluded
+        .iter()
+        .map(|e| serde_json::json!({"image": e.image, "reason": e.reason}))
+        .collect();
+    serde_json::json!({
+        "schemaVersion": 1,
+        "dryRun": summary.dry_run,
+        "exitCode": summary.exit_code(),
+        "totals": {
+            "imagesPlanned": summary.images_planned,
+            "imagesMirrored": summary.images_mirrored,
+            "imagesUnchanged": summary.images_unchanged,
+            "failures": summary.failures.len(),
+            "blobsCopied": summary.blobs_copied,
+            "blobsSkipped": summary.blobs_skipped,
+            "blobsMounted": summary.blobs_mounted,
+            "bytesCopied": summary.bytes_copied,
+            "manifestsPushed": summary.manifests_pushed,
+            "seconds": summary.elapsed.as_secs_f64(),
+        },
+        "images": summary.images,
+        "failures": failures,
+        "excluded": excluded,
+        "filesWritten": summary.files_written,
+        "errorsFile": summary.errors_file,
+    })
 }

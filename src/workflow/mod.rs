@@ -146,6 +146,8 @@ pub(crate) struct Failure {
 /// What a run did, for the final summary and the exit code.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RunSummary {
+    /// Every image the run copied or tried to, in plan order (empty for dry runs).
+    pub images: Vec<ImageRecord>,
     pub images_planned: usize,
     pub images_mirrored: usize,
     pub images_unchanged: usize,
@@ -160,6 +162,23 @@ pub(crate) struct RunSummary {
     pub files_written: Vec<PathBuf>,
     pub errors_file: Option<PathBuf>,
     pub dry_run: bool,
+}
+
+/// What happened to one image, for `--output json` and `--summary-file`.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ImageRecord {
+    pub source: String,
+    pub destination: String,
+    pub group: ImageOrigin,
+    /// `mirrored`, `unchanged` or `failed`.
+    pub outcome: &'static str,
+    /// The digest the destination serves (absent when the image failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    pub platforms: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl RunSummary {

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use super::prepare::Prepared;
-use super::{Failure, RunSummary, WorkflowError, Workspace};
+use super::{Failure, ImageRecord, RunSummary, WorkflowError, Workspace};
 use crate::collect::operator::CatalogTarget;
 use crate::engine::{Engine, EngineError, ImageResult};
 use crate::events::{Event, Reporter};
-use crate::plan::{ImageDestination, ImageSource, MirrorPlan};
+use crate::plan::{ImageDestination, ImageSource, MirrorJob, MirrorPlan};
 use crate::reference::ImageReference;
 use crate::resources::catalog::{write_catalog_resources as write_catalog_resources_in, MirroredCatalog};
 use crate::resources::release::{FcosGraphRecord, ReleaseSignature};
@@ -31,6 +31,7 @@ pub(super) fn summarize(plan: &MirrorPlan, results: &JobResults, engine: &Engine
         ..RunSummary::default()
     };
     for (job, result) in plan.jobs.iter().zip(results) {
+        summary.images.push(image_record(job, result));
         match result {
             Ok(done) if done.unchanged => summary.images_unchanged += 1,
             Ok(_) => summary.images_mirrored += 1,
@@ -42,6 +43,27 @@ pub(super) fn summarize(plan: &MirrorPlan, results: &JobResults, engine: &Engine
         }
     }
     summary
+}
+
+fn image_record(job: &MirrorJob, result: &Result<ImageResult, EngineError>) -> ImageRecord {
+    let (outcome, digest, platforms, error) = match result {
+        Ok(done) => (
+            if done.unchanged { "unchanged" } else { "mirrored" },
+            Some(done.destination_digest.to_string()),
+            done.platforms.iter().map(ToString::to_string).collect(),
+            None,
+        ),
+        Err(error) => ("failed", None, Vec::new(), Some(error.to_string())),
+    };
+    ImageRecord {
+        source: job.source.to_string(),
+        destination: job.destination.to_string(),
+        group: job.origin,
+        outcome,
+        digest,
+        platforms,
+        error,
+    }
 }
 
 /// `working-dir/mapping.txt`: `source@digest=destination@digest` per mirrored image.

@@ -915,3 +915,38 @@ fn images_sharing_manifests_push_each_child_once_per_repository() {
         assert_eq!(puts, 1, "child {} pushed {puts} times", child.digest);
     }
 }
+
+#[test]
+fn output_json_and_summary_file_describe_every_image_for_scripts() {
+    let dir = TestDir::new("m2m_json_summary");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let image = multi_arch_image(dir.join("img"), 201, &["linux/amd64", "linux/arm64"], false);
+    image.push(&src.host(), "ns/app:1");
+    let images = [
+        format!("{}/ns/app:1", src.host()),
+        format!("{}/ns/missing:1", src.host()),
+    ];
+    let summary_file = dir.join("summary.json");
+    let summary_arg = summary_file.display().to_string();
+    let run = mirror_to_registry(
+        &dir,
+        &additional_images(&images),
+        &dst.host(),
+        &["--output", "json", "--summary-file", &summary_arg, "--retry-times", "0"],
+    );
+    assert_eq!(run.code(), 8, "{}", run.stderr());
+    let printed: serde_json::Value = serde_json::from_slice(&run.output.stdout).unwrap();
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary_file).unwrap()).unwrap();
+    assert_eq!(printed, written);
+    assert_eq!(printed["exitCode"], 8);
+    assert_eq!(printed["totals"]["imagesMirrored"], 1);
+    let records = printed["images"].as_array().unwrap();
+    let ok = records.iter().find(|r| r["outcome"] == "mirrored").unwrap();
+    assert_eq!(ok["destination"], format!("docker://{}/ns/app:1", dst.host()));
+    assert_eq!(ok["digest"], image.index.digest);
+    assert_eq!(ok["group"], "additional");
+    assert_eq!(ok["platforms"], serde_json::json!(["linux/amd64", "linux/arm64"]));
+    let failed = records.iter().find(|r| r["outcome"] == "failed").unwrap();
+    assert!(failed["source"].as_str().unwrap().contains("ns/missing:1"), "{failed}");
+    assert!(!failed["error"].as_str().unwrap().is_empty());
+}
