@@ -16,7 +16,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Mirror what an ImageSetConfiguration describes (additional images and operator catalogs).
+    /// Mirror what an ImageSetConfiguration describes (releases, operator catalogs and additional images).
     ///
     /// Mirror-to-mirror:  ferry mirror -c isc.yaml --workspace file://DIR docker://HOST[:PORT][/NS]
     /// Mirror-to-disk:    ferry mirror -c isc.yaml file://DIR
@@ -40,6 +40,30 @@ pub enum Command {
     /// Build an ImageSetConfiguration interactively: browse catalogs, pick packages, channels, versions and
     /// platforms, preview and save the configuration, run it. `?` in the TUI shows every key.
     Tui(TuiArgs),
+    /// Print the shell completion script for bash, zsh or fish.
+    ///
+    /// bash: ferry completion bash > /etc/bash_completion.d/ferry (or source <(ferry completion bash))
+    /// zsh:  ferry completion zsh > "${fpath[1]}/_ferry"
+    /// fish: ferry completion fish > ~/.config/fish/completions/ferry.fish
+    #[command(verbatim_doc_comment)]
+    Completion(CompletionArgs),
+    /// Print ferry's man page (roff): ferry man > /usr/local/share/man/man1/ferry.1
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// The shells completions are generated for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Args)]

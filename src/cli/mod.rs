@@ -39,6 +39,8 @@ pub fn main() -> ExitCode {
                 platforms: args.registry.platforms,
             },
         }),
+        Command::Completion(args) => completion(args.shell),
+        Command::Man => man_page(),
         Command::Init => {
             print!("{}", crate::config::TEMPLATE);
             0
@@ -74,6 +76,30 @@ fn validate(path: &std::path::Path) -> i32 {
         }
         Err(error) => {
             eprintln!("error: {error}");
+            1
+        }
+    }
+}
+
+/// Writes the completion script for `shell` to stdout.
+fn completion(shell: args::Shell) -> i32 {
+    let shell = match shell {
+        args::Shell::Bash => clap_complete::Shell::Bash,
+        args::Shell::Zsh => clap_complete::Shell::Zsh,
+        args::Shell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut command = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut command, "ferry", &mut std::io::stdout());
+    0
+}
+
+/// Writes the man page (roff) to stdout.
+fn man_page() -> i32 {
+    let command = <Cli as clap::CommandFactory>::command();
+    match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("error: cannot write the man page: {error}");
             1
         }
     }

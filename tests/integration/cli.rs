@@ -103,3 +103,38 @@ fn usage_errors_say_what_to_do() {
     );
     assert!(String::from_utf8_lossy(&bad_platform.stderr).contains("OS/ARCH"));
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_command_definitions() {
+    let bash = ferry(&["completion", "bash"]);
+    assert!(bash.status.success());
+    let script = String::from_utf8(bash.stdout).unwrap();
+    assert!(script.contains("--ignore-release-signature") && script.contains("--summary-file"));
+    // The script is valid bash.
+    let dir = TestDir::new("cli_completion");
+    let path = dir.join("ferry.bash");
+    std::fs::write(&path, &script).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+
+    let zsh = String::from_utf8(ferry(&["completion", "zsh"]).stdout).unwrap();
+    assert!(zsh.starts_with("#compdef ferry"), "{}", &zsh[..zsh.len().min(80)]);
+    let fish = String::from_utf8(ferry(&["completion", "fish"]).stdout).unwrap();
+    assert!(fish.contains("complete -c ferry") && fish.contains("dest-tls-verify"));
+    assert!(
+        !ferry(&["completion", "powershell"]).status.success(),
+        "an unknown shell is a usage error"
+    );
+
+    let man = ferry(&["man"]);
+    assert!(man.status.success());
+    let page = String::from_utf8(man.stdout).unwrap();
+    assert!(page.contains(".TH ferry 1"), "{}", &page[..page.len().min(200)]);
+    for subcommand in ["mirror", "validate", "describe", "completion"] {
+        assert!(page.contains(subcommand), "the man page lists `{subcommand}`");
+    }
+}
