@@ -13,6 +13,7 @@ pub(crate) mod collect;
 pub(crate) mod config;
 pub(crate) mod engine;
 pub(crate) mod events;
+pub(crate) mod files;
 pub(crate) mod image;
 pub(crate) mod plan;
 pub(crate) mod reference;
@@ -23,6 +24,7 @@ pub(crate) mod report;
 pub(crate) mod resources;
 pub(crate) mod source;
 pub(crate) mod store;
+pub(crate) mod sync;
 pub(crate) mod tui;
 pub(crate) mod workflow;
 

@@ -15,6 +15,7 @@ use crate::image::manifest::Descriptor;
 use crate::image::{Digest, DigestHasher};
 use crate::registry::{MountOutcome, RegistryError};
 use crate::source::{ByteStream, SourceReader};
+use crate::sync::Locked;
 
 /// A blob in a destination repository.
 type Placement = (Arc<str>, Digest);
@@ -38,24 +39,24 @@ pub(super) struct BlobLedger {
 
 impl BlobLedger {
     fn home_cell(&self, digest: &Digest) -> Arc<OnceCell<Arc<str>>> {
-        let mut homes = self.first_home.lock().unwrap_or_else(|p| p.into_inner());
+        let mut homes = self.first_home.locked();
         homes.entry(digest.clone()).or_default().clone()
     }
 
     /// The lock that serialises PUTs of the manifest `digest`.
     pub(super) fn manifest_write(&self, digest: &Digest) -> Arc<tokio::sync::Mutex<()>> {
-        let mut writes = self.manifest_writes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut writes = self.manifest_writes.locked();
         writes.entry(digest.clone()).or_default().clone()
     }
 
     /// The cell that records the push of manifest `digest` by digest into `repository`.
     pub(super) fn manifest_placed(&self, repository: &Arc<str>, digest: &Digest) -> Arc<OnceCell<()>> {
-        let mut placed = self.manifests_placed.lock().unwrap_or_else(|p| p.into_inner());
+        let mut placed = self.manifests_placed.locked();
         placed.entry((repository.clone(), digest.clone())).or_default().clone()
     }
 
     fn placed_cell(&self, repository: &Arc<str>, digest: &Digest) -> Arc<OnceCell<()>> {
-        let mut placed = self.placed.lock().unwrap_or_else(|p| p.into_inner());
+        let mut placed = self.placed.locked();
         placed.entry((repository.clone(), digest.clone())).or_default().clone()
     }
 }
@@ -202,7 +203,7 @@ impl Engine {
             .destination
             .upload_blob(repository, &blob.digest, blob.size, verified)
             .await;
-        let source_problem = verdict.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let source_problem = verdict.locked().take();
         match (source_problem, uploaded) {
             (Some(problem), _) => Err(problem),
             (None, result) => Ok(result?),
@@ -299,7 +300,7 @@ fn verify_stream(
             detail,
         };
         let io = std::io::Error::other(error.to_string());
-        *verdict.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+        *verdict.locked() = Some(error);
         io
     };
     let state = (stream, Some(check), blob, verdict, reporter);

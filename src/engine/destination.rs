@@ -14,6 +14,7 @@ use crate::image::Digest;
 use crate::registry::{MountOutcome, RegistryClient, Repo};
 use crate::store::archive::{ArchiveWriter, History};
 use crate::store::LayoutWriter;
+use crate::sync::Locked;
 
 /// A registry and the client that writes to it.
 pub(crate) struct RegistryDestination {
@@ -35,7 +36,7 @@ pub(crate) struct ArchiveDestination {
 impl ArchiveDestination {
     /// Blobs this archive relies on from earlier runs, and the run that carried each.
     pub(crate) fn dependencies(&self) -> BTreeMap<Digest, String> {
-        self.depends_on.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.depends_on.locked().clone()
     }
 
     fn has(&self, digest: &Digest) -> bool {
@@ -44,7 +45,7 @@ impl ArchiveDestination {
         }
         match self.history.shipped_by(digest, self.since.as_deref()) {
             Some(run) => {
-                let mut depends_on = self.depends_on.lock().unwrap_or_else(|p| p.into_inner());
+                let mut depends_on = self.depends_on.locked();
                 depends_on.insert(digest.clone(), run.to_string());
                 true
             }

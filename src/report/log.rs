@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
+use crate::sync::Locked;
 use crate::workflow::workspace::utc_stamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -69,7 +70,7 @@ impl LogFile {
         if level > self.level {
             return;
         }
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file = self.file.locked();
         let _ = writeln!(
             file,
             "{} {:5} {}",

@@ -10,6 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{human_bytes, LogFile, LogLevel};
 use crate::events::{Event, IndexOutcome, Reporter};
+use crate::sync::Locked;
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +80,7 @@ impl CliReporter {
 
     /// Stops bars and status lines; call before printing the summary.
     pub(crate) fn finish(&self) {
-        if let Some((stop, handle)) = self.status_thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some((stop, handle)) = self.status_thread.locked().take() {
             let _ = stop.send(());
             let _ = handle.join();
         }
@@ -115,7 +116,7 @@ impl CliReporter {
 
     fn refresh_current(&self) {
         if let Some(bars) = &self.bars {
-            let current = bars.current.lock().unwrap_or_else(|p| p.into_inner());
+            let current = bars.current.locked();
             let names: Vec<&str> = current.values().map(|n| short_name(n)).take(3).collect();
             let more = current.len().saturating_sub(names.len());
             let suffix = if more > 0 { format!(" +{more}") } else { String::new() };
@@ -144,10 +145,7 @@ impl Reporter for CliReporter {
             }
             Event::ImageStarted { index, name } => {
                 if let Some(bars) = &self.bars {
-                    bars.current
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(index, name);
+                    bars.current.locked().insert(index, name);
                 }
                 self.refresh_current();
             }
@@ -217,7 +215,7 @@ impl CliReporter {
     fn finish_image(&self, index: usize) {
         if let Some(bars) = &self.bars {
             bars.images.inc(1);
-            bars.current.lock().unwrap_or_else(|p| p.into_inner()).remove(&index);
+            bars.current.locked().remove(&index);
         }
         self.refresh_current();
     }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
-use super::{write_atomically, ResourceError};
+use super::ResourceError;
+use crate::files::write_atomically;
 use crate::plan::ImageDestination;
 
 /// Characters of a tag or digest kept in resource names.
@@ -67,7 +68,7 @@ pub(crate) fn write_catalog_resources(
         ] {
             let path = dir.join(file);
             let text = serde_yaml::to_string(&value).unwrap_or_default();
-            write_atomically(&path, &text).map_err(|source| ResourceError {
+            write_atomically(&path, text.as_bytes()).map_err(|source| ResourceError {
                 path: path.clone(),
                 source,
             })?;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::files::write_atomically;
 use crate::plan::{ImageDestination, ImageOrigin};
 use crate::reference::ImageReference;
 
@@ -70,7 +71,7 @@ pub(crate) fn write_mirror_sets(dir: &Path, images: &[MirroredImage]) -> Result<
         }
         let prefix = if kind == "ImageDigestMirrorSet" { "idms" } else { "itms" };
         let text = render(kind, prefix, spec_key, &mirrors);
-        write_atomically(&path, &text).map_err(|source| ResourceError {
+        write_atomically(&path, text.as_bytes()).map_err(|source| ResourceError {
             path: path.clone(),
             source,
         })?;
@@ -152,16 +153,6 @@ fn render(kind: &'static str, prefix: &str, spec_key: &'static str, mirrors: &Sc
         out.push_str(&serde_yaml::to_string(&set).unwrap_or_default());
     }
     out
-}
-
-/// Writes through a temporary file in the same directory, so a reader never sees half a file.
-pub(crate) fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut temp, contents.as_bytes())?;
-    temp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use tokio::io::AsyncWriteExt;
 use super::ByteStream;
 use crate::image::Digest;
 use crate::store::layout::read_chunks;
+use crate::sync::Locked;
 
 /// The spooled blobs of one run: digest to file and size.
 pub(crate) struct BlobSpool {
@@ -33,7 +34,7 @@ impl BlobSpool {
     }
 
     fn entry(&self, digest: &Digest) -> Option<(PathBuf, u64)> {
-        let files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        let files = self.files.locked();
         files.get(digest).cloned()
     }
 
@@ -98,7 +99,7 @@ impl SpoolWriter<'_> {
         if self.file.flush().await.is_err() || tokio::fs::rename(&self.partial, &self.path).await.is_err() {
             return;
         }
-        let mut files = self.spool.files.lock().unwrap_or_else(|p| p.into_inner());
+        let mut files = self.spool.files.locked();
         files.insert(self.digest.clone(), (self.path.clone(), self.written));
     }
 }

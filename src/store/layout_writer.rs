@@ -21,9 +21,11 @@ use futures_util::Stream;
 use serde_json::{json, Map, Value};
 
 use super::layout::{LayoutError, REF_NAME};
+use crate::files;
 use crate::image::manifest::RawManifest;
 use crate::image::media_type::OCI_INDEX;
 use crate::image::Digest;
+use crate::sync::Locked;
 
 /// The only layout version ferry writes (and accepts for writing).
 pub(crate) const LAYOUT_VERSION: &str = "1.0.0";
@@ -65,7 +67,7 @@ fn read_error(path: &Path) -> impl Fn(std::io::Error) -> LayoutError + '_ {
 
 /// Makes renames and creations in `dir` durable.
 fn sync_dir(dir: &Path) -> Result<(), LayoutError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(write_error(dir))
+    files::sync_dir(dir).map_err(write_error(dir))
 }
 
 /// A temporary file in `dir` with the permissions of an ordinary new file (0666 less the umask), removed when dropped.
@@ -81,11 +83,7 @@ fn temp_file(dir: &Path, prefix: &str, suffix: &str) -> Result<tempfile::NamedTe
 /// Writes `bytes` to `dir/name` through a temporary file: fsync, rename, fsync of the directory.
 fn write_atomically(dir: &Path, name: &str, prefix: &str, suffix: &str, bytes: &[u8]) -> Result<(), LayoutError> {
     let path = dir.join(name);
-    let mut temp = temp_file(dir, prefix, suffix)?;
-    temp.write_all(bytes).map_err(write_error(temp.path()))?;
-    temp.as_file().sync_all().map_err(write_error(temp.path()))?;
-    temp.persist(&path).map_err(|e| write_error(&path)(e.error))?;
-    sync_dir(dir)
+    files::replace_in(dir, &path, prefix, suffix, bytes).map_err(write_error(&path))
 }
 
 async fn blocking<T, F>(path: &Path, work: F) -> Result<T, LayoutError>
@@ -93,9 +91,7 @@ where
     F: FnOnce() -> Result<T, LayoutError> + Send + 'static,
     T: Send + 'static,
 {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| write_error(path)(std::io::Error::other(e.to_string())))?
+    files::blocking(path, |path, error| write_error(path)(error), work).await
 }
 
 /// Whether `name` is a valid `org.opencontainers.image.ref.name` (the grammar of the image spec, which skopeo and other
@@ -165,7 +161,7 @@ impl LayoutWriter {
             index_lock: Mutex::new(lock_file),
         };
         {
-            let file = writer.index_lock.lock().unwrap_or_else(|p| p.into_inner());
+            let file = writer.index_lock.locked();
             let _flock = writer.flock(&file)?;
             // Only code holding the lock creates these temporary files: any left over belong to a dead process.
             writer.remove_leftovers(&writer.root, |name| {
@@ -270,7 +266,7 @@ impl LayoutWriter {
             "annotations": { REF_NAME: name },
         });
 
-        let file = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let file = self.index_lock.locked();
         let _flock = self.flock(&file)?;
         let mut index = self.read_index()?.unwrap_or_else(empty_index);
         let manifests = index

@@ -224,7 +224,7 @@ impl Executor {
             Command::Save { path, yaml } => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
-                    let result = write_atomically(&path, &yaml).map_err(|source| SaveError {
+                    let result = crate::files::write_atomically(&path, yaml.as_bytes()).map_err(|source| SaveError {
                         path: path.clone(),
                         source: Arc::new(source),
                     });
@@ -276,19 +276,6 @@ fn shared_sources(options: &LibraryOptions) -> Result<SharedSources, SetupError>
         insecure_registry: sources.insecure_registry,
         mirrors: sources.mirrors,
     })
-}
-
-/// Writes through a temporary file in the same directory, so the file is never half-written.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut file, text.as_bytes())?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// Opens and lists a catalog: from the archives in `from`, an OCI layout (`oci:`), or a registry.
@@ -629,7 +616,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("isc.yaml");
         std::fs::write(&path, "old content that is longer than the new").unwrap();
-        write_atomically(&path, "new").unwrap();
+        crate::files::write_atomically(&path, b"new").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),

@@ -13,8 +13,8 @@ use crate::collect::operator::CatalogTarget;
 use crate::collect::release::PlannedRelease;
 use crate::engine::{Destination, Engine};
 use crate::events::{Event, Reporter};
+use crate::files::write_atomically;
 use crate::plan::MirrorPlan;
-use crate::resources::write_atomically;
 use crate::source::SourceReader;
 use crate::store::archive::{ArchiveMetadata, ArchiveWriter, ArchivedImage, History};
 
@@ -203,7 +203,7 @@ async fn dry_run(
     }
     for (name, text) in [("mapping.txt", &mapping), ("missing.txt", &missing)] {
         let path = workspace.dry_run().join(name);
-        write_atomically(&path, text).map_err(WorkflowError::io(&path))?;
+        write_atomically(&path, text.as_bytes()).map_err(WorkflowError::io(&path))?;
         summary.files_written.push(path);
     }
     Ok(summary)

@@ -10,8 +10,8 @@ use super::prepare::{add_remote_content, connect, prepare};
 use super::{Failure, MirrorRequest, Mode, RunSummary, WorkflowError, Workspace};
 use crate::engine::{Destination, Engine, EngineError};
 use crate::events::{Event, Reporter};
+use crate::files::write_atomically;
 use crate::plan::MirrorPlan;
-use crate::resources::write_atomically;
 use crate::source::SourceReader;
 use crate::source::Sources;
 use crate::store::LayoutWriter;
@@ -105,7 +105,7 @@ pub(super) async fn dry_run(
     let dir = workspace.dry_run();
     for (name, text) in [("mapping.txt", &mapping), ("missing.txt", &missing)] {
         let path = dir.join(name);
-        write_atomically(&path, text).map_err(WorkflowError::io(&path))?;
+        write_atomically(&path, text.as_bytes()).map_err(WorkflowError::io(&path))?;
         summary.files_written.push(path);
     }
     Ok(summary)

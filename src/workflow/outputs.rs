@@ -9,11 +9,12 @@ use super::{Failure, ImageRecord, RunSummary, WorkflowError, Workspace};
 use crate::collect::operator::CatalogTarget;
 use crate::engine::{Engine, EngineError, ImageResult};
 use crate::events::{Event, Reporter};
+use crate::files::write_atomically;
 use crate::plan::{ImageDestination, ImageSource, MirrorJob, MirrorPlan};
 use crate::reference::ImageReference;
 use crate::resources::catalog::{write_catalog_resources as write_catalog_resources_in, MirroredCatalog};
 use crate::resources::release::{FcosGraphRecord, ReleaseSignature};
-use crate::resources::{self, write_atomically, MirroredImage};
+use crate::resources::{self, MirroredImage};
 use std::sync::Arc;
 
 pub(super) type JobResults = [Result<ImageResult, EngineError>];
@@ -84,7 +85,7 @@ pub(super) fn write_mapping(
         );
     }
     let path = workspace.mapping_file();
-    write_atomically(&path, &mapping).map_err(WorkflowError::io(&path))?;
+    write_atomically(&path, mapping.as_bytes()).map_err(WorkflowError::io(&path))?;
     Ok(path)
 }
 
@@ -265,6 +266,6 @@ fn write_errors_file(
         );
     }
     let path = workspace.errors_file(started);
-    write_atomically(&path, &text).map_err(WorkflowError::io(&path))?;
+    write_atomically(&path, text.as_bytes()).map_err(WorkflowError::io(&path))?;
     Ok(Some(path))
 }

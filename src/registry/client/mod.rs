@@ -22,6 +22,7 @@ use crate::image::manifest::RawManifest;
 use crate::image::media_type::MANIFEST_ACCEPT;
 use crate::image::Digest;
 use crate::reference::registry_api_host;
+use crate::sync::Locked;
 
 /// Manifests larger than this are refused (the distribution spec's limit is 4 MiB).
 const MANIFEST_LIMIT: usize = 8 * 1024 * 1024;
@@ -95,7 +96,7 @@ struct HostState {
 impl HostState {
     /// A cached bearer token for these scopes that is not about to expire.
     fn usable_token(&self, key: &str) -> Option<String> {
-        let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        let tokens = self.tokens.locked();
         tokens
             .get(key)
             .filter(|(_, refresh_at)| Instant::now() < *refresh_at)

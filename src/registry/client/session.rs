@@ -2,10 +2,11 @@
 //! authentication (Basic and Bearer, tokens per scope) and sending requests with retries.
 
 use super::*;
+use crate::sync::Locked;
 
 impl RegistryClient {
     pub(super) fn host(&self, registry: &str) -> Arc<HostState> {
-        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut hosts = self.hosts.locked();
         hosts
             .entry(registry.to_string())
             .or_insert_with(|| {
@@ -84,11 +85,11 @@ impl RegistryClient {
             Challenge::Basic => AuthScheme::Basic,
             Challenge::Bearer { realm, service, .. } => AuthScheme::Bearer { realm, service },
         };
-        *state.scheme.lock().unwrap_or_else(|p| p.into_inner()) = Some(scheme);
+        *state.scheme.locked() = Some(scheme);
     }
 
     pub(super) fn set_scheme_if_unknown(&self, state: &HostState, scheme: AuthScheme) {
-        let mut current = state.scheme.lock().unwrap_or_else(|p| p.into_inner());
+        let mut current = state.scheme.locked();
         if current.is_none() {
             *current = Some(scheme);
         }
@@ -156,16 +157,12 @@ impl RegistryClient {
         let Some(found) = found else {
             return Err(self.unauthorized(repo));
         };
-        let previous = state.scheme.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let previous = state.scheme.locked().clone();
         if matches!(previous, Some(AuthScheme::Basic)) && found == Challenge::Basic {
             // Basic credentials were already sent and refused.
             return Err(self.unauthorized(repo));
         }
-        state
-            .tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&scope_key(scopes));
+        state.tokens.locked().remove(&scope_key(scopes));
         self.set_scheme(state, found);
         Ok(())
     }
@@ -191,7 +188,7 @@ impl RegistryClient {
         repo: Repo<'_>,
         scopes: &[(&str, Access)],
     ) -> Result<Option<String>, RegistryError> {
-        let scheme = state.scheme.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let scheme = state.scheme.locked().clone();
         match scheme {
             None | Some(AuthScheme::Anonymous) => Ok(None),
             Some(AuthScheme::Basic) => match self.credentials.lookup(&repo.name())? {
@@ -210,11 +207,7 @@ impl RegistryClient {
                 }
                 let (token, usable_for) = self.fetch_token(repo, &realm, service.as_deref(), scopes).await?;
                 let refresh_at = Instant::now() + usable_for;
-                state
-                    .tokens
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(key, (token.clone(), refresh_at));
+                state.tokens.locked().insert(key, (token.clone(), refresh_at));
                 Ok(Some(format!("Bearer {token}")))
             }
         }

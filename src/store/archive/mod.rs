@@ -140,9 +140,7 @@ pub(crate) fn io_error(path: &Path) -> impl Fn(std::io::Error) -> ArchiveError +
 
 /// Makes renames and creations in `dir` durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), ArchiveError> {
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_error(dir))
+    crate::files::sync_dir(dir).map_err(io_error(dir))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -20,6 +20,7 @@ use super::{io_error, parse_segment_name, segment_name, sync_dir, ArchiveError, 
 use crate::clock::UtcTime;
 use crate::image::Digest;
 use crate::store::drain::{check_bytes, drain, BlockingWrite, DrainError};
+use crate::sync::Locked;
 
 /// The resume journal of the unfinished run, in `working-dir`.
 pub(crate) const JOURNAL_FILE: &str = "archive-journal.jsonl";
@@ -105,10 +106,6 @@ fn final_path(dir: &Path, number: u32) -> PathBuf {
     dir.join(segment_name(number))
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// Rewrites a region's header as a `ferry/void/...` regular file covering the whole region.
 fn void_region(file: &File, segment: u32, offset: u64, size: u64) -> std::io::Result<()> {
     let name = format!("{}{segment:06}-{offset}", tar::VOID_PREFIX);
@@ -120,9 +117,7 @@ where
     F: FnOnce() -> Result<T, ArchiveError> + Send + 'static,
     T: Send + 'static,
 {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| io_error(path)(std::io::Error::other(e.to_string())))?
+    crate::files::blocking(path, |path, error| io_error(path)(error), work).await
 }
 
 impl ArchiveWriter {
@@ -158,7 +153,7 @@ impl ArchiveWriter {
 
     /// Whether the blob is completely written in this run (including before a resume).
     pub(crate) fn has_blob(&self, digest: &Digest) -> bool {
-        lock(&self.inner.state).completed.contains_key(digest)
+        self.inner.state.locked().completed.contains_key(digest)
     }
 
     /// Writes a blob of `size` bytes from `stream` into its own region, verifying size and digest. A no-op when the blob
@@ -213,7 +208,9 @@ impl ArchiveWriter {
             )
         })
         .await?;
-        lock(&self.inner.state)
+        self.inner
+            .state
+            .locked()
             .completed
             .insert(digest.clone(), Placed { segment, offset, size });
         region.settled = true;
@@ -230,7 +227,7 @@ impl ArchiveWriter {
 
     /// Warnings so far (blobs larger than a segment).
     pub(crate) fn warnings(&self) -> Vec<String> {
-        lock(&self.inner.state).warnings.clone()
+        self.inner.state.locked().warnings.clone()
     }
 
     /// Completes the run: appends `metadata` (with `blobs`, `segments`, `run_id`, `format_version` and `earlier_runs`
@@ -246,7 +243,7 @@ impl ArchiveWriter {
     async fn claim(&self, digest: &Digest) -> Result<Option<Claim>, ArchiveError> {
         loop {
             let mut receiver = {
-                let mut state = lock(&self.inner.state);
+                let mut state = self.inner.state.locked();
                 if state.completed.contains_key(digest) {
                     return Ok(None);
                 }
@@ -279,7 +276,7 @@ struct Claim {
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        lock(&self.inner.state).inflight.remove(&self.digest);
+        self.inner.state.locked().inflight.remove(&self.digest);
     }
 }
 
@@ -338,7 +335,7 @@ impl Inner {
     fn journal_append(&self, record: &Record, sync: bool) -> Result<(), ArchiveError> {
         let mut line = serde_json::to_vec(record).expect("journal records serialize");
         line.push(b'\n');
-        let mut journal = lock(&self.journal);
+        let mut journal = self.journal.locked();
         let path = self.journal_path();
         journal.write_all(&line).map_err(io_error(&path))?;
         if sync {
@@ -350,7 +347,7 @@ impl Inner {
     /// Reserves the region for a blob of `size` bytes: the segment number, its file and the header offset.
     fn reserve(&self, digest: &Digest, size: u64) -> Result<(u32, Arc<File>, u64), ArchiveError> {
         let region = tar::region_len(size);
-        let mut state = lock(&self.state);
+        let mut state = self.state.locked();
         if state.closed {
             return Err(self.closed());
         }
@@ -414,7 +411,7 @@ impl Inner {
     }
 
     fn finish(&self, mut metadata: ArchiveMetadata) -> Result<Vec<PathBuf>, ArchiveError> {
-        let mut state = lock(&self.state);
+        let mut state = self.state.locked();
         if state.closed {
             return Err(self.closed());
         }
