@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use super::mirror_to_disk::{CATALOGS_KEY, FCOS_GRAPHS_KEY, GRAPH_IMAGE_KEY, RELEASES_KEY};
-use super::outputs::{self, summarize};
+use super::outputs;
 use super::prepare::{connect, prepare};
 use super::{MirrorRequest, Mode, RegistryTarget, RunSummary, WorkflowError};
 use crate::collect::operator::CatalogTarget;
 use crate::collect::release::PlannedRelease;
-use crate::engine::{Destination, Engine};
+use crate::engine::Destination;
 use crate::events::{Event, Reporter};
 use crate::image::{Platform, PlatformFilter};
 use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob, MirrorPlan};
@@ -66,20 +66,7 @@ pub(crate) async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) ->
         .await
         .map_err(WorkflowError::Destination)?;
     let destination = Destination::registry(client, &target.registry);
-    if request.dry_run {
-        let summary =
-            super::mirror_to_mirror::dry_run(&prepared.plan, &prepared.workspace, &sources, &destination, &reporter)
-                .await?;
-        return outputs::finish(summary, prepared, started, started_at);
-    }
-    let engine = Engine::new(sources, destination, request.engine, reporter.clone());
-    let results = engine.run(&prepared.plan).await;
-    let mut summary = summarize(&prepared.plan, &results, &engine);
-    summary
-        .files_written
-        .push(outputs::write_mapping(&prepared.plan, &results, &prepared.workspace)?);
-    let written = outputs::write_registry_resources(&prepared.plan, &results, &prepared, &reporter)?;
-    summary.files_written.extend(written);
+    let summary = super::mirror_to_mirror::copy_and_emit(&prepared, sources, destination, request, &reporter).await?;
     outputs::finish(summary, prepared, started, started_at)
 }
 

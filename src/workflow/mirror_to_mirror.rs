@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use super::outputs::{self, summarize};
-use super::prepare::{add_remote_content, connect, prepare};
+use super::prepare::{add_remote_content, connect, prepare, Prepared};
 use super::{Failure, MirrorRequest, Mode, RunSummary, WorkflowError, Workspace};
 use crate::engine::{Destination, Engine, EngineError};
 use crate::events::{Event, Reporter};
@@ -46,22 +46,33 @@ pub(crate) async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) ->
         destination.describe()
     )));
 
-    let summary = if request.dry_run {
-        dry_run(&prepared.plan, &prepared.workspace, &sources, &destination, &reporter).await?
-    } else {
-        let engine = Engine::new(sources, destination, request.engine, reporter.clone());
-        let results = engine.run(&prepared.plan).await;
-        let mut summary = summarize(&prepared.plan, &results, &engine);
-        summary
-            .files_written
-            .push(outputs::write_mapping(&prepared.plan, &results, &prepared.workspace)?);
-        if matches!(engine.destination(), Destination::Registry(_)) {
-            let written = outputs::write_registry_resources(&prepared.plan, &results, &prepared, &reporter)?;
-            summary.files_written.extend(written);
-        }
-        summary
-    };
+    let summary = copy_and_emit(&prepared, sources, destination, request, &reporter).await?;
     outputs::finish(summary, prepared, started, started_at)
+}
+
+/// The tail every run into a destination shares: a dry run, or the copy, `mapping.txt` and (into a registry) the
+/// cluster resources.
+pub(super) async fn copy_and_emit(
+    prepared: &Prepared,
+    sources: Sources,
+    destination: Destination,
+    request: &MirrorRequest,
+    reporter: &Arc<dyn Reporter>,
+) -> Result<RunSummary, WorkflowError> {
+    if request.dry_run {
+        return dry_run(&prepared.plan, &prepared.workspace, &sources, &destination, reporter).await;
+    }
+    let engine = Engine::new(sources, destination, request.engine, reporter.clone());
+    let results = engine.run(&prepared.plan).await;
+    let mut summary = summarize(&prepared.plan, &results, &engine);
+    summary
+        .files_written
+        .push(outputs::write_mapping(&prepared.plan, &results, &prepared.workspace)?);
+    if matches!(engine.destination(), Destination::Registry(_)) {
+        let written = outputs::write_registry_resources(&prepared.plan, &results, prepared, reporter)?;
+        summary.files_written.extend(written);
+    }
+    Ok(summary)
 }
 
 /// Resolves every source and checks the destination, copying nothing.
