@@ -12,7 +12,7 @@ use crate::config::{self, ImageSetConfiguration};
 use crate::events::{Event, Reporter};
 use crate::plan::{ImageDestination, ImageOrigin, MirrorPlan};
 use crate::registries_conf::RegistriesConf;
-use crate::registry::{ClientOptions, DocumentClient, RegistryClient};
+use crate::registry::{ClientOptions, DocumentClient, RegistryClient, RetryObserver};
 use crate::release::signature_store::SignatureStore;
 use crate::resources::release::FcosGraphRecord;
 use crate::source::spool::BlobSpool;
@@ -242,20 +242,21 @@ pub(super) fn connect(
     }
     let sources = Sources::new(
         credentials.clone(),
-        client_options(request, request.src_tls_verify),
+        client_options(request, request.src_tls_verify, reporter),
         mirrors,
     )?;
     let destination = Arc::new(RegistryClient::new(
-        client_options(request, request.dest_tls_verify),
+        client_options(request, request.dest_tls_verify, reporter),
         credentials,
     )?);
     Ok((sources, destination))
 }
 
-fn client_options(request: &MirrorRequest, tls_verify: bool) -> ClientOptions {
+fn client_options(request: &MirrorRequest, tls_verify: bool, reporter: &Arc<dyn Reporter>) -> ClientOptions {
     ClientOptions {
         tls_verify,
         retry: request.engine.retry,
+        observer: RetryObserver::new(reporter.clone()),
         ..ClientOptions::default()
     }
 }

@@ -528,9 +528,21 @@ fn cut_manifest_bodies_are_retried_and_every_image_arrives() {
         .iter()
         .map(|(repo, _)| format!("{}/{repo}:v1", source_proxy.host()))
         .collect();
-    let run = mirror_to_registry(&dir, &additional_images(&images), &dst.host(), &[]);
+    let run = mirror_to_registry(
+        &dir,
+        &additional_images(&images),
+        &dst.host(),
+        &["--log-level", "debug"],
+    );
     run.assert_success();
     assert_eq!(source_proxy.injected().truncations, 4, "{:?}", source_proxy.injected());
+    // Progress says why the run was slow: every retry is reported, whatever the request.
+    let retries = run
+        .log()
+        .lines()
+        .filter(|l| l.contains("retry 1 of GET manifest"))
+        .count();
+    assert!(retries >= 1, "{}", run.log());
     for (repo, digest) in &names {
         assert_graph_copied(&src.docker_ref(repo), &dst.docker_ref(repo), digest);
     }

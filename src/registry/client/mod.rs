@@ -18,6 +18,7 @@ use super::challenge::{self, Challenge, TokenResponse};
 use super::error::RegistryError;
 use super::retry::{self, RetryPolicy};
 use crate::auth::{Credential, CredentialStore};
+use crate::events::{Event, Reporter};
 use crate::image::manifest::RawManifest;
 use crate::image::media_type::MANIFEST_ACCEPT;
 use crate::image::Digest;
@@ -37,6 +38,39 @@ pub(crate) struct ClientOptions {
     /// Requests in flight to one host at a time.
     pub max_requests_per_host: usize,
     pub connect_timeout: Duration,
+    /// Hears every retry, whatever the request, so progress can say why a run is slow.
+    pub observer: RetryObserver,
+}
+
+/// Who is told about retries: a run's reporter (none in library use).
+#[derive(Clone, Default)]
+pub(crate) struct RetryObserver(Option<Arc<dyn Reporter>>);
+
+impl RetryObserver {
+    pub(crate) fn new(reporter: Arc<dyn Reporter>) -> RetryObserver {
+        RetryObserver(Some(reporter))
+    }
+
+    /// Retry number `attempt` of `what` is about to happen, after `error`.
+    pub(super) fn retrying(&self, what: &str, attempt: u32, error: &str) {
+        if let Some(reporter) = &self.0 {
+            reporter.event(Event::Retrying {
+                what: what.to_string(),
+                attempt,
+                error: error.to_string(),
+            });
+        }
+    }
+}
+
+impl std::fmt::Debug for RetryObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "RetryObserver(reporter)"
+        } else {
+            "RetryObserver(none)"
+        })
+    }
 }
 
 impl Default for ClientOptions {
@@ -46,6 +80,7 @@ impl Default for ClientOptions {
             retry: RetryPolicy::default(),
             max_requests_per_host: 32,
             connect_timeout: Duration::from_secs(15),
+            observer: RetryObserver::default(),
         }
     }
 }
@@ -187,6 +222,8 @@ impl RegistryClient {
                     last: error.to_string(),
                 });
             }
+            let operation = format!("GET manifest {}", repo.image(selector));
+            self.options.observer.retrying(&operation, attempt, &error.to_string());
             tokio::time::sleep(self.options.retry.backoff(attempt, None)).await;
         }
     }

@@ -76,6 +76,7 @@ impl RegistryClient {
                     last: "no usable answer".into(),
                 });
             }
+            self.options.observer.retrying(operation, attempt, "no usable answer");
             tokio::time::sleep(self.options.retry.backoff(attempt, retry_wait.filter(|d| !d.is_zero()))).await;
         }
     }
@@ -141,6 +142,7 @@ impl RegistryClient {
                     last,
                 });
             }
+            self.options.observer.retrying(operation, attempt, &last);
             tokio::time::sleep(self.options.retry.backoff(attempt, wait)).await;
         }
     }
@@ -295,6 +297,9 @@ impl RegistryClient {
                 }
                 Err(e) if retry::is_retryable_error(&e) && attempt < self.options.retry.times => {
                     attempt += 1;
+                    self.options
+                        .observer
+                        .retrying("token request", attempt, &error_chain(&e));
                     tokio::time::sleep(self.options.retry.backoff(attempt, None)).await;
                 }
                 Err(e) => return Err(transport_error(repo.registry, "token request", &e)),
