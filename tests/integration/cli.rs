@@ -52,27 +52,65 @@ fn validate_accepts_the_shipped_examples_and_rejects_errors_with_their_location(
     assert_eq!(missing.status.code(), Some(1));
 }
 
+/// The description `--help` gives an option: the lines under its name, up to the next option.
+fn option_help(help: &str, option: &str) -> String {
+    let lines: Vec<&str> = help.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with(option) || l.trim_start().starts_with(&format!("-c, {option}")))
+        .unwrap_or_else(|| panic!("--help lacks {option}"));
+    lines[start + 1..]
+        .iter()
+        .take_while(|l| !l.trim_start().starts_with('-'))
+        .map(|l| l.trim())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[test]
 fn mirror_help_explains_every_option_of_the_contract() {
     let help = String::from_utf8_lossy(&ferry(&["mirror", "--help"]).stdout).into_owned();
-    for option in [
-        "--workspace",
-        "--from",
-        "--dry-run",
-        "--since",
-        "--parallel-images",
-        "--parallel-layers",
-        "--retry-times",
-        "--retry-delay",
-        "--src-tls-verify",
-        "--dest-tls-verify",
-        "--authfile",
-        "--registries-conf",
-        "--platform",
-        "--log-level",
-        "--quiet",
-    ] {
-        assert!(help.contains(option), "--help lacks {option}");
+    // What each option does, its default, and the words a user looks for.
+    let expected: &[(&str, &[&str])] = &[
+        ("--workspace", &["Mirror-to-mirror", "state", "cluster resources"]),
+        ("--from", &["Disk-to-mirror", "archives"]),
+        ("--dry-run", &["mapping.txt", "missing.txt", "copy nothing"]),
+        ("--since", &["Mirror-to-disk", "not shipped before"]),
+        ("--parallel-images", &["Images copied at the same time", "[default: 8]"]),
+        ("--parallel-layers", &["Blobs of one image", "[default: 6]"]),
+        ("--retry-times", &["429", "5xx", "[default: 5]"]),
+        ("--retry-delay", &["doubles", "[default: 1s]"]),
+        ("--src-tls-verify", &["source", "plain HTTP", "[default: true]"]),
+        ("--dest-tls-verify", &["destination", "plain HTTP", "[default: true]"]),
+        (
+            "--authfile",
+            &["containers-auth.json", "REGISTRY_AUTH_FILE", "~/.docker/config.json"],
+        ),
+        (
+            "--registries-conf",
+            &["containers-registries.conf", "CONTAINERS_REGISTRIES_CONF"],
+        ),
+        ("--platform", &["OS/ARCH[/VARIANT]", "repeatable", "intersected"]),
+        ("--log-level", &["error, warn, info, debug or trace", "[default: info]"]),
+        ("--quiet", &["errors only"]),
+        (
+            "--ignore-release-signature",
+            &["OCP_SIGNATURE_URL", "OCP_SIGNATURE_VERIFICATION_PK"],
+        ),
+        ("--output", &["json", "exit code", "[default: text]"]),
+        ("--summary-file", &["JSON run summary"]),
+    ];
+    for (option, phrases) in expected {
+        let said = option_help(&help, option);
+        for phrase in *phrases {
+            assert!(
+                said.contains(phrase),
+                "--help on {option} does not say `{phrase}`: {said}"
+            );
+        }
+    }
+    for exit in ["2 release", "4 operator", "8 additional", "16 helm"] {
+        assert!(help.contains(exit), "--help does not give the exit code `{exit}`");
     }
 }
 
