@@ -261,3 +261,6 @@ impl Engine {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
