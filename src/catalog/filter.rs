@@ -294,25 +294,8 @@ impl<'a> Filter<'a> {
             return Err(self.invalid_filter(name, "the package is listed twice: list it once, with all its channels"));
         }
         let full = operator.is_full();
-        let package_range = filter.has_version_range();
-        let channel_range = filter.has_channel_ranges();
-        if !filter.bundles.is_empty() && full {
-            return Err(self.invalid_filter(name, "`full: true` cannot be mixed with a selection of bundles"));
-        }
-        if !filter.bundles.is_empty() && (package_range || channel_range) {
-            return Err(self.invalid_filter(
-                name,
-                "a selection of bundles cannot be mixed with minVersion/maxVersion",
-            ));
-        }
-        if full && (package_range || channel_range) {
-            return Err(self.invalid_filter(name, "`full: true` cannot be mixed with minVersion/maxVersion"));
-        }
-        if package_range && channel_range {
-            return Err(self.invalid_filter(
-                name,
-                "a package-level minVersion/maxVersion cannot be mixed with channel-level ones",
-            ));
+        if let Some(conflict) = filter.filter_conflicts(full).first() {
+            return Err(self.invalid_filter(name, conflict.to_string()));
         }
         if filter.min_bundle.is_some() || filter.channels.iter().any(|c| c.min_bundle.is_some()) {
             self.warnings.push(format!(

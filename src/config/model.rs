@@ -403,6 +403,36 @@ impl Package {
     pub(crate) fn has_channel_ranges(&self) -> bool {
         self.channels.iter().any(PackageChannel::has_version_range)
     }
+
+    /// The ways this package's filter contradicts itself (oc-mirror v2's rules), `full` being the catalog's
+    /// `full: true`. Validation reports each at its field; the catalog filter refuses the package.
+    pub(crate) fn filter_conflicts(&self, full: bool) -> Vec<FilterConflict> {
+        let (package_range, channel_range) = (self.has_version_range(), self.has_channel_ranges());
+        let ranged = package_range || channel_range;
+        let bundles = !self.bundles.is_empty();
+        [
+            (bundles && full, FilterConflict::FullWithBundles),
+            (bundles && ranged, FilterConflict::BundlesWithRange),
+            (full && ranged, FilterConflict::FullWithRange),
+            (package_range && channel_range, FilterConflict::PackageAndChannelRanges),
+        ]
+        .into_iter()
+        .filter_map(|(applies, conflict)| applies.then_some(conflict))
+        .collect()
+    }
+}
+
+/// A package filter that contradicts itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum FilterConflict {
+    #[error("`full: true` cannot be mixed with a selection of bundles")]
+    FullWithBundles,
+    #[error("a selection of bundles cannot be mixed with minVersion/maxVersion")]
+    BundlesWithRange,
+    #[error("`full: true` cannot be mixed with minVersion/maxVersion")]
+    FullWithRange,
+    #[error("a package-level minVersion/maxVersion cannot be mixed with channel-level ones")]
+    PackageAndChannelRanges,
 }
 
 /// A channel of a package and the version range to take from it.

@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::model::{
-    AdditionalImage, ApiVersion, ChannelType, DeleteImageSetConfiguration, ImageSetConfiguration, Mirror, Operator,
-    Package, PackageChannel, ReleasePlatform,
+    AdditionalImage, ApiVersion, ChannelType, DeleteImageSetConfiguration, FilterConflict, ImageSetConfiguration,
+    Mirror, Operator, Package, PackageChannel, ReleasePlatform,
 };
 use crate::image::Platform;
 use crate::reference::ImageReference;
@@ -403,73 +403,66 @@ impl Checker {
             }
             self.range(&pkg_field, package.min_version.as_ref(), package.max_version.as_ref());
             self.min_bundle(&pkg_field, package.min_bundle.as_ref(), package.min_version.is_some());
-            let package_range = package.has_version_range();
-            let channel_range = package.has_channel_ranges();
-            if package_range && channel_range {
-                self.issue(
-                    pkg_field.clone(),
-                    format!(
-                        "package `{}` mixes a package-level minVersion/maxVersion with channel-level ones",
-                        package.name
-                    ),
-                    "filter either by the package's version range (applies to all its channels) or by each \
-                     channel's range, not both",
-                );
+            for conflict in package.filter_conflicts(full) {
+                self.filter_conflict(&pkg_field, operator, package, conflict);
             }
-            if full && (package_range || channel_range) {
-                let range_field = if package_range {
-                    let key = if package.min_version.is_some() {
-                        "minVersion"
-                    } else {
-                        "maxVersion"
-                    };
-                    format!("{pkg_field}.{key}")
-                } else {
-                    pkg_field.clone()
-                };
-                let mut help =
-                    "remove `full: true` to mirror only the range, or remove the range to mirror every version"
-                        .to_string();
-                if self.version == ApiVersion::V1Alpha2 {
-                    help.push_str(
-                        " (oc-mirror v1 accepted both; oc-mirror v2's filtering, which ferry follows, does not)",
-                    );
-                }
-                self.issue(
-                    range_field,
-                    format!(
-                        "`full: true` on catalog `{}` cannot be mixed with a version range",
-                        operator.catalog
-                    ),
-                    help,
-                );
-            }
-            self.bundles(&pkg_field, package, full, package_range || channel_range);
+            self.bundle_names(&pkg_field, package);
             self.channels(&pkg_field, package);
         }
     }
 
-    fn bundles(&mut self, pkg_field: &str, package: &Package, full: bool, ranged: bool) {
-        if package.bundles.is_empty() {
-            return;
-        }
-        if full {
-            self.issue(
-                format!("{pkg_field}.bundles"),
-                "`full: true` cannot be mixed with a selection of bundles",
-                "remove `full: true` to mirror only the listed bundles",
-            );
-        }
-        if ranged {
-            self.issue(
-                format!("{pkg_field}.bundles"),
-                "a selection of bundles cannot be mixed with minVersion/maxVersion",
-                "select either exact bundles or a version range",
-            );
-        }
+    fn bundle_names(&mut self, pkg_field: &str, package: &Package) {
         for (k, bundle) in package.bundles.iter().enumerate() {
             self.non_empty(format!("{pkg_field}.bundles[{k}].name"), &bundle.name, "bundle name");
         }
+    }
+
+    /// A package filter that contradicts itself, at the field that holds the contradiction, with what to do.
+    fn filter_conflict(&mut self, pkg_field: &str, operator: &Operator, package: &Package, conflict: FilterConflict) {
+        let bundles_field = format!("{pkg_field}.bundles");
+        match conflict {
+            FilterConflict::FullWithBundles => self.issue(
+                bundles_field,
+                conflict.to_string(),
+                "remove `full: true` to mirror only the listed bundles",
+            ),
+            FilterConflict::BundlesWithRange => self.issue(
+                bundles_field,
+                conflict.to_string(),
+                "select either exact bundles or a version range",
+            ),
+            FilterConflict::PackageAndChannelRanges => self.issue(
+                pkg_field.to_string(),
+                format!(
+                    "package `{}` mixes a package-level minVersion/maxVersion with channel-level ones",
+                    package.name
+                ),
+                "filter either by the package's version range (applies to all its channels) or by each \
+                 channel's range, not both",
+            ),
+            FilterConflict::FullWithRange => self.full_with_range(pkg_field, operator, package),
+        }
+    }
+
+    fn full_with_range(&mut self, pkg_field: &str, operator: &Operator, package: &Package) {
+        let range_field = match (&package.min_version, &package.max_version) {
+            (Some(_), _) => format!("{pkg_field}.minVersion"),
+            (None, Some(_)) => format!("{pkg_field}.maxVersion"),
+            (None, None) => pkg_field.to_string(),
+        };
+        let mut help =
+            "remove `full: true` to mirror only the range, or remove the range to mirror every version".to_string();
+        if self.version == ApiVersion::V1Alpha2 {
+            help.push_str(" (oc-mirror v1 accepted both; oc-mirror v2's filtering, which ferry follows, does not)");
+        }
+        self.issue(
+            range_field,
+            format!(
+                "`full: true` on catalog `{}` cannot be mixed with a version range",
+                operator.catalog
+            ),
+            help,
+        );
     }
 
     fn channels(&mut self, pkg_field: &str, package: &Package) {
