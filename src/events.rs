@@ -48,7 +48,9 @@ pub(crate) enum Event {
         error: String,
     },
     Warning(String),
-    /// A step of the workflow worth a line in the log (collected images, files written).
+    /// What a collector found while planning.
+    Collected(Collected),
+    /// A step of the workflow worth a line in the log (images to mirror, files written).
     Info(String),
     /// A transient failure that is being retried.
     Retrying {
@@ -56,6 +58,79 @@ pub(crate) enum Event {
         attempt: u32,
         error: String,
     },
+}
+
+/// What a collector found, one kind per variant so a front end can tell them apart; each renders as one log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Collected {
+    /// A catalog is about to be read.
+    CatalogReading { catalog: String },
+    /// A catalog was read: its digest, platforms, the layers fetched for them, and platforms that shared content.
+    CatalogRead {
+        catalog: String,
+        digest: String,
+        platforms: usize,
+        layers: usize,
+        bytes: u64,
+        shared: usize,
+    },
+    /// Dependency resolution added a package to a catalog's filter.
+    DependencyAdded { catalog: String, added: String },
+    /// A related image is left out by a `blockedImages` pattern.
+    Blocked { image: String, pattern: String },
+    /// A release was planned: its payload, its components, and what reading `release-manifests/` fetched.
+    ReleasePlanned {
+        version: String,
+        arch: String,
+        payload: String,
+        components: usize,
+        layers: usize,
+        bytes: u64,
+    },
+    /// A release's signature verified, by the key that made it.
+    SignatureVerified { payload: String, signer: String },
+    /// The graph image was built from the graph data at `url` over `base`.
+    GraphImageBuilt { url: String, bytes: usize, base: String },
+}
+
+impl std::fmt::Display for Collected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Collected::CatalogReading { catalog } => write!(f, "reading catalog {catalog}"),
+            Collected::CatalogRead {
+                catalog,
+                digest,
+                platforms,
+                layers,
+                bytes,
+                shared,
+            } => write!(
+                f,
+                "catalog {catalog} ({digest}): {platforms} platform(s), {layers} layer(s) read ({bytes} bytes), \
+                 {shared} platform(s) sharing content"
+            ),
+            Collected::DependencyAdded { catalog, added } => write!(f, "{catalog}: added dependency {added}"),
+            Collected::Blocked { image, pattern } => write!(f, "{image} is blocked by `{pattern}`"),
+            Collected::ReleasePlanned {
+                version,
+                arch,
+                payload,
+                components,
+                layers,
+                bytes,
+            } => write!(
+                f,
+                "release {version} ({arch}) {payload}: {components} component image(s); release-manifests read \
+                 from {layers} layer(s), {bytes} bytes"
+            ),
+            Collected::SignatureVerified { payload, signer } => {
+                write!(f, "release {payload}: signature verified (key {signer})")
+            }
+            Collected::GraphImageBuilt { url, bytes, base } => {
+                write!(f, "graph image: graph data from {url} ({bytes} bytes) over {base}")
+            }
+        }
+    }
 }
 
 /// Receives engine events. Implementations must be cheap: they are called from the copy path.

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use serde_json::json;
 
 use super::CollectContext;
-use crate::events::{Event, Reporter};
+use crate::events::{Collected, Event, Reporter};
 use crate::image::build::{self, Addition, BuildError};
 use crate::image::manifest::RawManifest;
 use crate::image::walk::{self, ManifestNode, NodeContent};
@@ -69,10 +69,11 @@ pub(crate) async fn plan(
     })?;
     let (reader, root) = SourceReader::open(&ImageSource::Registry(base.clone()), sources).await?;
     let built = build_over(&reader, root, &layer).await?;
-    reporter.event(Event::Info(format!(
-        "graph image: graph data from {url} ({} bytes) over {base_name}",
-        tarball.len()
-    )));
+    reporter.event(Event::Collected(Collected::GraphImageBuilt {
+        url: url.clone(),
+        bytes: tarball.len(),
+        base: base_name.clone(),
+    }));
     let job = MirrorJob {
         source: ImageSource::Built {
             digest: built.root.digest.clone(),

@@ -16,7 +16,7 @@ use crate::catalog::listing::{catalog_source, CatalogSourceError};
 use crate::catalog::rebuild::{self, PlatformConfigs, RebuildError};
 use crate::catalog::{filter, related_images, CatalogError, DeclarativeConfig};
 use crate::config::{ImageSetConfiguration, Operator};
-use crate::events::{Event, Reporter};
+use crate::events::{Collected, Event, Reporter};
 use crate::image::{Digest, PlatformFilter};
 use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob};
 use crate::reference::ImageReference;
@@ -87,7 +87,9 @@ pub(crate) async fn collect(
     let mut out = CollectedCatalogs::default();
     let mut planned_related: BTreeMap<String, MirrorJob> = BTreeMap::new();
     for operator in &config.spec.mirror.operators {
-        reporter.event(Event::Info(format!("reading catalog {}", operator.catalog)));
+        reporter.event(Event::Collected(Collected::CatalogReading {
+            catalog: operator.catalog.clone(),
+        }));
         match collect_catalog(operator, context, sources, &blocked, reporter).await {
             Ok(planned) => {
                 out.jobs.push(planned.job);
@@ -123,15 +125,14 @@ async fn collect_catalog(
         .intersect(&context.cli_platforms)
         .ok_or(OperatorError::NoCommonPlatform)?;
     let (mut extracted, stats) = extract::extract(&reader, &operator.catalog, root.clone(), &platforms, None).await?;
-    reporter.event(Event::Info(format!(
-        "catalog {} ({}): {} platform(s), {} layer(s) read ({} bytes), {} platform(s) sharing content",
-        operator.catalog,
-        root.digest,
-        extracted.len(),
-        stats.layers.layers_fetched,
-        stats.layers.bytes_fetched,
-        stats.platforms_shared
-    )));
+    reporter.event(Event::Collected(Collected::CatalogRead {
+        catalog: operator.catalog.clone(),
+        digest: root.digest.to_string(),
+        platforms: extracted.len(),
+        layers: stats.layers.layers_fetched,
+        bytes: stats.layers.bytes_fetched,
+        shared: stats.platforms_shared,
+    }));
     let filtered = filter_per_content(&mut extracted, operator, blocked, reporter)?;
     let configs: Vec<PlatformConfigs<'_>> = extracted
         .iter()
@@ -288,7 +289,10 @@ fn filter_content(
         reporter.event(Event::Warning(format!("{label}: {warning}")));
     }
     for added in &outcome.added_dependencies {
-        reporter.event(Event::Info(format!("{label}: added dependency {added}")));
+        reporter.event(Event::Collected(Collected::DependencyAdded {
+            catalog: label.clone(),
+            added: added.to_string(),
+        }));
     }
     let images = related_images(&outcome.config, blocked);
     for skipped in &images.skipped_bundles {
@@ -298,10 +302,10 @@ fn filter_content(
         )));
     }
     for blocked in &images.blocked {
-        reporter.event(Event::Info(format!(
-            "{} is blocked by `{}`",
-            blocked.image, blocked.pattern
-        )));
+        reporter.event(Event::Collected(Collected::Blocked {
+            image: blocked.image.clone(),
+            pattern: blocked.pattern.clone(),
+        }));
     }
     let files = outcome
         .config

@@ -10,7 +10,7 @@ use base64::Engine as _;
 
 use super::CollectContext;
 use crate::config::ImageSetConfiguration;
-use crate::events::{Event, Reporter};
+use crate::events::{Collected, Event, Reporter};
 use crate::image::PlatformFilter;
 use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob};
 use crate::reference::ImageReference;
@@ -106,15 +106,14 @@ pub(crate) async fn collect(
         };
         match planner.plan(&release).await {
             Ok((planned, jobs)) => {
-                reporter.event(Event::Info(format!(
-                    "release {} ({}) {}: {} component image(s); release-manifests read from {} layer(s), {} bytes",
-                    planned.version,
-                    planned.arch,
-                    planned.payload,
-                    planned.components,
-                    planned.manifests_read.layers_fetched,
-                    planned.manifests_read.bytes_fetched
-                )));
+                reporter.event(Event::Collected(Collected::ReleasePlanned {
+                    version: planned.version.clone(),
+                    arch: planned.arch.clone(),
+                    payload: planned.payload.clone(),
+                    components: planned.components,
+                    layers: planned.manifests_read.layers_fetched,
+                    bytes: planned.manifests_read.bytes_fetched,
+                }));
                 collected.jobs.extend(jobs);
                 collected.releases.push(planned);
             }
@@ -260,10 +259,10 @@ impl Planner<'_> {
         };
         match store.verified(&release.payload, digest, &on_retry).await {
             Ok(verified) => {
-                self.reporter.event(Event::Info(format!(
-                    "release {}: signature verified (key {})",
-                    release.payload, verified.signer
-                )));
+                self.reporter.event(Event::Collected(Collected::SignatureVerified {
+                    payload: release.payload.clone(),
+                    signer: verified.signer,
+                }));
                 Ok(Some(BASE64.encode(verified.bytes)))
             }
             Err(error) if self.signatures.ignore => {

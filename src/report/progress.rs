@@ -203,6 +203,7 @@ pub(crate) fn event_line(event: &Event) -> Option<(LogLevel, String)> {
         Event::ImageFailed { name, error, .. } => (LogLevel::Error, format!("{name}: {error}")),
         Event::Warning(message) => (LogLevel::Warn, message.clone()),
         Event::Info(message) => (LogLevel::Info, message.clone()),
+        Event::Collected(found) => (LogLevel::Info, found.to_string()),
         Event::Retrying { what, attempt, error } => (LogLevel::Debug, format!("retry {attempt} of {what}: {error}")),
         Event::BlobCopied { size } => (LogLevel::Trace, format!("blob copied ({size} bytes)")),
         Event::BlobSkipped => (LogLevel::Trace, "blob already present".to_string()),

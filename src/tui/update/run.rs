@@ -92,6 +92,7 @@ pub(super) fn engine_event(model: &mut Model, event: Event) {
             run.warnings.push(text);
         }
         Event::Info(text) => log(text),
+        Event::Collected(found) => log(found.to_string()),
         Event::Retrying { what, attempt, error } => {
             run.retries += 1;
             log(format!("retry {attempt} of {what}: {error}"));
