@@ -5,10 +5,9 @@ use std::sync::Arc;
 use super::args::{MirrorArgs, OutputFormat};
 use crate::engine::EngineOptions;
 use crate::image::PlatformFilter;
-use crate::reference::{Location, ReferenceError};
 use crate::registry::RetryPolicy;
 use crate::report::{render_summary, summary_json, CliReporter, Display, LogFile, LogLevel};
-use crate::workflow::{self, DiskOptions, MirrorRequest, Mode, RegistryTarget, RunSummary, Workspace};
+use crate::workflow::{self, EndpointError, Endpoints, MirrorRequest, Mode, RunSummary, Workspace};
 
 /// Exit code when the user interrupts the run.
 const INTERRUPTED: i32 = 130;
@@ -17,31 +16,11 @@ const INTERRUPTED: i32 = 130;
 #[derive(Debug, thiserror::Error)]
 enum RequestError {
     #[error(transparent)]
-    Destination(#[from] ReferenceError),
+    Endpoints(#[from] EndpointError),
     #[error("--since `{text}` is not a date: use YYYY-MM-DD")]
     InvalidDate { text: String },
-    #[error("mirror-to-disk writes its state next to its archives: drop --from/--workspace")]
-    DiskWithState,
-    #[error("use --from (disk-to-mirror) or --workspace (mirror-to-mirror), not both")]
-    FromAndWorkspace,
-    #[error(
-        "mirror-to-mirror needs --workspace file://DIR for its state, logs and cluster resources\n  \
-         help: ferry mirror -c ISC --workspace file://DIR docker://HOST[/NS]; to push archives use --from file://DIR"
-    )]
-    NoWorkspace,
-    #[error("an oci:// destination is a directory: images are named <repository>:<tag> inside it")]
-    NamedLayout,
-    #[error("mirroring into oci://DIR needs --workspace file://DIR for its state and logs (and no --from)")]
-    LayoutWithoutWorkspace,
     #[error("--since applies to mirror-to-disk only")]
     SinceNotToDisk,
-    #[error("{option} must be file://DIR")]
-    NotADirectory { option: &'static str },
-    #[error("{option}: {source}")]
-    BadDirectory {
-        option: &'static str,
-        source: ReferenceError,
-    },
 }
 
 pub(super) fn run(args: MirrorArgs) -> i32 {
@@ -109,37 +88,20 @@ fn report_summary(args: &MirrorArgs, summary: &RunSummary) -> i32 {
 
 /// Decides the workflow from the endpoints, per the CLI contract.
 fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, RequestError> {
-    let destination: Location = args.destination.parse()?;
-    let mode = match (destination, args.from.as_deref(), args.workspace.as_deref()) {
-        (Location::Directory(archive_dir), None, None) => {
-            if let Some(since) = &args.since {
-                validate_date(since)?;
-            }
-            Mode::MirrorToDisk(DiskOptions {
-                archive_dir,
-                since: args.since.clone(),
-                archive_size: args.archive_size,
-                strict_archive: args.strict_archive,
-            })
-        }
-        (Location::Directory(_), _, _) => return Err(RequestError::DiskWithState),
-        (Location::Registry { registry, namespace }, Some(from), None) => Mode::DiskToMirror {
-            archive_dir: directory_option("--from", from)?,
-            destination: RegistryTarget { registry, namespace },
-        },
-        (Location::Registry { registry, namespace }, None, Some(workspace)) => Mode::MirrorToMirror {
-            workspace: directory_option("--workspace", workspace)?,
-            destination: RegistryTarget { registry, namespace },
-        },
-        (Location::Registry { .. }, Some(_), Some(_)) => return Err(RequestError::FromAndWorkspace),
-        (Location::Registry { .. }, None, None) => return Err(RequestError::NoWorkspace),
-        (Location::OciLayout { path, reference: None }, None, Some(workspace)) => Mode::MirrorToLayout {
-            workspace: directory_option("--workspace", workspace)?,
-            layout: path,
-        },
-        (Location::OciLayout { reference: Some(_), .. }, _, _) => return Err(RequestError::NamedLayout),
-        (Location::OciLayout { .. }, _, _) => return Err(RequestError::LayoutWithoutWorkspace),
+    let endpoints = Endpoints {
+        destination: &args.destination,
+        from: args.from.as_deref(),
+        workspace: args.workspace.as_deref(),
     };
+    let mut mode = endpoints.mode()?;
+    if let Mode::MirrorToDisk(disk) = &mut mode {
+        if let Some(since) = &args.since {
+            validate_date(since)?;
+        }
+        disk.since = args.since.clone();
+        disk.archive_size = args.archive_size;
+        disk.strict_archive = args.strict_archive;
+    }
     if args.since.is_some() && !matches!(mode, Mode::MirrorToDisk(_)) {
         return Err(RequestError::SinceNotToDisk);
     }
@@ -163,14 +125,6 @@ fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, RequestError> {
         authfile: args.registry.authfile.clone(),
         registries_conf: args.registry.registries_conf.clone(),
     })
-}
-
-fn directory_option(option: &'static str, value: &str) -> Result<std::path::PathBuf, RequestError> {
-    match value.parse::<Location>() {
-        Ok(Location::Directory(dir)) => Ok(dir),
-        Ok(_) => Err(RequestError::NotADirectory { option }),
-        Err(source) => Err(RequestError::BadDirectory { option, source }),
-    }
 }
 
 /// `YYYY-MM-DD` with a plausible month and day.

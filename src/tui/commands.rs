@@ -12,8 +12,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use super::model::{
-    BundleInfo, CatalogData, ChannelInfo, EndpointError, Endpoints, PackageInfo, RunMode, RunOutcome, RunResult,
-    RunSettings,
+    BundleInfo, CatalogData, ChannelInfo, EndpointError, PackageInfo, RunMode, RunOutcome, RunResult, RunSettings,
 };
 use super::msg::{Msg, SaveError};
 use crate::auth::{AuthError, CredentialStore};
@@ -29,7 +28,7 @@ use crate::registry::{ClientOptions, RegistryClient, RegistryError, RetryPolicy}
 use crate::source::layers::LayerError;
 use crate::source::{SourceError, Sources};
 use crate::store::archive::{ArchiveError, ArchiveReader};
-use crate::workflow::{self, DiskOptions, MirrorRequest, Mode, RegistryTarget, RunSummary};
+use crate::workflow::{self, MirrorRequest, RunSummary};
 
 /// I/O that `update` asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -406,30 +405,7 @@ fn request(
     settings: &RunSettings,
     options: &LibraryOptions,
 ) -> Result<MirrorRequest, EndpointError> {
-    let mode = match settings.endpoints()? {
-        Endpoints::Disk { archive_dir } => Mode::MirrorToDisk(DiskOptions {
-            archive_dir,
-            since: None,
-            archive_size: None,
-            strict_archive: false,
-        }),
-        Endpoints::Registry {
-            registry,
-            namespace,
-            workspace,
-        } => Mode::MirrorToMirror {
-            workspace,
-            destination: RegistryTarget { registry, namespace },
-        },
-        Endpoints::FromDisk {
-            archive_dir,
-            registry,
-            namespace,
-        } => Mode::DiskToMirror {
-            archive_dir,
-            destination: RegistryTarget { registry, namespace },
-        },
-    };
+    let mode = settings.endpoints()?;
     Ok(MirrorRequest {
         config_path,
         mode,
@@ -519,6 +495,7 @@ fn run_result(summary: &RunSummary) -> RunResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workflow::Mode;
 
     fn registry(error: RegistryError) -> ListingError {
         ListingError::Source(SourceError::Registry(error))

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::{AdditionalImage, BlockedImage, ImageSetConfiguration, Operator, Package, ReleasePlatform};
+use crate::reference::Location;
+use crate::workflow::{EndpointError as WorkflowEndpointError, Endpoints, Mode};
 
 /// What a catalog offers, as the TUI shows it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -462,25 +464,6 @@ pub(crate) struct RunSettings {
     pub dest_tls_verify: bool,
 }
 
-/// Where a run reads and writes, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Endpoints {
-    /// Archives (or, for a dry run, the plan) in this directory.
-    Disk { archive_dir: PathBuf },
-    /// A registry, with the run's state in `workspace`.
-    Registry {
-        registry: String,
-        namespace: String,
-        workspace: PathBuf,
-    },
-    /// The archives in `archive_dir` pushed into a registry.
-    FromDisk {
-        archive_dir: PathBuf,
-        registry: String,
-        namespace: String,
-    },
-}
-
 /// Why the run form's destination and workspace do not fit its mode.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum EndpointError {
@@ -494,46 +477,48 @@ pub(crate) enum EndpointError {
     NotADirectory,
     #[error("{mode} pushes to docker://HOST[:PORT][/NS]")]
     NotARegistry { mode: &'static str },
-    #[error("a dry run plans against file://DIR or docker://HOST[/NS]")]
-    DryRunTarget,
+    #[error(transparent)]
+    Endpoints(crate::workflow::EndpointError),
 }
 
 impl RunSettings {
-    /// Checks the destination and workspace against the mode.
-    pub(crate) fn endpoints(&self) -> Result<Endpoints, EndpointError> {
-        use crate::reference::Location;
+    /// The workflow the form's mode, destination and workspace mean, decided as `ferry mirror` decides it: the
+    /// workspace field is `--from` for disk-to-mirror and `--workspace` for runs into a registry or a layout.
+    pub(crate) fn endpoints(&self) -> Result<Mode, EndpointError> {
         let destination: Location = self.destination.parse().map_err(EndpointError::Destination)?;
-        let workspace = || -> Result<PathBuf, EndpointError> {
-            match self.workspace.parse::<Location>() {
-                Ok(Location::Directory(dir)) => Ok(dir),
-                _ => Err(EndpointError::NoWorkspace),
+        let workspace = Some(self.workspace.as_str());
+        let (from, workspace) = match (self.mode, &destination) {
+            (RunMode::MirrorToDisk | RunMode::DryRun, Location::Directory(_)) => (None, None),
+            (RunMode::MirrorToMirror | RunMode::DryRun, Location::Registry { .. } | Location::OciLayout { .. }) => {
+                (None, workspace)
             }
-        };
-        match (self.mode, destination) {
-            (RunMode::DryRun | RunMode::MirrorToDisk, Location::Directory(archive_dir)) => {
-                Ok(Endpoints::Disk { archive_dir })
-            }
-            (RunMode::DryRun | RunMode::MirrorToMirror, Location::Registry { registry, namespace }) => {
-                Ok(Endpoints::Registry {
-                    registry,
-                    namespace,
-                    workspace: workspace()?,
+            (RunMode::DiskToMirror, Location::Registry { .. }) => (workspace, None),
+            (RunMode::MirrorToDisk, _) => return Err(EndpointError::NotADirectory),
+            (RunMode::MirrorToMirror | RunMode::DiskToMirror, _) => {
+                return Err(EndpointError::NotARegistry {
+                    mode: self.mode.as_str(),
                 })
             }
-            (RunMode::DiskToMirror, Location::Registry { registry, namespace }) => match self.workspace.parse() {
-                Ok(Location::Directory(archive_dir)) => Ok(Endpoints::FromDisk {
-                    archive_dir,
-                    registry,
-                    namespace,
-                }),
-                _ => Err(EndpointError::NoArchiveDir),
-            },
-            (RunMode::MirrorToDisk, _) => Err(EndpointError::NotADirectory),
-            (RunMode::MirrorToMirror | RunMode::DiskToMirror, _) => Err(EndpointError::NotARegistry {
-                mode: self.mode.as_str(),
-            }),
-            (RunMode::DryRun, _) => Err(EndpointError::DryRunTarget),
-        }
+        };
+        let endpoints = Endpoints {
+            destination: &self.destination,
+            from,
+            workspace,
+        };
+        endpoints.mode().map_err(explain)
+    }
+}
+
+/// The form's words for what the shared decision refused (its field is `workspace`, not an option).
+fn explain(error: WorkflowEndpointError) -> EndpointError {
+    match error {
+        WorkflowEndpointError::Destination(source) => EndpointError::Destination(source),
+        WorkflowEndpointError::NotADirectory { option: "--from" }
+        | WorkflowEndpointError::BadDirectory { option: "--from", .. } => EndpointError::NoArchiveDir,
+        WorkflowEndpointError::NoWorkspace
+        | WorkflowEndpointError::NotADirectory { .. }
+        | WorkflowEndpointError::BadDirectory { .. } => EndpointError::NoWorkspace,
+        other => EndpointError::Endpoints(other),
     }
 }
 

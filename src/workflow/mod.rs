@@ -2,6 +2,7 @@
 //! differ only in their endpoints.
 
 pub(crate) mod disk_to_mirror;
+mod endpoints;
 pub(crate) mod mirror_to_disk;
 pub(crate) mod mirror_to_mirror;
 mod outputs;
@@ -21,6 +22,7 @@ use crate::plan::ImageOrigin;
 use crate::registries_conf::RegistriesConfError;
 use crate::registry::RegistryError;
 
+pub(crate) use endpoints::{EndpointError, Endpoints};
 pub(crate) use workspace::Workspace;
 
 /// Everything a mirror run needs besides the reporter.
