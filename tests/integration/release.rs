@@ -688,3 +688,29 @@ fn graph_true_builds_the_graph_image_over_every_base_platform_and_writes_the_upd
     let idms = run.working_file("cluster-resources/idms-oc-mirror.yaml");
     assert!(!idms.contains("graph-image") && !idms.contains("ubi9"), "{idms}");
 }
+
+#[test]
+fn dry_run_lists_every_release_image_and_copies_nothing() {
+    let dir = TestDir::new("release_dry_run");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let a = push_component(&dir, &src, "comp-a", 391);
+    let b = push_component(&dir, &src, "comp-b", 392);
+    let payload = push_payload(&dir, &src, "4.20.1", &[("comp-a", &a), ("comp-b", &b)]);
+    let server = ReleaseServer::signed(&dir, &src, &[&payload]);
+    let yaml = "  platform:\n    channels:\n    - name: stable-4.20\n";
+    let run = server.mirror(&dir, yaml, &dst.host(), &["--dry-run"]);
+    run.assert_success();
+    let mapping = run.working_file("dry-run/mapping.txt");
+    for (source, destination) in [
+        (
+            format!("{}/{RELEASE_REPO}@{}", src.host(), payload.digest),
+            "openshift/release-images:4.20.1-x86_64",
+        ),
+        (a.clone(), "openshift/release:4.20.1-x86_64-comp-a"),
+        (b.clone(), "openshift/release:4.20.1-x86_64-comp-b"),
+    ] {
+        let line = format!("docker://{source}=docker://{}/{destination}", dst.host());
+        assert!(mapping.lines().any(|l| l == line), "no `{line}` in\n{mapping}");
+    }
+    assert!(skopeo_inspect_raw(&dst.docker_ref("openshift/release-images:4.20.1-x86_64")).is_err());
+}
