@@ -208,6 +208,15 @@ impl fmt::Display for Bounds {
     }
 }
 
+/// Why a channel the filter emptied is left out.
+fn why_empty(mode: &Mode<'_>) -> String {
+    match mode {
+        Mode::Range(bounds) => format!("its {bounds} matches no bundle of it"),
+        Mode::Bundles(_) => "none of the selected bundles is in it".to_string(),
+        _ => "it has no entries".to_string(),
+    }
+}
+
 /// How one channel is filtered.
 enum Mode<'b> {
     Full,
@@ -282,68 +291,13 @@ impl<'a> Filter<'a> {
 
     fn select_package(&mut self, operator: &Operator, filter: &'a PackageFilter) -> Result<(), CatalogError> {
         let name = filter.name.as_str();
-        let Some(&package) = self.index.packages.get(name) else {
-            return Err(CatalogError::UnknownPackage {
-                catalog: self.catalog_name.to_string(),
-                package: name.to_string(),
-                suggestions: close_matches(name, self.index.packages.keys().copied()),
-                total: self.index.packages.len(),
-            });
-        };
-        if self.kept.contains_key(name) {
-            return Err(self.invalid_filter(name, "the package is listed twice: list it once, with all its channels"));
-        }
+        let package = self.package(name)?;
         let full = operator.is_full();
-        if let Some(conflict) = filter.filter_conflicts(full).first() {
-            return Err(self.invalid_filter(name, conflict.to_string()));
-        }
-        if filter.min_bundle.is_some() || filter.channels.iter().any(|c| c.min_bundle.is_some()) {
-            self.warnings.push(format!(
-                "package `{name}`: `minBundle` is an oc-mirror v1 filter and is ignored; use minVersion"
-            ));
-        }
+        self.check_filter(name, filter, full)?;
         let package_bounds = self.bounds(name, "", filter.min_version.as_ref(), filter.max_version.as_ref())?;
-
-        // The channels to look at.
-        let mut selected: Vec<(&'a Channel, Option<&'a PackageChannel>)> = Vec::new();
-        if filter.channels.is_empty() {
-            selected.extend(self.index.channels_of(name).iter().map(|&c| (c, None)));
-        } else {
-            for wanted in &filter.channels {
-                match self.index.channel(name, &wanted.name) {
-                    Some(channel) => selected.push((channel, Some(wanted))),
-                    None => {
-                        return Err(CatalogError::UnknownChannel {
-                            catalog: self.catalog_name.to_string(),
-                            package: name.to_string(),
-                            channel: wanted.name.clone(),
-                            available: self.index.channels_of(name).iter().map(|c| c.name.clone()).collect(),
-                        })
-                    }
-                }
-            }
-        }
-
-        // Selected bundles must exist.
+        let selected = self.selected_channels(name, filter)?;
         let selected_bundles: BTreeSet<&str> = filter.bundles.iter().map(|b| b.name.as_str()).collect();
-        for &bundle in &selected_bundles {
-            let in_a_channel = self.index.channels_of(name).iter().any(|c| c.entry(bundle).is_some());
-            if !in_a_channel && !self.index.bundles.contains_key(&(name, bundle)) {
-                let names: BTreeSet<&str> = self
-                    .index
-                    .channels_of(name)
-                    .iter()
-                    .flat_map(|c| c.entries.iter().map(|e| e.name.as_str()))
-                    .collect();
-                return Err(CatalogError::UnknownBundle {
-                    catalog: self.catalog_name.to_string(),
-                    package: name.to_string(),
-                    bundle: bundle.to_string(),
-                    suggestions: close_matches(bundle, names.iter().copied()),
-                    total: names.len(),
-                });
-            }
-        }
+        self.check_bundles_exist(name, &selected_bundles)?;
 
         let mut kept = Kept::new(package);
         let mut emptied: BTreeMap<&str, String> = BTreeMap::new();
@@ -353,87 +307,191 @@ impl<'a> Filter<'a> {
             } else if full {
                 Mode::Full
             } else {
-                let own = match channel_filter {
-                    Some(c) => self.bounds(
-                        name,
-                        &format!("channel `{}`: ", c.name),
-                        c.min_version.as_ref(),
-                        c.max_version.as_ref(),
-                    )?,
-                    None => None,
-                };
-                match own.or_else(|| {
-                    package_bounds.as_ref().map(|b| Bounds {
-                        min: b.min.clone(),
-                        max: b.max.clone(),
-                    })
-                }) {
-                    Some(bounds) => Mode::Range(bounds),
-                    None => Mode::Heads,
-                }
+                self.range_mode(name, channel_filter, package_bounds.as_ref())?
             };
             let entries = self.filter_channel(package, channel, &mode)?;
             if entries.is_empty() {
-                let why = match &mode {
-                    Mode::Range(bounds) => format!("its {bounds} matches no bundle of it"),
-                    Mode::Bundles(_) => "none of the selected bundles is in it".to_string(),
-                    _ => "it has no entries".to_string(),
-                };
-                emptied.insert(&channel.name, why);
+                emptied.insert(&channel.name, why_empty(&mode));
             } else {
                 kept.channels.insert(&channel.name, (channel, entries));
             }
         }
+        kept.default_override = self.check_default_channel(name, package, filter, &kept, &emptied)?;
+        self.warn_left_out(name, &emptied, &selected_bundles, &kept);
+        self.kept.insert(name, kept);
+        Ok(())
+    }
 
-        // The default channel must survive.
+    /// The package the filter names, or an error with close matches.
+    fn package(&self, name: &str) -> Result<&'a Package, CatalogError> {
+        self.index
+            .packages
+            .get(name)
+            .copied()
+            .ok_or_else(|| CatalogError::UnknownPackage {
+                catalog: self.catalog_name.to_string(),
+                package: name.to_string(),
+                suggestions: close_matches(name, self.index.packages.keys().copied()),
+                total: self.index.packages.len(),
+            })
+    }
+
+    /// A package listed once, with a filter that does not contradict itself; `minBundle` is warned about.
+    fn check_filter(&mut self, name: &str, filter: &PackageFilter, full: bool) -> Result<(), CatalogError> {
+        if self.kept.contains_key(name) {
+            return Err(self.invalid_filter(name, "the package is listed twice: list it once, with all its channels"));
+        }
+        if let Some(conflict) = filter.filter_conflicts(full).first() {
+            return Err(self.invalid_filter(name, conflict.to_string()));
+        }
+        if filter.min_bundle.is_some() || filter.channels.iter().any(|c| c.min_bundle.is_some()) {
+            self.warnings.push(format!(
+                "package `{name}`: `minBundle` is an oc-mirror v1 filter and is ignored; use minVersion"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The channels to look at: the listed ones (each must exist), else every channel of the package.
+    fn selected_channels(
+        &self,
+        name: &str,
+        filter: &'a PackageFilter,
+    ) -> Result<Vec<(&'a Channel, Option<&'a PackageChannel>)>, CatalogError> {
+        if filter.channels.is_empty() {
+            return Ok(self.index.channels_of(name).iter().map(|&c| (c, None)).collect());
+        }
+        filter
+            .channels
+            .iter()
+            .map(|wanted| match self.index.channel(name, &wanted.name) {
+                Some(channel) => Ok((channel, Some(wanted))),
+                None => Err(CatalogError::UnknownChannel {
+                    catalog: self.catalog_name.to_string(),
+                    package: name.to_string(),
+                    channel: wanted.name.clone(),
+                    available: self.index.channels_of(name).iter().map(|c| c.name.clone()).collect(),
+                }),
+            })
+            .collect()
+    }
+
+    /// Selected bundles must exist in the package.
+    fn check_bundles_exist(&self, name: &str, selected: &BTreeSet<&str>) -> Result<(), CatalogError> {
+        for &bundle in selected {
+            let in_a_channel = self.index.channels_of(name).iter().any(|c| c.entry(bundle).is_some());
+            if in_a_channel || self.index.bundles.contains_key(&(name, bundle)) {
+                continue;
+            }
+            let names: BTreeSet<&str> = self
+                .index
+                .channels_of(name)
+                .iter()
+                .flat_map(|c| c.entries.iter().map(|e| e.name.as_str()))
+                .collect();
+            return Err(CatalogError::UnknownBundle {
+                catalog: self.catalog_name.to_string(),
+                package: name.to_string(),
+                bundle: bundle.to_string(),
+                suggestions: close_matches(bundle, names.iter().copied()),
+                total: names.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A channel's own range, else the package's, else its head.
+    fn range_mode(
+        &self,
+        name: &str,
+        channel_filter: Option<&PackageChannel>,
+        package_bounds: Option<&Bounds>,
+    ) -> Result<Mode<'static>, CatalogError> {
+        let own = match channel_filter {
+            Some(c) => self.bounds(
+                name,
+                &format!("channel `{}`: ", c.name),
+                c.min_version.as_ref(),
+                c.max_version.as_ref(),
+            )?,
+            None => None,
+        };
+        let bounds = own.or_else(|| {
+            package_bounds.map(|b| Bounds {
+                min: b.min.clone(),
+                max: b.max.clone(),
+            })
+        });
+        Ok(bounds.map_or(Mode::Heads, Mode::Range))
+    }
+
+    /// The default channel must survive the filter; returns the `defaultChannel` override, if any.
+    fn check_default_channel(
+        &self,
+        name: &str,
+        package: &Package,
+        filter: &PackageFilter,
+        kept: &Kept<'a>,
+        emptied: &BTreeMap<&str, String>,
+    ) -> Result<Option<String>, CatalogError> {
         let override_ = filter
             .default_channel
             .as_deref()
             .map(str::trim)
             .filter(|d| !d.is_empty());
-        if let Some(default) = override_.or(package.default_channel()) {
-            if !kept.channels.contains_key(default) {
-                let kept_names: Vec<&str> = kept.channels.keys().copied().collect();
-                let kept_text = if kept_names.is_empty() {
-                    "no channel is left".to_string()
-                } else {
-                    format!("the filtered package has {}", quoted(&kept_names))
-                };
-                let message = if let Some(why) = emptied.get(default) {
-                    format!(
-                        "the default channel `{default}` would be empty: {why}. Widen the range, or set \
-                         `defaultChannel` to another selected channel ({kept_text})"
-                    )
-                } else if override_.is_some() {
-                    format!("defaultChannel `{default}` is not among the mirrored channels ({kept_text}): add it under `channels` or pick one of them")
-                } else {
-                    format!(
-                        "the default channel `{default}` is filtered out ({kept_text}): add `{default}` under \
-                         `channels`, or set `defaultChannel` to one of the selected channels"
-                    )
-                };
-                return Err(CatalogError::DefaultChannel {
-                    catalog: self.catalog_name.to_string(),
-                    package: name.to_string(),
-                    message,
-                });
-            }
+        let Some(default) = override_.or(package.default_channel()) else {
+            return Ok(None);
+        };
+        if kept.channels.contains_key(default) {
+            return Ok(override_.map(str::to_string));
         }
-        kept.default_override = override_.map(str::to_string);
-        for (channel, why) in &emptied {
+        let kept_names: Vec<&str> = kept.channels.keys().copied().collect();
+        let kept_text = if kept_names.is_empty() {
+            "no channel is left".to_string()
+        } else {
+            format!("the filtered package has {}", quoted(&kept_names))
+        };
+        let message = if let Some(why) = emptied.get(default) {
+            format!(
+                "the default channel `{default}` would be empty: {why}. Widen the range, or set \
+                 `defaultChannel` to another selected channel ({kept_text})"
+            )
+        } else if override_.is_some() {
+            format!("defaultChannel `{default}` is not among the mirrored channels ({kept_text}): add it under `channels` or pick one of them")
+        } else {
+            format!(
+                "the default channel `{default}` is filtered out ({kept_text}): add `{default}` under \
+                 `channels`, or set `defaultChannel` to one of the selected channels"
+            )
+        };
+        Err(CatalogError::DefaultChannel {
+            catalog: self.catalog_name.to_string(),
+            package: name.to_string(),
+            message,
+        })
+    }
+
+    /// Warnings for the channels the filter emptied and the selected bundles no kept channel holds.
+    fn warn_left_out(
+        &mut self,
+        name: &str,
+        emptied: &BTreeMap<&str, String>,
+        selected_bundles: &BTreeSet<&str>,
+        kept: &Kept<'a>,
+    ) {
+        for (channel, why) in emptied {
             self.warnings
                 .push(format!("package `{name}`: channel `{channel}` is left out: {why}"));
         }
-        if !selected_bundles.is_empty() {
-            let names = kept.bundle_names();
-            for missing in selected_bundles.iter().filter(|b| !names.contains(*b)) {
-                self.warnings.push(format!(
-                    "package `{name}`: bundle `{missing}` is in none of the selected channels and is not mirrored"
-                ));
-            }
+        if selected_bundles.is_empty() {
+            return;
         }
-        self.kept.insert(name, kept);
-        Ok(())
+        let names = kept.bundle_names();
+        for missing in selected_bundles.iter().filter(|b| !names.contains(*b)) {
+            self.warnings.push(format!(
+                "package `{name}`: bundle `{missing}` is in none of the selected channels and is not mirrored"
+            ));
+        }
     }
 
     /// The entries of one channel that a mode keeps.
