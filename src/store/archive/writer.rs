@@ -633,112 +633,15 @@ fn header_matches(file: &File, offset: u64, digest: &Digest, size: u64) -> bool 
 
 fn resume(dir: &Path, work: &Path, records: Vec<Record>, limit: u64, strict: bool) -> Result<Inner, ArchiveError> {
     let journal_path = work.join(JOURNAL_FILE);
-    let Some(Record::Start {
-        run_id,
-        created,
-        first_segment,
-        ..
-    }) = records.first().cloned()
-    else {
-        unreachable!("resume is called with a start record");
-    };
-    let mut numbers = BTreeSet::new();
-    let mut reserves: BTreeMap<u32, Vec<Reserved>> = BTreeMap::new();
-    let mut done = HashSet::new();
-    for record in &records[1..] {
-        match record {
-            Record::Segment { segment } => {
-                numbers.insert(*segment);
-            }
-            Record::Reserve {
-                segment,
-                offset,
-                digest,
-                size,
-            } => {
-                numbers.insert(*segment);
-                reserves.entry(*segment).or_default().push(Reserved {
-                    offset: *offset,
-                    digest: digest.clone(),
-                    size: *size,
-                });
-            }
-            Record::Done {
-                segment,
-                offset,
-                digest,
-            } => {
-                done.insert((*segment, *offset, digest.clone()));
-            }
-            Record::Start { .. } => {
-                return Err(ArchiveError::Journal {
-                    path: journal_path,
-                    reason: "a second start record".into(),
-                })
-            }
-        }
-    }
-    if numbers.iter().any(|&n| n < first_segment) {
-        return Err(ArchiveError::Journal {
-            path: journal_path,
-            reason: "a segment numbered before the run's first".into(),
-        });
-    }
-
+    let mut replay = replay_journal(&records, &journal_path)?;
     let mut compacted = vec![records[0].clone()];
     let mut segments = Vec::new();
     let mut completed = BTreeMap::new();
-    for &number in &numbers {
-        let partial = partial_path(dir, number);
-        let finished = final_path(dir, number);
-        // A crash inside `finish` may have renamed some segments already: take them back.
-        if !partial.exists() && finished.exists() {
-            std::fs::rename(&finished, &partial).map_err(io_error(&finished))?;
-        }
-        let io = io_error(&partial);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&partial)
-            .map_err(&io)?;
-        let length = file.metadata().map_err(&io)?.len();
-        let mut regions = reserves.remove(&number).unwrap_or_default();
-        regions.sort_by_key(|r| r.offset);
-        let mut kept: Vec<Reserved> = Vec::new();
-        let mut end = 0;
-        for region in &regions {
-            let Reserved { offset, digest, size } = region;
-            let region_end = offset + tar::region_len(*size);
-            let complete = done.contains(&(number, *offset, digest.clone()))
-                && region_end <= length
-                && !completed.contains_key(digest)
-                && header_matches(&file, *offset, digest, *size);
-            if complete {
-                completed.insert(
-                    digest.clone(),
-                    Placed {
-                        segment: number,
-                        offset: *offset,
-                        size: *size,
-                    },
-                );
-                kept.push(region.clone());
-                end = end.max(region_end);
-            }
-        }
-        // Abandoned regions before the last completed one become void entries; later ones are cut off below.
-        for Reserved { offset, size, .. } in &regions {
-            let is_kept = kept.iter().any(|k| k.offset == *offset);
-            if !is_kept && offset + tar::region_len(*size) <= end {
-                void_region(&file, number, *offset, *size).map_err(&io)?;
-            }
-        }
-        file.set_len(end).map_err(&io)?;
-        file.sync_all().map_err(&io)?;
+    for &number in &replay.numbers {
+        let regions = replay.reserves.remove(&number).unwrap_or_default();
+        let recovered = recover_segment(dir, number, regions, &replay.done, &mut completed)?;
         compacted.push(Record::Segment { segment: number });
-        for Reserved { offset, digest, size } in kept {
+        for Reserved { offset, digest, size } in recovered.kept {
             compacted.push(Record::Reserve {
                 segment: number,
                 offset,
@@ -751,16 +654,168 @@ fn resume(dir: &Path, work: &Path, records: Vec<Record>, limit: u64, strict: boo
                 digest,
             });
         }
-        segments.push(Segment {
-            number,
-            file: Arc::new(file),
-            used: end,
-        });
+        segments.push(recovered.segment);
     }
-    remove_stale_partials(dir, &numbers)?;
+    remove_stale_partials(dir, &replay.numbers)?;
     sync_dir(dir)?;
     let journal = open_journal(&journal_path, &compacted)?;
-    let warnings = completed
+    let warnings = oversize_warnings(&completed, limit);
+    Ok(Inner {
+        dir: dir.to_path_buf(),
+        work: work.to_path_buf(),
+        run_id: replay.run_id,
+        created: replay.created,
+        limit,
+        strict,
+        state: Mutex::new(State {
+            first_segment: replay.first_segment,
+            segments,
+            completed,
+            inflight: HashMap::new(),
+            warnings,
+            closed: false,
+        }),
+        journal: Mutex::new(journal),
+    })
+}
+
+/// What an unfinished run's journal says: the run, its segments, the regions reserved in each, and those finished.
+struct Replay {
+    run_id: String,
+    created: String,
+    first_segment: u32,
+    numbers: BTreeSet<u32>,
+    reserves: BTreeMap<u32, Vec<Reserved>>,
+    done: HashSet<(u32, u64, Digest)>,
+}
+
+fn replay_journal(records: &[Record], journal_path: &Path) -> Result<Replay, ArchiveError> {
+    let bad = |reason: &str| ArchiveError::Journal {
+        path: journal_path.to_path_buf(),
+        reason: reason.into(),
+    };
+    let Some(Record::Start {
+        run_id,
+        created,
+        first_segment,
+        ..
+    }) = records.first().cloned()
+    else {
+        return Err(bad("no start record"));
+    };
+    let mut replay = Replay {
+        run_id,
+        created,
+        first_segment,
+        numbers: BTreeSet::new(),
+        reserves: BTreeMap::new(),
+        done: HashSet::new(),
+    };
+    for record in &records[1..] {
+        match record {
+            Record::Segment { segment } => {
+                replay.numbers.insert(*segment);
+            }
+            Record::Reserve {
+                segment,
+                offset,
+                digest,
+                size,
+            } => {
+                replay.numbers.insert(*segment);
+                replay.reserves.entry(*segment).or_default().push(Reserved {
+                    offset: *offset,
+                    digest: digest.clone(),
+                    size: *size,
+                });
+            }
+            Record::Done {
+                segment,
+                offset,
+                digest,
+            } => {
+                replay.done.insert((*segment, *offset, digest.clone()));
+            }
+            Record::Start { .. } => return Err(bad("a second start record")),
+        }
+    }
+    if replay.numbers.iter().any(|&n| n < first_segment) {
+        return Err(bad("a segment numbered before the run's first"));
+    }
+    Ok(replay)
+}
+
+/// A segment of an unfinished run, reopened: its finished regions kept, abandoned ones voided or cut off.
+struct Recovered {
+    segment: Segment,
+    kept: Vec<Reserved>,
+}
+
+fn recover_segment(
+    dir: &Path,
+    number: u32,
+    mut regions: Vec<Reserved>,
+    done: &HashSet<(u32, u64, Digest)>,
+    completed: &mut BTreeMap<Digest, Placed>,
+) -> Result<Recovered, ArchiveError> {
+    let partial = partial_path(dir, number);
+    let finished = final_path(dir, number);
+    // A crash inside `finish` may have renamed some segments already: take them back.
+    if !partial.exists() && finished.exists() {
+        std::fs::rename(&finished, &partial).map_err(io_error(&finished))?;
+    }
+    let io = io_error(&partial);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&partial)
+        .map_err(&io)?;
+    let length = file.metadata().map_err(&io)?.len();
+    regions.sort_by_key(|r| r.offset);
+    let mut kept: Vec<Reserved> = Vec::new();
+    let mut end = 0;
+    for region in &regions {
+        let Reserved { offset, digest, size } = region;
+        let region_end = offset + tar::region_len(*size);
+        let complete = done.contains(&(number, *offset, digest.clone()))
+            && region_end <= length
+            && !completed.contains_key(digest)
+            && header_matches(&file, *offset, digest, *size);
+        if complete {
+            completed.insert(
+                digest.clone(),
+                Placed {
+                    segment: number,
+                    offset: *offset,
+                    size: *size,
+                },
+            );
+            kept.push(region.clone());
+            end = end.max(region_end);
+        }
+    }
+    // Abandoned regions before the last completed one become void entries; later ones are cut off below.
+    for Reserved { offset, size, .. } in &regions {
+        let is_kept = kept.iter().any(|k| k.offset == *offset);
+        if !is_kept && offset + tar::region_len(*size) <= end {
+            void_region(&file, number, *offset, *size).map_err(&io)?;
+        }
+    }
+    file.set_len(end).map_err(&io)?;
+    file.sync_all().map_err(&io)?;
+    let segment = Segment {
+        number,
+        file: Arc::new(file),
+        used: end,
+    };
+    Ok(Recovered { segment, kept })
+}
+
+/// A warning for each blob bigger than a segment: it has a segment to itself.
+fn oversize_warnings(completed: &BTreeMap<Digest, Placed>, limit: u64) -> Vec<String> {
+    completed
         .iter()
         .filter(|(_, p)| tar::region_len(p.size) + END_OF_ARCHIVE > limit)
         .map(|(digest, p)| {
@@ -770,24 +825,7 @@ fn resume(dir: &Path, work: &Path, records: Vec<Record>, limit: u64, strict: boo
                 segment_name(p.segment)
             )
         })
-        .collect();
-    Ok(Inner {
-        dir: dir.to_path_buf(),
-        work: work.to_path_buf(),
-        run_id,
-        created,
-        limit,
-        strict,
-        state: Mutex::new(State {
-            first_segment,
-            segments,
-            completed,
-            inflight: HashMap::new(),
-            warnings,
-            closed: false,
-        }),
-        journal: Mutex::new(journal),
-    })
+        .collect()
 }
 
 #[cfg(test)]
