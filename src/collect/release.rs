@@ -11,6 +11,7 @@ use base64::Engine as _;
 use super::CollectContext;
 use crate::config::ImageSetConfiguration;
 use crate::events::{Collected, Event, Reporter};
+use crate::image::manifest::RawManifest;
 use crate::image::PlatformFilter;
 use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob};
 use crate::reference::ImageReference;
@@ -104,24 +105,7 @@ pub(crate) async fn collect(
             signatures,
             reporter,
         };
-        match planner.plan(&release).await {
-            Ok((planned, jobs)) => {
-                reporter.event(Event::Collected(Collected::ReleasePlanned {
-                    version: planned.version.clone(),
-                    arch: planned.arch.clone(),
-                    payload: planned.payload.clone(),
-                    components: planned.components,
-                    layers: planned.manifests_read.layers_fetched,
-                    bytes: planned.manifests_read.bytes_fetched,
-                }));
-                collected.jobs.extend(jobs);
-                collected.releases.push(planned);
-            }
-            Err(error) => collected.failures.push(ReleaseFailure {
-                subject: format!("release {} ({})", release.version, release.payload),
-                error,
-            }),
-        }
+        plan_one(&planner, &release, &mut collected).await;
     }
     if collected.releases.iter().any(|r| r.signature.is_none()) && !signatures.ignore {
         reporter.event(Event::Warning(
@@ -129,6 +113,28 @@ pub(crate) async fn collect(
         ));
     }
     collected
+}
+
+/// Plans one release into `collected`: its jobs, or the failure that keeps it out.
+async fn plan_one(planner: &Planner<'_>, release: &ChannelRelease, collected: &mut CollectedReleases) {
+    match planner.plan(release).await {
+        Ok((planned, jobs)) => {
+            planner.reporter.event(Event::Collected(Collected::ReleasePlanned {
+                version: planned.version.clone(),
+                arch: planned.arch.clone(),
+                payload: planned.payload.clone(),
+                components: planned.components,
+                layers: planned.manifests_read.layers_fetched,
+                bytes: planned.manifests_read.bytes_fetched,
+            }));
+            collected.jobs.extend(jobs);
+            collected.releases.push(planned);
+        }
+        Err(error) => collected.failures.push(ReleaseFailure {
+            subject: format!("release {} ({})", release.version, release.payload),
+            error,
+        }),
+    }
 }
 
 /// The releases of every channel, and the one `release` names.
@@ -282,29 +288,18 @@ async fn plan_release(
     filter: &PlatformFilter,
     context: &CollectContext,
 ) -> Result<(PlannedRelease, Vec<MirrorJob>), ReleaseError> {
-    let (kube_virt, sources) = (planner.kube_virt, planner.sources);
     let image = &release.payload;
-    let reference: ImageReference = image.parse().map_err(|source| ReleaseError::BadReference {
-        image: image.clone(),
-        source: Box::new(source),
-    })?;
-    let source = ImageSource::Registry(reference.clone());
-    let (reader, root) = SourceReader::open(&source, sources)
-        .await
-        .map_err(|source| ReleaseError::Source {
-            image: image.clone(),
-            source: Box::new(source),
-        })?;
+    let (reader, root, reference) = open_payload(image, planner.sources).await?;
     let digest = root.digest.clone();
     let signature = planner.signature(release, digest.as_str()).await?;
     let manifests = read_manifests(&reader, root, image).await?;
     let version = release_version(release, &manifests);
     let arch = payload_arch(&release.arch).to_string();
-    let tag = format!("{version}-{arch}");
     let pinned = ImageReference {
         digest: Some(digest.clone()),
         ..reference
     };
+    let tag = format!("{version}-{arch}");
     let mut jobs = vec![job(
         ImageSource::Registry(pinned),
         RELEASE_IMAGES_REPO,
@@ -312,20 +307,8 @@ async fn plan_release(
         filter,
         context,
     )];
-    for component in &manifests.references.components {
-        let Ok(reference) = component.image.parse::<ImageReference>() else {
-            continue;
-        };
-        let tag = format!("{version}-{arch}-{}", component.name);
-        jobs.push(job(
-            ImageSource::Registry(reference),
-            COMPONENTS_REPO,
-            &tag,
-            filter,
-            context,
-        ));
-    }
-    if kube_virt {
+    jobs.extend(component_jobs(&manifests, &tag, filter, context, image)?);
+    if planner.kube_virt {
         jobs.extend(kube_virt_jobs(
             &manifests,
             &release.arch,
@@ -346,6 +329,57 @@ async fn plan_release(
         manifests_read: manifests.stats,
     };
     Ok((planned, jobs))
+}
+
+/// The payload's reference, opened: its reader and root manifest.
+async fn open_payload(
+    image: &str,
+    sources: &Sources,
+) -> Result<(SourceReader, RawManifest, ImageReference), ReleaseError> {
+    let reference: ImageReference = image.parse().map_err(|source| ReleaseError::BadReference {
+        image: image.to_string(),
+        source: Box::new(source),
+    })?;
+    let (reader, root) = SourceReader::open(&ImageSource::Registry(reference.clone()), sources)
+        .await
+        .map_err(|source| ReleaseError::Source {
+            image: image.to_string(),
+            source: Box::new(source),
+        })?;
+    Ok((reader, root, reference))
+}
+
+/// One job per component, tagged `<release tag>-<name>`; a component whose reference does not parse fails the
+/// release (mirroring the rest would leave a payload that cannot install).
+fn component_jobs(
+    manifests: &ReleaseManifests,
+    release_tag: &str,
+    filter: &PlatformFilter,
+    context: &CollectContext,
+    image: &str,
+) -> Result<Vec<MirrorJob>, ReleaseError> {
+    manifests
+        .references
+        .components
+        .iter()
+        .map(|component| {
+            let reference = component
+                .image
+                .parse::<ImageReference>()
+                .map_err(|source| ReleaseError::BadReference {
+                    image: format!("{image}: component {} ({})", component.name, component.image),
+                    source: Box::new(source),
+                })?;
+            let tag = format!("{release_tag}-{}", component.name);
+            Ok(job(
+                ImageSource::Registry(reference),
+                COMPONENTS_REPO,
+                &tag,
+                filter,
+                context,
+            ))
+        })
+        .collect()
 }
 
 /// The release's version: the graph's, else the payload's own metadata, else its ImageStream's name.
