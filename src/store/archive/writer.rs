@@ -422,7 +422,15 @@ impl Inner {
         }
         state.closed = true;
         let history = History::load(&self.dir)?;
+        self.complete_metadata(&mut metadata, &state, &history);
+        self.write_metadata_entry(&mut state, &mut metadata)?;
+        let paths = self.seal_segments(&state)?;
+        self.record_run(&metadata, &state)?;
+        Ok(paths)
+    }
 
+    /// Fills in what the writer knows: the run, the blobs and where they are, the earlier runs relied on.
+    fn complete_metadata(&self, metadata: &mut ArchiveMetadata, state: &State, history: &History) {
         metadata.format_version = FORMAT_VERSION;
         metadata.run_id = self.run_id.clone();
         if metadata.created.is_empty() {
@@ -453,18 +461,20 @@ impl Inner {
                 (digest.clone(), location)
             })
             .collect();
+    }
 
-        // The metadata goes last in the last segment, or in a segment of its own when it does not fit.
+    /// The metadata goes last in the last segment, or in a segment of its own when it does not fit.
+    fn write_metadata_entry(&self, state: &mut State, metadata: &mut ArchiveMetadata) -> Result<(), ArchiveError> {
         if state.segments.is_empty() {
-            self.new_segment(&mut state)?;
+            self.new_segment(state)?;
         }
         let names = |state: &State| state.segments.iter().map(|s| segment_name(s.number)).collect();
-        metadata.segments = names(&state);
+        metadata.segments = names(state);
         let mut json = serde_json::to_vec_pretty(&metadata).expect("metadata serializes");
         let last = state.segments.last().expect("a segment");
         if last.used > 0 && last.used + tar::region_len(json.len() as u64) + END_OF_ARCHIVE > self.limit {
-            self.new_segment(&mut state)?;
-            metadata.segments = names(&state);
+            self.new_segment(state)?;
+            metadata.segments = names(state);
             json = serde_json::to_vec_pretty(&metadata).expect("metadata serializes");
         }
         let last = state.segments.last_mut().expect("a segment");
@@ -477,7 +487,11 @@ impl Inner {
             .map_err(&io)?;
         last.file.write_all_at(&json, last.used + BLOCK).map_err(&io)?;
         last.used += tar::region_len(size);
+        Ok(())
+    }
 
+    /// Ends every segment with the end-of-archive blocks, makes it durable and gives it its final name.
+    fn seal_segments(&self, state: &State) -> Result<Vec<PathBuf>, ArchiveError> {
         for segment in &state.segments {
             let path = partial_path(&self.dir, segment.number);
             let io = io_error(&path);
@@ -496,15 +510,14 @@ impl Inner {
             paths.push(to);
         }
         sync_dir(&self.dir)?;
+        Ok(paths)
+    }
 
-        let archives = self.work.join(ARCHIVES_DIR);
-        std::fs::create_dir_all(&archives).map_err(io_error(&archives))?;
-        let copy = archives.join(format!("{}.json", self.run_id));
-        let temporary = archives.join(format!("{}.json.tmp", self.run_id));
-        let text = serde_json::to_vec_pretty(&metadata).expect("metadata serializes");
-        std::fs::write(&temporary, text).map_err(io_error(&temporary))?;
-        std::fs::rename(&temporary, &copy).map_err(io_error(&copy))?;
-
+    /// Keeps a copy of the metadata in working-dir, appends the run to the history, and ends the journal.
+    fn record_run(&self, metadata: &ArchiveMetadata, state: &State) -> Result<(), ArchiveError> {
+        let copy = self.work.join(ARCHIVES_DIR).join(format!("{}.json", self.run_id));
+        let text = serde_json::to_vec_pretty(metadata).expect("metadata serializes");
+        crate::files::write_atomically(&copy, &text).map_err(io_error(&copy))?;
         let record = RunRecord {
             run_id: self.run_id.clone(),
             date: date_of(&self.created),
@@ -516,8 +529,7 @@ impl Inner {
         History::append(&self.dir, &record)?;
         let journal = self.journal_path();
         std::fs::remove_file(&journal).map_err(io_error(&journal))?;
-        sync_dir(&self.work)?;
-        Ok(paths)
+        sync_dir(&self.work)
     }
 }
 
