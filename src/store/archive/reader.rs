@@ -56,84 +56,12 @@ impl ArchiveReader {
     /// indexing. When the segments of several runs sit in `dir`, all are read: each run's set is described by the
     /// `ferry/metadata.json` in its last segment, and every segment must belong to exactly one complete set.
     pub(crate) fn open(dir: &Path) -> Result<ArchiveReader, ArchiveError> {
-        let mut found = Vec::new();
-        let mut partial = false;
-        for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
-            let entry = entry.map_err(io_error(dir))?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if let Some(number) = parse_segment_name(name) {
-                found.push((number, name.to_string()));
-            } else if name.starts_with("mirror_") && name.ends_with(".tar.partial") {
-                partial = true;
-            }
-        }
-        if found.is_empty() {
-            return Err(ArchiveError::NoArchives {
-                dir: dir.to_path_buf(),
-                partial,
-            });
-        }
-        found.sort();
-        let segments: Vec<SegmentFile> = found
-            .into_iter()
-            .map(|(_, name)| SegmentFile {
-                path: dir.join(&name),
-                name,
-            })
-            .collect();
-
-        let mut indexes = Vec::with_capacity(segments.len());
-        for segment in &segments {
-            indexes.push(index_segment(&segment.path)?);
-        }
-
-        // Group the segments into sets by the metadata that lists them.
-        let position: HashMap<&str, usize> = segments.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
-        let mut owner: Vec<Option<String>> = vec![None; segments.len()];
-        let mut metadata = Vec::new();
-        for (i, index) in indexes.iter().enumerate() {
-            let Some(meta) = &index.metadata else { continue };
-            let file = &segments[i].path;
-            let mut members: BTreeSet<String> = meta.segments.iter().cloned().collect();
-            if members.is_empty() {
-                members.extend(meta.blobs.values().map(|l| l.segment.clone()));
-                members.insert(segments[i].name.clone());
-            }
-            if !members.contains(&segments[i].name) {
-                return Err(ArchiveError::Inconsistent {
-                    file: file.clone(),
-                    reason: format!(
-                        "its metadata (run {}) does not list the segment itself; were the files renamed?",
-                        meta.run_id
-                    ),
-                });
-            }
-            for member in &members {
-                let Some(&j) = position.get(member.as_str()) else {
-                    return Err(ArchiveError::MissingSegment {
-                        run_id: meta.run_id.clone(),
-                        segment: member.clone(),
-                        dir: dir.to_path_buf(),
-                        segments: members.iter().cloned().collect::<Vec<_>>().join(", "),
-                    });
-                };
-                if let Some(other) = &owner[j] {
-                    return Err(ArchiveError::Inconsistent {
-                        file: segments[j].path.clone(),
-                        reason: format!("claimed by the metadata of two runs ({other} and {})", meta.run_id),
-                    });
-                }
-                owner[j] = Some(meta.run_id.clone());
-            }
-            metadata.push(meta.clone());
-        }
-        if let Some(orphan) = owner.iter().position(Option::is_none) {
-            return Err(ArchiveError::OrphanSegment {
-                file: segments[orphan].path.clone(),
-            });
-        }
-
+        let segments = find_segments(dir)?;
+        let indexes = segments
+            .iter()
+            .map(|segment| index_segment(&segment.path))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut metadata = group_runs(dir, &segments, &indexes)?;
         let mut index = HashMap::new();
         for (i, segment_index) in indexes.iter().enumerate() {
             for (digest, offset, size) in &segment_index.blobs {
@@ -145,20 +73,7 @@ impl ArchiveReader {
                 index.insert(digest.clone(), entry);
             }
         }
-        for meta in &metadata {
-            for (digest, location) in &meta.blobs {
-                let present = index.get(digest).is_some_and(|e| e.size == location.size);
-                if !present {
-                    return Err(ArchiveError::Inconsistent {
-                        file: dir.join(&location.segment),
-                        reason: format!(
-                            "the metadata of run {} lists blob {digest} ({} bytes) in it, but no segment holds it",
-                            meta.run_id, location.size
-                        ),
-                    });
-                }
-            }
-        }
+        check_listed_blobs(dir, &metadata, &index)?;
         metadata.sort_by(|a, b| (&a.created, &a.run_id).cmp(&(&b.created, &b.run_id)));
         Ok(ArchiveReader {
             dir: dir.to_path_buf(),
@@ -249,6 +164,121 @@ impl ArchiveReader {
         });
         Ok((size, stream))
     }
+}
+
+/// The finished segments (`mirror_NNNNNN.tar`) of `dir`, in order; none is an error that says whether an unfinished
+/// run's segments are there.
+fn find_segments(dir: &Path) -> Result<Vec<SegmentFile>, ArchiveError> {
+    let mut found = Vec::new();
+    let mut partial = false;
+    for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
+        let entry = entry.map_err(io_error(dir))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(number) = parse_segment_name(name) {
+            found.push((number, name.to_string()));
+        } else if name.starts_with("mirror_") && name.ends_with(".tar.partial") {
+            partial = true;
+        }
+    }
+    if found.is_empty() {
+        return Err(ArchiveError::NoArchives {
+            dir: dir.to_path_buf(),
+            partial,
+        });
+    }
+    found.sort();
+    Ok(found
+        .into_iter()
+        .map(|(_, name)| SegmentFile {
+            path: dir.join(&name),
+            name,
+        })
+        .collect())
+}
+
+/// Groups the segments into runs by the metadata that lists them: each segment belongs to exactly one run, and
+/// every segment a run lists is present.
+fn group_runs(
+    dir: &Path,
+    segments: &[SegmentFile],
+    indexes: &[SegmentIndex],
+) -> Result<Vec<ArchiveMetadata>, ArchiveError> {
+    let position: HashMap<&str, usize> = segments.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
+    let mut owner: Vec<Option<String>> = vec![None; segments.len()];
+    let mut metadata = Vec::new();
+    for (i, index) in indexes.iter().enumerate() {
+        let Some(meta) = &index.metadata else { continue };
+        for member in run_members(meta, &segments[i])? {
+            let Some(&j) = position.get(member.as_str()) else {
+                return Err(ArchiveError::MissingSegment {
+                    run_id: meta.run_id.clone(),
+                    segment: member.clone(),
+                    dir: dir.to_path_buf(),
+                    segments: run_members(meta, &segments[i])?
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            };
+            if let Some(other) = &owner[j] {
+                return Err(ArchiveError::Inconsistent {
+                    file: segments[j].path.clone(),
+                    reason: format!("claimed by the metadata of two runs ({other} and {})", meta.run_id),
+                });
+            }
+            owner[j] = Some(meta.run_id.clone());
+        }
+        metadata.push(meta.clone());
+    }
+    if let Some(orphan) = owner.iter().position(Option::is_none) {
+        return Err(ArchiveError::OrphanSegment {
+            file: segments[orphan].path.clone(),
+        });
+    }
+    Ok(metadata)
+}
+
+/// The segments a run's metadata (found in `holder`) lists, the holder among them.
+fn run_members(meta: &ArchiveMetadata, holder: &SegmentFile) -> Result<BTreeSet<String>, ArchiveError> {
+    let mut members: BTreeSet<String> = meta.segments.iter().cloned().collect();
+    if members.is_empty() {
+        members.extend(meta.blobs.values().map(|l| l.segment.clone()));
+        members.insert(holder.name.clone());
+    }
+    if !members.contains(&holder.name) {
+        return Err(ArchiveError::Inconsistent {
+            file: holder.path.clone(),
+            reason: format!(
+                "its metadata (run {}) does not list the segment itself; were the files renamed?",
+                meta.run_id
+            ),
+        });
+    }
+    Ok(members)
+}
+
+/// Every blob a run's metadata lists is in some segment, with its size.
+fn check_listed_blobs(
+    dir: &Path,
+    metadata: &[ArchiveMetadata],
+    index: &HashMap<Digest, Entry>,
+) -> Result<(), ArchiveError> {
+    for meta in metadata {
+        for (digest, location) in &meta.blobs {
+            let present = index.get(digest).is_some_and(|e| e.size == location.size);
+            if !present {
+                return Err(ArchiveError::Inconsistent {
+                    file: dir.join(&location.segment),
+                    reason: format!(
+                        "the metadata of run {} lists blob {digest} ({} bytes) in it, but no segment holds it",
+                        meta.run_id, location.size
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Walks a segment's headers: blob offsets and the metadata, refusing anything ferry does not write.
