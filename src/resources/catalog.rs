@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
-use super::ResourceError;
-use crate::files::write_atomically;
+use super::{write_resource, ResourceError};
 use crate::plan::ImageDestination;
 
 /// Characters of a tag or digest kept in resource names.
@@ -68,10 +67,7 @@ pub(crate) fn write_catalog_resources(
         ] {
             let path = dir.join(file);
             let text = serde_yaml::to_string(&value).unwrap_or_default();
-            write_atomically(&path, text.as_bytes()).map_err(|source| ResourceError {
-                path: path.clone(),
-                source,
-            })?;
+            write_resource(&path, &text)?;
             written.push(path);
         }
     }

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::files::write_atomically;
 use crate::plan::{ImageDestination, ImageOrigin};
 use crate::reference::ImageReference;
 
@@ -52,6 +51,14 @@ struct MirrorEntry {
     source: String,
 }
 
+/// Writes one resource file atomically and durably.
+pub(crate) fn write_resource(path: &Path, text: &str) -> Result<(), ResourceError> {
+    crate::files::write_atomically(path, text.as_bytes()).map_err(|source| ResourceError {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// source scope → mirror scopes, per category (release / operator / generic).
 type ScopedMirrors = BTreeMap<&'static str, BTreeMap<String, BTreeSet<String>>>;
 
@@ -71,10 +78,7 @@ pub(crate) fn write_mirror_sets(dir: &Path, images: &[MirroredImage]) -> Result<
         }
         let prefix = if kind == "ImageDigestMirrorSet" { "idms" } else { "itms" };
         let text = render(kind, prefix, spec_key, &mirrors);
-        write_atomically(&path, text.as_bytes()).map_err(|source| ResourceError {
-            path: path.clone(),
-            source,
-        })?;
+        write_resource(&path, &text)?;
         written.push(path);
     }
     Ok(written)

@@ -5,8 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::ResourceError;
-use crate::files::write_atomically;
+use super::{write_resource, ResourceError};
 use crate::plan::ImageDestination;
 use crate::release::channels::FcosStream;
 use crate::release::graph::UpdateGraph;
@@ -53,10 +52,7 @@ pub(crate) fn write_fcos_graph(dir: &Path, record: &FcosGraphRecord) -> Result<O
     };
     let reduced = graph.reduced_json(&keep, rewrite);
     let text = serde_json::to_string_pretty(&reduced).unwrap_or_default();
-    write_atomically(&path, text.as_bytes()).map_err(|source| ResourceError {
-        path: path.clone(),
-        source,
-    })?;
+    write_resource(&path, &text)?;
     Ok(Some(path))
 }
 
@@ -104,10 +100,7 @@ pub(crate) fn write_signature_configmap(
     let mut written = Vec::new();
     for (extension, text) in [("json", json), ("yaml", yaml)] {
         let path = dir.join(format!("{SIGNATURE_CONFIGMAP_FILE}.{extension}"));
-        write_atomically(&path, text.as_bytes()).map_err(|source| ResourceError {
-            path: path.clone(),
-            source,
-        })?;
+        write_resource(&path, &text)?;
         written.push(path);
     }
     Ok(written)
@@ -135,9 +128,6 @@ pub(crate) fn write_update_service(
     });
     let path = dir.join(UPDATE_SERVICE_FILE);
     let text = serde_yaml::to_string(&service).unwrap_or_default();
-    write_atomically(&path, text.as_bytes()).map_err(|source| ResourceError {
-        path: path.clone(),
-        source,
-    })?;
+    write_resource(&path, &text)?;
     Ok(path)
 }

@@ -6,15 +6,12 @@ use std::time::{Instant, SystemTime};
 
 use super::mirror_to_disk::{CATALOGS_KEY, FCOS_GRAPHS_KEY, GRAPH_IMAGE_KEY, RELEASES_KEY};
 use super::outputs;
-use super::prepare::{connect, prepare};
+use super::prepare::{connect, prepare, Prepared};
 use super::{MirrorRequest, Mode, RegistryTarget, RunSummary, WorkflowError};
-use crate::collect::operator::CatalogTarget;
-use crate::collect::release::PlannedRelease;
 use crate::engine::Destination;
 use crate::events::{Event, Reporter};
 use crate::image::{Platform, PlatformFilter};
 use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob, MirrorPlan};
-use crate::resources::release::FcosGraphRecord;
 use crate::store::archive::{ArchiveMetadata, ArchiveReader};
 
 pub(crate) async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) -> Result<RunSummary, WorkflowError> {
@@ -40,18 +37,7 @@ pub(crate) async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) ->
         )));
     }
     prepared.plan = plan_from_archive(newest, target);
-    prepared.catalogs = catalogs_from_archive(newest, target);
-    prepared.releases = releases_from_archive(newest, target);
-    prepared.fcos_graphs = fcos_graphs_from_archive(newest, target);
-    prepared.graph_image = newest
-        .extra
-        .get(GRAPH_IMAGE_KEY)
-        .and_then(|value| serde_json::from_value::<ImageDestination>(value.clone()).ok())
-        .map(|destination| ImageDestination {
-            registry: target.registry.clone(),
-            repository: namespaced(&target.namespace, &destination.repository),
-            ..destination
-        });
+    recorded_outputs(&mut prepared, newest, target);
     reporter.event(Event::Info(format!(
         "{} images from archive run {} to push to {}",
         prepared.plan.jobs.len(),
@@ -70,51 +56,45 @@ pub(crate) async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) ->
     outputs::finish(summary, prepared, started, started_at)
 }
 
-/// The archived catalogs, at their place under the destination.
-fn catalogs_from_archive(metadata: &ArchiveMetadata, target: &RegistryTarget) -> Vec<CatalogTarget> {
-    let Some(value) = metadata.extra.get(CATALOGS_KEY) else {
-        return Vec::new();
-    };
-    let catalogs: Vec<CatalogTarget> = serde_json::from_value(value.clone()).unwrap_or_default();
-    catalogs
-        .into_iter()
-        .map(|mut catalog| {
-            catalog.destination.registry = target.registry.clone();
-            catalog.destination.repository = namespaced(&target.namespace, &catalog.destination.repository);
-            catalog
-        })
-        .collect()
+/// A list the workflow recorded in the archive metadata's `extra` map under `key` (empty when absent).
+fn extra_list<T: serde::de::DeserializeOwned>(metadata: &ArchiveMetadata, key: &str) -> Vec<T> {
+    metadata
+        .extra
+        .get(key)
+        .and_then(|value| serde_json::from_value(value.clone()).ok())
+        .unwrap_or_default()
 }
 
-/// The archived releases, their payloads at their place under the destination.
-fn releases_from_archive(metadata: &ArchiveMetadata, target: &RegistryTarget) -> Vec<PlannedRelease> {
-    let Some(value) = metadata.extra.get(RELEASES_KEY) else {
-        return Vec::new();
-    };
-    let releases: Vec<PlannedRelease> = serde_json::from_value(value.clone()).unwrap_or_default();
-    releases
-        .into_iter()
-        .map(|mut release| {
-            release.destination.registry = target.registry.clone();
-            release.destination.repository = namespaced(&target.namespace, &release.destination.repository);
-            release
-        })
-        .collect()
+/// A destination recorded relative to the archive, at its place under the registry and namespace of this run.
+fn retarget(destination: &mut ImageDestination, target: &RegistryTarget) {
+    destination.registry = target.registry.clone();
+    destination.repository = namespaced(&target.namespace, &destination.repository);
 }
 
-/// The archived Fedora CoreOS-style graphs, their releases at their place under the destination.
-fn fcos_graphs_from_archive(metadata: &ArchiveMetadata, target: &RegistryTarget) -> Vec<FcosGraphRecord> {
-    let Some(value) = metadata.extra.get(FCOS_GRAPHS_KEY) else {
-        return Vec::new();
-    };
-    let mut records: Vec<FcosGraphRecord> = serde_json::from_value(value.clone()).unwrap_or_default();
-    for record in &mut records {
-        for destination in record.mirrored.values_mut() {
-            destination.registry = target.registry.clone();
-            destination.repository = namespaced(&target.namespace, &destination.repository);
-        }
+/// The archived catalogs, releases, graph image and Fedora CoreOS-style graphs, under this run's destination.
+fn recorded_outputs(prepared: &mut Prepared, metadata: &ArchiveMetadata, target: &RegistryTarget) {
+    prepared.catalogs = extra_list(metadata, CATALOGS_KEY);
+    prepared
+        .catalogs
+        .iter_mut()
+        .for_each(|c| retarget(&mut c.destination, target));
+    prepared.releases = extra_list(metadata, RELEASES_KEY);
+    prepared
+        .releases
+        .iter_mut()
+        .for_each(|r| retarget(&mut r.destination, target));
+    prepared.fcos_graphs = extra_list(metadata, FCOS_GRAPHS_KEY);
+    for record in &mut prepared.fcos_graphs {
+        record.mirrored.values_mut().for_each(|d| retarget(d, target));
     }
-    records
+    prepared.graph_image = metadata
+        .extra
+        .get(GRAPH_IMAGE_KEY)
+        .and_then(|value| serde_json::from_value::<ImageDestination>(value.clone()).ok())
+        .map(|mut destination| {
+            retarget(&mut destination, target);
+            destination
+        });
 }
 
 fn namespaced(namespace: &str, repository: &str) -> String {

@@ -57,11 +57,7 @@ pub(super) fn prepare(
     for failure in &early_failures {
         reporter.event(Event::Warning(format!("{}: {}", failure.image, failure.error)));
     }
-    let context = CollectContext {
-        registry: registry.to_string(),
-        namespace: namespace.to_string(),
-        cli_platforms: request.cli_platforms.clone(),
-    };
+    let context = collect_context(request, registry, namespace);
     let (jobs, excluded) = additional::collect(&config, &context)?;
     for skipped in &excluded {
         reporter.event(Event::Warning(format!(
@@ -81,6 +77,15 @@ pub(super) fn prepare(
         fcos_graphs: Vec::new(),
         graph_image: None,
     })
+}
+
+/// Where collected images go and which platforms the command line allows.
+fn collect_context(request: &MirrorRequest, registry: &str, namespace: &str) -> CollectContext {
+    CollectContext {
+        registry: registry.to_string(),
+        namespace: namespace.to_string(),
+        cli_platforms: request.cli_platforms.clone(),
+    }
 }
 
 /// Collects what needs the network to plan (releases, catalogs), in that order.
@@ -111,11 +116,7 @@ async fn add_releases(
         return Ok(());
     }
     let documents = DocumentClient::new(request.src_tls_verify, request.engine.retry)?;
-    let context = CollectContext {
-        registry: registry.to_string(),
-        namespace: namespace.to_string(),
-        cli_platforms: request.cli_platforms.clone(),
-    };
+    let context = collect_context(request, registry, namespace);
     let signatures = match SignatureStore::from_env(prepared.workspace.signatures(), documents.clone()) {
         Ok(store) => SignaturePolicy {
             store: Some(store),
@@ -193,11 +194,7 @@ async fn add_operators(
     if sources.spool.is_none() && !request.dry_run {
         sources.spool = BlobSpool::new_in(prepared.workspace.root()).ok().map(Arc::new);
     }
-    let context = CollectContext {
-        registry: registry.to_string(),
-        namespace: namespace.to_string(),
-        cli_platforms: request.cli_platforms.clone(),
-    };
+    let context = collect_context(request, registry, namespace);
     let collected = operator::collect(&prepared.config, &context, sources, reporter).await;
     prepared.plan.jobs.extend(collected.jobs);
     for built in collected.built {
