@@ -222,88 +222,92 @@ impl RegistryClient {
         service: Option<&str>,
         scopes: &[(&str, Access)],
     ) -> Result<(String, Duration), RegistryError> {
-        let mut url = reqwest::Url::parse(realm).map_err(|e| RegistryError::Protocol {
-            host: repo.registry.into(),
-            detail: format!("bad token realm `{realm}`: {e}"),
-        })?;
-        {
-            let mut query = url.query_pairs_mut();
-            if let Some(service) = service {
-                query.append_pair("service", service);
-            }
-            for (path, access) in scopes {
-                let actions = if *access == Access::Push { "pull,push" } else { "pull" };
-                query.append_pair("scope", &format!("repository:{path}:{actions}"));
-            }
-        }
+        let url = token_url(repo, realm, service, scopes)?;
         let credential = self.credentials.lookup(&repo.name())?;
         let mut attempt = 0;
         loop {
-            let mut request = self.http.get(url.clone());
-            match &credential {
-                Some(Credential::Basic { username, password }) => {
-                    request = request.header(AUTHORIZATION, basic_header(username, password))
-                }
-                Some(Credential::IdentityToken(token)) => {
-                    let mut form = url.clone();
-                    form.query_pairs_mut()
-                        .append_pair("grant_type", "refresh_token")
-                        .append_pair("refresh_token", token)
-                        .append_pair("client_id", "ferry");
-                    request = self
-                        .http
-                        .post(url.as_str())
-                        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                        .body(form.query().unwrap_or("").to_string());
-                }
-                None => {}
+            let (cause, wait) = match self.token_attempt(repo, &url, credential.as_ref()).await {
+                Ok(token) => return Ok(token),
+                Err(TokenAttempt::Final(error)) => return Err(error),
+                Err(TokenAttempt::Transient(error, wait)) if attempt < self.options.retry.times => (error, wait),
+                Err(TokenAttempt::Transient(error, _)) => return Err(error),
+            };
+            attempt += 1;
+            self.options
+                .observer
+                .retrying("token request", attempt, &cause.to_string());
+            tokio::time::sleep(self.options.retry.backoff(attempt, wait)).await;
+        }
+    }
+
+    /// One token request: the token, or why not and whether another attempt may do better (a retryable status, a
+    /// reset, a body cut short).
+    async fn token_attempt(
+        &self,
+        repo: Repo<'_>,
+        url: &reqwest::Url,
+        credential: Option<&Credential>,
+    ) -> Result<(String, Duration), TokenAttempt> {
+        let response = match self.token_request(url, credential).send().await {
+            Ok(response) => response,
+            Err(e) if retry::is_retryable_error(&e) => {
+                return Err(TokenAttempt::Transient(
+                    transport_error(repo.registry, "token request", &e),
+                    None,
+                ))
             }
-            let outcome = request.send().await;
-            match outcome {
-                Ok(response) if response.status().is_success() => {
-                    let bytes = response
-                        .bytes()
-                        .await
-                        .map_err(|e| transport_error(repo.registry, "token request", &e))?;
-                    let body: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| RegistryError::Protocol {
-                        host: repo.registry.into(),
-                        detail: format!("token endpoint answered something that is not a token: {e}"),
-                    })?;
-                    return body.into_token().ok_or_else(|| RegistryError::Protocol {
-                        host: repo.registry.into(),
-                        detail: "token endpoint answered without a token".into(),
-                    });
-                }
-                Ok(response) if matches!(response.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
-                    return Err(self.unauthorized(repo));
-                }
-                Ok(response) if retry::is_retryable_status(response.status()) && attempt < self.options.retry.times => {
-                    attempt += 1;
-                    tokio::time::sleep(
-                        self.options
-                            .retry
-                            .backoff(attempt, retry::retry_after(response.headers())),
-                    )
-                    .await;
-                }
-                Ok(response) => {
-                    return Err(RegistryError::Status {
-                        host: repo.registry.into(),
-                        operation: "token request".into(),
-                        status: response.status().as_u16(),
-                        code: None,
-                        message: None,
-                    })
-                }
-                Err(e) if retry::is_retryable_error(&e) && attempt < self.options.retry.times => {
-                    attempt += 1;
-                    self.options
-                        .observer
-                        .retrying("token request", attempt, &error_chain(&e));
-                    tokio::time::sleep(self.options.retry.backoff(attempt, None)).await;
-                }
-                Err(e) => return Err(transport_error(repo.registry, "token request", &e)),
+            Err(e) => return Err(TokenAttempt::Final(transport_error(repo.registry, "token request", &e))),
+        };
+        let status = response.status();
+        if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+            return Err(TokenAttempt::Final(self.unauthorized(repo)));
+        }
+        if !status.is_success() {
+            let error = RegistryError::Status {
+                host: repo.registry.into(),
+                operation: "token request".into(),
+                status: status.as_u16(),
+                code: None,
+                message: None,
+            };
+            return Err(if retry::is_retryable_status(status) {
+                TokenAttempt::Transient(error, retry::retry_after(response.headers()))
+            } else {
+                TokenAttempt::Final(error)
+            });
+        }
+        let bytes = response.bytes().await.map_err(|e| {
+            TokenAttempt::Transient(
+                RegistryError::BodyCut {
+                    host: repo.registry.into(),
+                    operation: "token request".into(),
+                    detail: error_chain(&e),
+                },
+                None,
+            )
+        })?;
+        parse_token(repo, &bytes).map_err(TokenAttempt::Final)
+    }
+
+    /// The token request for a credential: Basic auth, an OAuth2 refresh-token grant, or anonymous.
+    fn token_request(&self, url: &reqwest::Url, credential: Option<&Credential>) -> RequestBuilder {
+        match credential {
+            Some(Credential::Basic { username, password }) => self
+                .http
+                .get(url.clone())
+                .header(AUTHORIZATION, basic_header(username, password)),
+            Some(Credential::IdentityToken(token)) => {
+                let mut form = url.clone();
+                form.query_pairs_mut()
+                    .append_pair("grant_type", "refresh_token")
+                    .append_pair("refresh_token", token)
+                    .append_pair("client_id", "ferry");
+                self.http
+                    .post(url.as_str())
+                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(form.query().unwrap_or("").to_string())
             }
+            None => self.http.get(url.clone()),
         }
     }
 
@@ -351,4 +355,45 @@ impl RegistryClient {
             }
         }
     }
+}
+
+/// A token attempt that failed: for good, or worth another try (after the server's `Retry-After`, if it gave one).
+enum TokenAttempt {
+    Final(RegistryError),
+    Transient(RegistryError, Option<Duration>),
+}
+
+/// The token endpoint's URL with the service and the scopes asked for.
+fn token_url(
+    repo: Repo<'_>,
+    realm: &str,
+    service: Option<&str>,
+    scopes: &[(&str, Access)],
+) -> Result<reqwest::Url, RegistryError> {
+    let mut url = reqwest::Url::parse(realm).map_err(|e| RegistryError::Protocol {
+        host: repo.registry.into(),
+        detail: format!("bad token realm `{realm}`: {e}"),
+    })?;
+    {
+        let mut query = url.query_pairs_mut();
+        if let Some(service) = service {
+            query.append_pair("service", service);
+        }
+        for (path, access) in scopes {
+            let actions = if *access == Access::Push { "pull,push" } else { "pull" };
+            query.append_pair("scope", &format!("repository:{path}:{actions}"));
+        }
+    }
+    Ok(url)
+}
+
+fn parse_token(repo: Repo<'_>, bytes: &[u8]) -> Result<(String, Duration), RegistryError> {
+    let body: TokenResponse = serde_json::from_slice(bytes).map_err(|e| RegistryError::Protocol {
+        host: repo.registry.into(),
+        detail: format!("token endpoint answered something that is not a token: {e}"),
+    })?;
+    body.into_token().ok_or_else(|| RegistryError::Protocol {
+        host: repo.registry.into(),
+        detail: "token endpoint answered without a token".into(),
+    })
 }
