@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use regex::Regex;
 
-use super::model::DeclarativeConfig;
+use super::model::{Bundle, DeclarativeConfig};
 use crate::reference::{ImageReference, ReferenceError};
 
 /// One image to mirror for a catalog.
@@ -62,84 +62,138 @@ pub(crate) fn related_images(catalog: &DeclarativeConfig, blocked: &[Regex]) -> 
     let mut seen: HashMap<ImageReference, usize> = HashMap::new();
     let mut bundles: Vec<_> = catalog.bundles.iter().collect();
     bundles.sort_by(|a, b| a.package.cmp(&b.package).then_with(|| a.name.cmp(&b.name)));
-    'bundles: for bundle in bundles {
-        let mut candidates: Vec<(&str, &str, bool)> = Vec::new();
-        if !bundle.image.trim().is_empty() {
-            candidates.push(("", bundle.image.as_str(), true));
-        }
-        for related in &bundle.related_images {
-            if related.image.trim().is_empty() {
-                out.warnings.push(format!(
-                    "bundle `{}` ({}): related image `{}` has no image reference; ignored",
-                    bundle.name, bundle.package, related.name
-                ));
-                continue;
-            }
-            candidates.push((
-                related.name.as_str(),
-                related.image.as_str(),
-                related.image == bundle.image,
-            ));
-        }
-        let mut parsed = Vec::with_capacity(candidates.len());
-        for (name, image, is_bundle) in candidates {
-            match parse_pinnable(image) {
-                Ok(reference) => parsed.push((name, image, is_bundle, reference)),
-                Err(reason) => {
-                    let what = if is_bundle && name.is_empty() {
-                        "bundle image".to_string()
-                    } else {
-                        format!("related image `{name}`")
-                    };
-                    out.skipped_bundles.push(SkippedBundle {
-                        package: bundle.package.clone(),
-                        bundle: bundle.name.clone(),
-                        reason: format!("{what} `{image}`: {reason}"),
-                    });
-                    continue 'bundles;
-                }
-            }
-        }
-        for (name, image, is_bundle, reference) in parsed {
-            let normalised = reference.to_string();
-            let text = image.strip_prefix("docker://").unwrap_or(image);
-            if let Some(pattern) = blocked.iter().find(|p| p.is_match(text) || p.is_match(&normalised)) {
-                let already = out
-                    .blocked
-                    .iter()
-                    .any(|b| b.image == image && b.bundle == bundle.name && b.package == bundle.package);
-                if !already {
-                    out.blocked.push(BlockedRelatedImage {
-                        image: image.to_string(),
-                        package: bundle.package.clone(),
-                        bundle: bundle.name.clone(),
-                        pattern: pattern.as_str().to_string(),
-                    });
-                }
-                continue;
-            }
-            match seen.get(&reference) {
-                Some(&i) => {
-                    let existing = &mut out.images[i];
-                    existing.is_bundle_image |= is_bundle;
-                    if existing.name.is_empty() && !name.is_empty() && existing.bundle == bundle.name {
-                        existing.name = name.to_string();
-                    }
-                }
-                None => {
-                    seen.insert(reference.clone(), out.images.len());
-                    out.images.push(RelatedImage {
-                        reference,
-                        package: bundle.package.clone(),
-                        bundle: bundle.name.clone(),
-                        name: name.to_string(),
-                        is_bundle_image: is_bundle,
-                    });
-                }
+    for bundle in bundles {
+        let candidates = candidates(bundle, &mut out.warnings);
+        let Some(parsed) = parse_all(bundle, candidates, &mut out.skipped_bundles) else {
+            continue;
+        };
+        for candidate in parsed {
+            if !is_blocked(bundle, &candidate, blocked, &mut out.blocked) {
+                keep(bundle, candidate, &mut seen, &mut out.images);
             }
         }
     }
     out
+}
+
+/// One image a bundle names: its related-image name (empty for the bundle image), the reference as written, and
+/// whether it is the bundle image.
+struct Candidate<'b> {
+    name: &'b str,
+    image: &'b str,
+    is_bundle: bool,
+}
+
+/// A candidate whose reference parsed.
+struct Parsed<'b> {
+    candidate: Candidate<'b>,
+    reference: ImageReference,
+}
+
+/// The bundle image and its related images; related images without a reference are warned about.
+fn candidates<'b>(bundle: &'b Bundle, warnings: &mut Vec<String>) -> Vec<Candidate<'b>> {
+    let mut out = Vec::new();
+    if !bundle.image.trim().is_empty() {
+        out.push(Candidate {
+            name: "",
+            image: bundle.image.as_str(),
+            is_bundle: true,
+        });
+    }
+    for related in &bundle.related_images {
+        if related.image.trim().is_empty() {
+            warnings.push(format!(
+                "bundle `{}` ({}): related image `{}` has no image reference; ignored",
+                bundle.name, bundle.package, related.name
+            ));
+            continue;
+        }
+        out.push(Candidate {
+            name: related.name.as_str(),
+            image: related.image.as_str(),
+            is_bundle: related.image == bundle.image,
+        });
+    }
+    out
+}
+
+/// Every candidate parsed, or none: a bundle with an image that cannot be pinned is skipped whole, and said so.
+fn parse_all<'b>(
+    bundle: &Bundle,
+    candidates: Vec<Candidate<'b>>,
+    skipped: &mut Vec<SkippedBundle>,
+) -> Option<Vec<Parsed<'b>>> {
+    let mut parsed = Vec::with_capacity(candidates.len());
+    for candidate in candidates {
+        match parse_pinnable(candidate.image) {
+            Ok(reference) => parsed.push(Parsed { candidate, reference }),
+            Err(reason) => {
+                let what = if candidate.is_bundle && candidate.name.is_empty() {
+                    "bundle image".to_string()
+                } else {
+                    format!("related image `{}`", candidate.name)
+                };
+                skipped.push(SkippedBundle {
+                    package: bundle.package.clone(),
+                    bundle: bundle.name.clone(),
+                    reason: format!("{what} `{}`: {reason}", candidate.image),
+                });
+                return None;
+            }
+        }
+    }
+    Some(parsed)
+}
+
+/// Whether a `blockedImages` pattern matches the image (as written or normalised); recorded once per bundle.
+fn is_blocked(bundle: &Bundle, parsed: &Parsed<'_>, blocked: &[Regex], out: &mut Vec<BlockedRelatedImage>) -> bool {
+    let image = parsed.candidate.image;
+    let normalised = parsed.reference.to_string();
+    let text = image.strip_prefix("docker://").unwrap_or(image);
+    let Some(pattern) = blocked.iter().find(|p| p.is_match(text) || p.is_match(&normalised)) else {
+        return false;
+    };
+    let already = out
+        .iter()
+        .any(|b| b.image == image && b.bundle == bundle.name && b.package == bundle.package);
+    if !already {
+        out.push(BlockedRelatedImage {
+            image: image.to_string(),
+            package: bundle.package.clone(),
+            bundle: bundle.name.clone(),
+            pattern: pattern.as_str().to_string(),
+        });
+    }
+    true
+}
+
+/// Adds the image once by reference; a repeat only adds what it knows (bundle-image role, a related-image name).
+fn keep(
+    bundle: &Bundle,
+    parsed: Parsed<'_>,
+    seen: &mut HashMap<ImageReference, usize>,
+    images: &mut Vec<RelatedImage>,
+) {
+    let Parsed { candidate, reference } = parsed;
+    match seen.get(&reference) {
+        Some(&i) => {
+            let existing = &mut images[i];
+            existing.is_bundle_image |= candidate.is_bundle;
+            if existing.name.is_empty() && !candidate.name.is_empty() && existing.bundle == bundle.name {
+                existing.name = candidate.name.to_string();
+            }
+        }
+        None => {
+            seen.insert(reference.clone(), images.len());
+            images.push(RelatedImage {
+                reference,
+                package: bundle.package.clone(),
+                bundle: bundle.name.clone(),
+                name: candidate.name.to_string(),
+                is_bundle_image: candidate.is_bundle,
+            });
+        }
+    }
 }
 
 /// Why an image a bundle names cannot be mirrored.
