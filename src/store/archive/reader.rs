@@ -282,6 +282,42 @@ fn check_listed_blobs(
 }
 
 /// Walks a segment's headers: blob offsets and the metadata, refusing anything ferry does not write.
+/// The two zero blocks that end a tar: a zero block followed by data is corruption.
+fn check_end_of_archive(path: &Path, file: &File, offset: u64, length: u64) -> Result<(), ArchiveError> {
+    if offset + 2 * BLOCK > length {
+        return Err(ArchiveError::Truncated {
+            file: path.to_path_buf(),
+            offset,
+            reason: "the file ends inside the end-of-archive blocks".into(),
+        });
+    }
+    let mut block = [0u8; 512];
+    file.read_exact_at(&mut block, offset + BLOCK).map_err(io_error(path))?;
+    if block.iter().any(|&b| b != 0) {
+        return Err(ArchiveError::NotFerryArchive {
+            file: path.to_path_buf(),
+            reason: format!("a zero block at offset {offset} is followed by data (corrupted?)"),
+        });
+    }
+    Ok(())
+}
+
+/// What an entry is, or why it is refused (unsafe, or not written by ferry).
+fn entry_kind(path: &Path, offset: u64, header: &tar::EntryHeader) -> Result<EntryKind, ArchiveError> {
+    tar::classify(header).map_err(|refusal| match refusal {
+        Refusal::Unsafe(reason) => ArchiveError::UnsafeEntry {
+            file: path.to_path_buf(),
+            offset,
+            name: header.name.clone(),
+            reason,
+        },
+        Refusal::Foreign(reason) => ArchiveError::NotFerryArchive {
+            file: path.to_path_buf(),
+            reason: format!("entry `{}` at offset {offset}: {reason}", header.name),
+        },
+    })
+}
+
 fn index_segment(path: &Path) -> Result<SegmentIndex, ArchiveError> {
     let io = io_error(path);
     let file = File::open(path).map_err(&io)?;
@@ -316,19 +352,7 @@ fn index_segment(path: &Path) -> Result<SegmentIndex, ArchiveError> {
         let header = match tar::parse_header(&block) {
             Ok(Some(header)) => header,
             Ok(None) => {
-                if offset + 2 * BLOCK > length {
-                    return Err(truncated(
-                        offset,
-                        "the file ends inside the end-of-archive blocks".into(),
-                    ));
-                }
-                file.read_exact_at(&mut block, offset + BLOCK).map_err(&io)?;
-                if block.iter().any(|&b| b != 0) {
-                    return Err(ArchiveError::NotFerryArchive {
-                        file: path.to_path_buf(),
-                        reason: format!("a zero block at offset {offset} is followed by data (corrupted?)"),
-                    });
-                }
+                check_end_of_archive(path, &file, offset, length)?;
                 break;
             }
             Err(reason) => {
@@ -338,30 +362,16 @@ fn index_segment(path: &Path) -> Result<SegmentIndex, ArchiveError> {
                 })
             }
         };
-        let kind = tar::classify(&header).map_err(|refusal| match refusal {
-            Refusal::Unsafe(reason) => ArchiveError::UnsafeEntry {
-                file: path.to_path_buf(),
-                offset,
-                name: header.name.clone(),
-                reason,
-            },
-            Refusal::Foreign(reason) => ArchiveError::NotFerryArchive {
-                file: path.to_path_buf(),
-                reason: format!("entry `{}` at offset {offset}: {reason}", header.name),
-            },
-        })?;
+        let kind = entry_kind(path, offset, &header)?;
         let data = offset + BLOCK;
         let end = data.checked_add(tar::padded(header.size)).filter(|&end| end <= length);
         let Some(end) = end else {
-            return Err(truncated(
-                offset,
-                format!(
-                    "entry `{}` has {} bytes but the file ends {} bytes after its header",
-                    header.name,
-                    header.size,
-                    length - data.min(length)
-                ),
-            ));
+            let after = length - data.min(length);
+            let reason = format!(
+                "entry `{}` has {} bytes but the file ends {after} bytes after its header",
+                header.name, header.size
+            );
+            return Err(truncated(offset, reason));
         };
         match kind {
             EntryKind::Blob(digest) => index.blobs.push((digest, data, header.size)),
