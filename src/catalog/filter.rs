@@ -208,6 +208,74 @@ impl fmt::Display for Bounds {
     }
 }
 
+/// What a dependency's addition says about the bundles it brought in.
+struct AddedBecause<'r, 'a> {
+    bundle: &'a Bundle,
+    reason: &'r str,
+    channel: &'r str,
+    default: Option<&'r str>,
+    default_head: Option<&'a str>,
+}
+
+/// The channel a dependency goes into: one already kept, else the default channel, else the first that has it.
+fn channel_for_dependency<'a>(
+    containing: &[&'a Channel],
+    kept: &Kept<'a>,
+    default: Option<&str>,
+) -> Option<&'a Channel> {
+    containing
+        .iter()
+        .find(|c| kept.channels.contains_key(c.name.as_str()))
+        .or_else(|| containing.iter().find(|c| Some(c.name.as_str()) == default))
+        .or_else(|| containing.first())
+        .copied()
+}
+
+/// Adds `bundle` to `channel` in `kept`, with what connects it to the channel's head; a warning when it cannot be
+/// added without breaking the channel's upgrade graph.
+fn connect_bundle<'a>(kept: &mut Kept<'a>, channel: &'a Channel, bundle: &Bundle) -> Option<String> {
+    let package = &bundle.package;
+    let position = channel.entries.iter().position(|e| e.name == bundle.name)?;
+    let Some((_, entries)) = kept.channels.get_mut(channel.name.as_str()) else {
+        // A channel not kept so far: the bundle alone is a valid channel.
+        kept.channels
+            .insert(&channel.name, (channel, BTreeSet::from([position])));
+        return None;
+    };
+    let head = match graph::head(&channel.entries) {
+        Ok(head) => head,
+        Err(e) => {
+            return Some(format!(
+                "cannot add `{}` to channel `{}` of package `{package}`: {e}",
+                bundle.name, channel.name
+            ))
+        }
+    };
+    let wanted = |i: usize| i == position || entries.contains(&i);
+    let result = graph::keep(&channel.entries, head, &wanted);
+    if !result.entries.contains(&position) {
+        return Some(format!(
+            "cannot add `{}` to channel `{}` of package `{package}` without breaking its upgrade graph; the \
+             dependency is not mirrored",
+            bundle.name, channel.name
+        ));
+    }
+    entries.extend(result.entries);
+    None
+}
+
+/// A package that a dependency added keeps the head of its default channel, so that it stays valid.
+fn keep_default_head<'a>(index: &Index<'a>, kept: &mut Kept<'a>, package: &str, default: &str) -> Option<&'a str> {
+    if kept.channels.contains_key(default) {
+        return None;
+    }
+    let default_channel = index.channel(package, default)?;
+    let head = graph::head(&default_channel.entries).ok()?;
+    kept.channels
+        .insert(&default_channel.name, (default_channel, BTreeSet::from([head])));
+    Some(default_channel.entries[head].name.as_str())
+}
+
 /// Why a channel the filter emptied is left out.
 fn why_empty(mode: &Mode<'_>) -> String {
     match mode {
@@ -728,92 +796,53 @@ impl<'a> Filter<'a> {
             .collect();
         let kept = self.kept.entry(package_name).or_insert_with(|| Kept::new(package));
         let default = kept.effective_default().map(str::to_string);
-        let chosen = containing
-            .iter()
-            .find(|c| kept.channels.contains_key(c.name.as_str()))
-            .or_else(|| containing.iter().find(|c| Some(c.name.as_str()) == default.as_deref()))
-            .or_else(|| containing.first())
-            .copied();
-        let Some(channel) = chosen else {
+        let Some(channel) = channel_for_dependency(&containing, kept, default.as_deref()) else {
             return Vec::new();
         };
-        let position = channel
-            .entries
-            .iter()
-            .position(|e| e.name == bundle.name)
-            .expect("channel contains it");
-        let mut connect_warning = None;
-        match kept.channels.get_mut(channel.name.as_str()) {
-            Some((_, entries)) => match graph::head(&channel.entries) {
-                Ok(head) => {
-                    let wanted = |i: usize| i == position || entries.contains(&i);
-                    let result = graph::keep(&channel.entries, head, &wanted);
-                    if result.entries.contains(&position) {
-                        entries.extend(result.entries);
-                    } else {
-                        connect_warning = Some(format!(
-                            "cannot add `{}` to channel `{}` of package `{package_name}` without breaking its upgrade \
-                             graph; the dependency is not mirrored",
-                            bundle.name, channel.name
-                        ));
-                    }
-                }
-                Err(e) => {
-                    connect_warning = Some(format!(
-                        "cannot add `{}` to channel `{}` of package `{package_name}`: {e}",
-                        bundle.name, channel.name
-                    ))
-                }
-            },
-            None => {
-                // A channel not kept so far: the bundle alone is a valid channel.
-                kept.channels
-                    .insert(&channel.name, (channel, BTreeSet::from([position])));
-            }
-        }
-        let mut default_head = None;
-        if new_package {
-            if let Some(default) = default.as_deref() {
-                if !kept.channels.contains_key(default) {
-                    if let Some(default_channel) = self.index.channel(package_name, default) {
-                        if let Ok(head) = graph::head(&default_channel.entries) {
-                            kept.channels
-                                .insert(&default_channel.name, (default_channel, BTreeSet::from([head])));
-                            default_head = Some(default_channel.entries[head].name.as_str());
-                        }
-                    }
-                }
-            }
-        }
+        let connect_warning = connect_bundle(kept, channel, bundle);
+        let default_head = match (new_package, default.as_deref()) {
+            (true, Some(default)) => keep_default_head(&self.index, kept, package_name, default),
+            _ => None,
+        };
         let after = kept.bundle_names();
-        if let Some(w) = connect_warning {
-            self.warnings.push(w);
-        }
-        let mut added = Vec::new();
-        for name in after.difference(&before) {
-            let why = if *name == bundle.name {
-                reason.to_string()
-            } else if Some(*name) == default_head {
-                format!(
-                    "head of `{}`, the default channel of package `{package_name}`, kept so that the package \
-                     added for `{}` stays valid",
-                    default.as_deref().unwrap_or_default(),
-                    bundle.name
-                )
-            } else {
-                format!(
-                    "connects `{}` to the head of channel `{}` of package `{package_name}`",
-                    bundle.name, channel.name
-                )
-            };
-            self.added.push(AddedDependency {
-                package: package_name.to_string(),
-                bundle: name.to_string(),
-                reason: why,
-            });
-            added.push((package_name, *name));
-        }
-        added
+        self.warnings.extend(connect_warning);
+        let added_because = AddedBecause {
+            bundle,
+            reason,
+            channel: &channel.name,
+            default: default.as_deref(),
+            default_head,
+        };
+        after
+            .difference(&before)
+            .map(|name| self.record_added(package_name, name, &added_because))
+            .collect()
+    }
+
+    /// Records a bundle that a dependency brought in, with why.
+    fn record_added(&mut self, package: &'a str, name: &'a str, because: &AddedBecause<'_, 'a>) -> (&'a str, &'a str) {
+        let bundle = because.bundle;
+        let why = if name == bundle.name {
+            because.reason.to_string()
+        } else if Some(name) == because.default_head {
+            format!(
+                "head of `{}`, the default channel of package `{package}`, kept so that the package added for `{}` \
+                 stays valid",
+                because.default.unwrap_or_default(),
+                bundle.name
+            )
+        } else {
+            format!(
+                "connects `{}` to the head of channel `{}` of package `{package}`",
+                bundle.name, because.channel
+            )
+        };
+        self.added.push(AddedDependency {
+            package: package.to_string(),
+            bundle: name.to_string(),
+            reason: why,
+        });
+        (package, name)
     }
 
     // ---- output -------------------------------------------------------------------------------------------------
