@@ -581,72 +581,99 @@ impl<'a> Filter<'a> {
                     graph::head(entries).map_err(|e| self.invalid_channel(pkg, &channel.name, head_error(&e)))?;
                 Ok(BTreeSet::from([head]))
             }
-            Mode::Bundles(selected) => {
-                let kept: BTreeSet<usize> = (0..entries.len())
-                    .filter(|&i| selected.contains(entries[i].name.as_str()))
-                    .collect();
-                if !kept.is_empty() {
-                    let sub: Vec<ChannelEntry> = kept.iter().map(|&i| entries[i].clone()).collect();
-                    if let Err(e) = graph::validate(&sub) {
-                        return Err(self.invalid_channel(
-                            pkg,
-                            &channel.name,
-                            format!(
-                                "the selected bundles do not form a valid channel: {e}. Select bundles that upgrade \
-                                 into one another (add the ones in between), or one bundle per channel"
-                            ),
-                        ));
-                    }
-                }
-                Ok(kept)
-            }
-            Mode::Range(bounds) => {
-                let version = |i: usize| self.index.version(pkg, &entries[i].name);
-                if let Some(target) = bounds.exact() {
-                    // minVersion == maxVersion: that bundle alone.
-                    let mut matches: Vec<usize> = (0..entries.len())
-                        .filter(|&i| version(i).is_some_and(|v| v.cmp_precedence(target).is_eq()))
-                        .collect();
-                    matches.sort_by(|&a, &b| {
-                        let (va, vb) = (version(a).expect("matched"), version(b).expect("matched"));
-                        (vb == target).cmp(&(va == target)).then_with(|| vb.cmp(va))
-                    });
-                    let Some(&first) = matches.first() else {
-                        return Ok(BTreeSet::new());
-                    };
-                    if matches.len() > 1 {
-                        let names: Vec<&str> = matches.iter().map(|&i| entries[i].name.as_str()).collect();
-                        self.warnings.push(format!(
-                            "package `{pkg}` channel `{}`: bundles {} all have version {target}; keeping `{}`",
-                            channel.name,
-                            quoted(&names),
-                            entries[first].name
-                        ));
-                    }
-                    return Ok(BTreeSet::from([first]));
-                }
-                let head =
-                    graph::head(entries).map_err(|e| self.invalid_channel(pkg, &channel.name, head_error(&e)))?;
-                let wanted = |i: usize| version(i).is_some_and(|v| bounds.contains(v));
-                let kept = graph::keep(entries, head, &wanted);
-                for &i in &kept.outside {
-                    let entry = &entries[i].name;
-                    self.warnings.push(match version(i) {
-                        Some(v) => format!(
-                            "package `{pkg}` channel `{}`: keeping bundle `{entry}` (version {v}) outside the {bounds}: \
-                             it is needed so that the channel keeps a single head",
-                            channel.name
-                        ),
-                        None => format!(
-                            "package `{pkg}` channel `{}`: keeping unversioned bundle `{entry}`: it is needed so that \
-                             the channel keeps a single head",
-                            channel.name
-                        ),
-                    });
-                }
-                Ok(kept.entries)
-            }
+            Mode::Bundles(selected) => self.selected_bundles(pkg, channel, selected),
+            Mode::Range(bounds) => match bounds.exact() {
+                Some(target) => Ok(self.exact_version(pkg, channel, target)),
+                None => self.version_range(pkg, channel, bounds),
+            },
         }
+    }
+
+    /// The selected bundles of a channel, which must form a valid channel on their own.
+    fn selected_bundles(
+        &self,
+        pkg: &str,
+        channel: &Channel,
+        selected: &BTreeSet<&str>,
+    ) -> Result<BTreeSet<usize>, CatalogError> {
+        let entries = &channel.entries;
+        let kept: BTreeSet<usize> = (0..entries.len())
+            .filter(|&i| selected.contains(entries[i].name.as_str()))
+            .collect();
+        if kept.is_empty() {
+            return Ok(kept);
+        }
+        let sub: Vec<ChannelEntry> = kept.iter().map(|&i| entries[i].clone()).collect();
+        if let Err(e) = graph::validate(&sub) {
+            return Err(self.invalid_channel(
+                pkg,
+                &channel.name,
+                format!(
+                    "the selected bundles do not form a valid channel: {e}. Select bundles that upgrade into one \
+                     another (add the ones in between), or one bundle per channel"
+                ),
+            ));
+        }
+        Ok(kept)
+    }
+
+    /// minVersion == maxVersion: that bundle alone (the one whose version text is exactly it, else the highest).
+    fn exact_version(&mut self, pkg: &str, channel: &Channel, target: &Version) -> BTreeSet<usize> {
+        let entries = &channel.entries;
+        let version = |i: usize| self.index.version(pkg, &entries[i].name);
+        let mut matches: Vec<(usize, &Version)> = (0..entries.len())
+            .filter_map(|i| version(i).filter(|v| v.cmp_precedence(target).is_eq()).map(|v| (i, v)))
+            .collect();
+        matches.sort_by(|(_, va), (_, vb)| (*vb == target).cmp(&(*va == target)).then_with(|| vb.cmp(va)));
+        let Some(&(first, _)) = matches.first() else {
+            return BTreeSet::new();
+        };
+        if matches.len() > 1 {
+            let names: Vec<&str> = matches.iter().map(|&(i, _)| entries[i].name.as_str()).collect();
+            let warning = format!(
+                "package `{pkg}` channel `{}`: bundles {} all have version {target}; keeping `{}`",
+                channel.name,
+                quoted(&names),
+                entries[first].name
+            );
+            self.warnings.push(warning);
+        }
+        BTreeSet::from([first])
+    }
+
+    /// The bundles in range, and those outside it that the channel needs to keep a single head (each warned about).
+    fn version_range(
+        &mut self,
+        pkg: &str,
+        channel: &Channel,
+        bounds: &Bounds,
+    ) -> Result<BTreeSet<usize>, CatalogError> {
+        let entries = &channel.entries;
+        let head = graph::head(entries).map_err(|e| self.invalid_channel(pkg, &channel.name, head_error(&e)))?;
+        let version = |i: usize| self.index.version(pkg, &entries[i].name);
+        let wanted = |i: usize| version(i).is_some_and(|v| bounds.contains(v));
+        let kept = graph::keep(entries, head, &wanted);
+        let warnings: Vec<String> = kept
+            .outside
+            .iter()
+            .map(|&i| {
+                let entry = &entries[i].name;
+                match version(i) {
+                    Some(v) => format!(
+                        "package `{pkg}` channel `{}`: keeping bundle `{entry}` (version {v}) outside the {bounds}: \
+                         it is needed so that the channel keeps a single head",
+                        channel.name
+                    ),
+                    None => format!(
+                        "package `{pkg}` channel `{}`: keeping unversioned bundle `{entry}`: it is needed so that \
+                         the channel keeps a single head",
+                        channel.name
+                    ),
+                }
+            })
+            .collect();
+        self.warnings.extend(warnings);
+        Ok(kept.entries)
     }
 
     // ---- dependencies -------------------------------------------------------------------------------------------
