@@ -8,7 +8,7 @@ use std::fmt;
 use semver::Version;
 
 use super::graph::{self, GraphError};
-use super::model::{Bundle, Channel, ChannelEntry, DeclarativeConfig, Deprecation, Gvk, Package};
+use super::model::{Bundle, Channel, ChannelEntry, DeclarativeConfig, Deprecation, Gvk, Package, PackageRequirement};
 use super::{close_matches, CatalogError, VersionRange};
 use crate::config::{parse_version, Operator, Package as PackageFilter, PackageChannel};
 
@@ -705,67 +705,84 @@ impl<'a> Filter<'a> {
                 ));
             }
             for requirement in bundle.required_packages() {
-                let range = match VersionRange::parse(&requirement.version_range) {
-                    Ok(range) => range,
-                    Err(e) => {
-                        self.warnings
-                            .push(format!("bundle `{name}` ({package}): olm.package.required: {e}"));
-                        continue;
-                    }
-                };
-                let in_range = |b: &&Bundle| b.version.as_ref().is_some_and(|v| range.matches(v));
-                let satisfied = self.kept.get(requirement.package.as_str()).is_some_and(|k| {
-                    k.bundle_names()
-                        .iter()
-                        .filter_map(|b| self.index.bundles.get(&(requirement.package.as_str(), *b)))
-                        .any(&in_range)
-                });
-                if satisfied {
-                    continue;
-                }
-                let mut candidates: Vec<&'a Bundle> = self
-                    .index
-                    .catalog
-                    .bundles
-                    .iter()
-                    .filter(|b| b.package == requirement.package && self.in_some_channel(b))
-                    .filter(|b| in_range(b))
-                    .collect();
-                candidates.sort_by(|a, b| self.rank(a, b, false));
-                let what = format!("package `{}` ({})", requirement.package, display_range(&range));
-                match candidates.first() {
-                    Some(choice) => {
-                        let reason = format!("required by `{name}` ({package}): olm.package.required {what}");
-                        let added = self.add_dependency(choice, &reason);
-                        queue.extend(added);
-                    }
-                    None => self.warnings.push(format!(
-                        "bundle `{name}` ({package}) requires {what}, which catalog `{}` does not provide (if another \
-                         catalog does, mirror it from there)",
-                        self.catalog_name
-                    )),
-                }
+                queue.extend(self.require_package(bundle, &requirement));
             }
             for gvk in bundle.required_gvks() {
-                let providers: Vec<&'a Bundle> = self.index.providers().get(&gvk).cloned().unwrap_or_default();
-                if providers.iter().any(|p| self.is_kept(&p.package, &p.name)) {
-                    continue;
-                }
-                let mut candidates: Vec<&'a Bundle> =
-                    providers.into_iter().filter(|b| self.in_some_channel(b)).collect();
-                candidates.sort_by(|a, b| self.rank(a, b, true));
-                match candidates.first() {
-                    Some(choice) => {
-                        let reason = format!("required by `{name}` ({package}): olm.gvk.required {gvk}");
-                        let added = self.add_dependency(choice, &reason);
-                        queue.extend(added);
-                    }
-                    None => self.warnings.push(format!(
-                        "bundle `{name}` ({package}) requires API {gvk}, which no bundle of catalog `{}` provides (if \
-                         another catalog does, mirror it from there)",
-                        self.catalog_name
-                    )),
-                }
+                queue.extend(self.require_api(bundle, &gvk));
+            }
+        }
+    }
+
+    /// Satisfies an `olm.package.required` of `bundle`: nothing when a kept bundle is in range, else the best
+    /// bundle in range is added (with what it needs to stay valid); the bundles added, for their own dependencies.
+    fn require_package(&mut self, bundle: &'a Bundle, requirement: &PackageRequirement) -> Vec<(&'a str, &'a str)> {
+        let (name, package) = (&bundle.name, &bundle.package);
+        let range = match VersionRange::parse(&requirement.version_range) {
+            Ok(range) => range,
+            Err(e) => {
+                self.warnings
+                    .push(format!("bundle `{name}` ({package}): olm.package.required: {e}"));
+                return Vec::new();
+            }
+        };
+        let in_range = |b: &&Bundle| b.version.as_ref().is_some_and(|v| range.matches(v));
+        let satisfied = self.kept.get(requirement.package.as_str()).is_some_and(|k| {
+            k.bundle_names()
+                .iter()
+                .filter_map(|b| self.index.bundles.get(&(requirement.package.as_str(), *b)))
+                .any(&in_range)
+        });
+        if satisfied {
+            return Vec::new();
+        }
+        let mut candidates: Vec<&'a Bundle> = self
+            .index
+            .catalog
+            .bundles
+            .iter()
+            .filter(|b| b.package == requirement.package && self.in_some_channel(b))
+            .filter(|b| in_range(b))
+            .collect();
+        candidates.sort_by(|a, b| self.rank(a, b, false));
+        let what = format!("package `{}` ({})", requirement.package, display_range(&range));
+        match candidates.first() {
+            Some(choice) => {
+                let reason = format!("required by `{name}` ({package}): olm.package.required {what}");
+                self.add_dependency(choice, &reason)
+            }
+            None => {
+                self.warnings.push(format!(
+                    "bundle `{name}` ({package}) requires {what}, which catalog `{}` does not provide (if another \
+                     catalog does, mirror it from there)",
+                    self.catalog_name
+                ));
+                Vec::new()
+            }
+        }
+    }
+
+    /// Satisfies an `olm.gvk.required` of `bundle`: nothing when a kept bundle provides the API, else the best
+    /// provider is added; the bundles added, for their own dependencies.
+    fn require_api(&mut self, bundle: &'a Bundle, gvk: &Gvk) -> Vec<(&'a str, &'a str)> {
+        let (name, package) = (&bundle.name, &bundle.package);
+        let providers: Vec<&'a Bundle> = self.index.providers().get(gvk).cloned().unwrap_or_default();
+        if providers.iter().any(|p| self.is_kept(&p.package, &p.name)) {
+            return Vec::new();
+        }
+        let mut candidates: Vec<&'a Bundle> = providers.into_iter().filter(|b| self.in_some_channel(b)).collect();
+        candidates.sort_by(|a, b| self.rank(a, b, true));
+        match candidates.first() {
+            Some(choice) => {
+                let reason = format!("required by `{name}` ({package}): olm.gvk.required {gvk}");
+                self.add_dependency(choice, &reason)
+            }
+            None => {
+                self.warnings.push(format!(
+                    "bundle `{name}` ({package}) requires API {gvk}, which no bundle of catalog `{}` provides (if \
+                     another catalog does, mirror it from there)",
+                    self.catalog_name
+                ));
+                Vec::new()
             }
         }
     }
