@@ -1,6 +1,7 @@
 //! `view`: draws the model, and only reads it. The frame is a header (screens, output file, unsaved mark), the
 //! focused screen, a status line and the keys of the focused pane; dialogs float on top.
 
+mod columns;
 mod dialogs;
 pub(crate) mod help;
 mod operators;
