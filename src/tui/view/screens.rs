@@ -6,8 +6,9 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
-use super::{pane_block, Theme};
-use crate::config::RELEASE_ARCHITECTURES;
+use super::columns::{details, draw_details, widest, Columns, Widths};
+use super::{fit, pane_block, Theme};
+use crate::config::{AdditionalImage, RELEASE_ARCHITECTURES};
 use crate::tui::model::{Model, Pane};
 
 fn table_state(cursor: usize, len: usize) -> TableState {
@@ -48,13 +49,45 @@ fn draw_blocked(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
     frame.render_stateful_widget(table, area, &mut table_state(model.blocked_cursor, len));
 }
 
+/// What the columns after an image's name show, as the details name them, and their headers.
+const IMAGE_COLUMNS: [(&str, &str); 3] = [
+    ("target repo", "TARGET REPO"),
+    ("target tag", "TARGET TAG"),
+    ("platforms", "PLATFORMS"),
+];
+
+/// An additional image's values in the columns after its name (empty: not set).
+fn image_cells(image: &AdditionalImage) -> [String; 3] {
+    let platforms: Vec<String> = image.platforms.iter().map(ToString::to_string).collect();
+    [
+        image.target_repo.clone().unwrap_or_default(),
+        image.target_tag.clone().unwrap_or_default(),
+        if platforms.is_empty() {
+            "all".to_string()
+        } else {
+            platforms.join(",")
+        },
+    ]
+}
+
+/// Name, target repository, target tag, platforms: each as wide as its widest value or header.
+fn image_columns(images: &[AdditionalImage]) -> Columns {
+    let cells: Vec<[String; 3]> = images.iter().map(image_cells).collect();
+    Columns {
+        marks: 0,
+        name: widest(images.iter().map(|i| i.name.as_str()).chain(["NAME"])),
+        others: IMAGE_COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(column, (_, header))| widest(cells.iter().map(|c| c[column].as_str()).chain([*header])))
+            .collect(),
+    }
+}
+
 fn draw_additional(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
     let focused = model.focus == Pane::Images;
-    let block = pane_block(
-        format!(" Additional images ({}) ", model.additional.len()),
-        focused,
-        theme,
-    );
+    let title = format!(" Additional images ({}) ", model.additional.len());
+    let block = pane_block(title, focused, theme);
     if model.additional.is_empty() {
         let text = vec![
             Line::styled("No additional images.", theme.dim()),
@@ -66,37 +99,47 @@ fn draw_additional(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) 
         frame.render_widget(Paragraph::new(text).block(block).wrap(Wrap { trim: true }), area);
         return;
     }
-    let rows: Vec<Row> = model
-        .additional
-        .iter()
-        .map(|image| {
-            let platforms: Vec<String> = image.platforms.iter().map(ToString::to_string).collect();
-            Row::new(vec![
-                Cell::from(image.name.clone()),
-                Cell::from(image.target_repo.clone().unwrap_or_default()),
-                Cell::from(image.target_tag.clone().unwrap_or_default()),
-                Cell::from(if platforms.is_empty() {
-                    "all".to_string()
-                } else {
-                    platforms.join(",")
-                }),
-            ])
-        })
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = usize::from(inner.width);
+    let widths = image_columns(&model.additional).fit(width);
+    let focused_image = model.additional.get(model.image_cursor);
+    let details = focused_image.map_or_else(Vec::new, |image| {
+        let labels = IMAGE_COLUMNS.iter().map(|(label, _)| *label);
+        let values: Vec<(&str, String)> = widths.given_way(labels.zip(image_cells(image)));
+        let values: Vec<(&str, String)> = values.into_iter().filter(|(_, value)| !value.is_empty()).collect();
+        details(&values, width, theme)
+    });
+    let table_area = draw_details(frame, inner, details, theme);
+    let table = image_table(&model.additional, &widths, focused, theme);
+    frame.render_stateful_widget(
+        table,
+        table_area,
+        &mut table_state(model.image_cursor, model.additional.len()),
+    );
+}
+
+/// The images as a table with the columns that fit.
+fn image_table<'a>(images: &[AdditionalImage], widths: &Widths, focused: bool, theme: &Theme) -> Table<'a> {
+    let shown: Vec<(usize, usize)> = (0..IMAGE_COLUMNS.len())
+        .filter_map(|column| Some((column, widths.shown(column)?)))
         .collect();
-    let len = rows.len();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Percentage(46),
-            Constraint::Percentage(20),
-            Constraint::Percentage(14),
-            Constraint::Percentage(20),
-        ],
-    )
-    .header(Row::new(vec!["NAME", "TARGET REPO", "TARGET TAG", "PLATFORMS"]).style(theme.dim()))
-    .row_highlight_style(theme.cursor(focused))
-    .block(block);
-    frame.render_stateful_widget(table, area, &mut table_state(model.image_cursor, len));
+    let row = |name: String, cells: [String; 3]| {
+        let mut row = vec![Cell::from(name)];
+        row.extend(shown.iter().map(|&(column, _)| Cell::from(cells[column].clone())));
+        Row::new(row)
+    };
+    let rows: Vec<Row> = images
+        .iter()
+        .map(|image| row(fit(&image.name, widths.name), image_cells(image)))
+        .collect();
+    let header = row("NAME".into(), IMAGE_COLUMNS.map(|(_, header)| header.to_string()));
+    let constraints = std::iter::once(widths.name)
+        .chain(shown.iter().map(|&(_, width)| width))
+        .map(|width| Constraint::Length(u16::try_from(width).unwrap_or(u16::MAX)));
+    Table::new(rows, constraints)
+        .header(header.style(theme.dim()))
+        .row_highlight_style(theme.cursor(focused))
 }
 
 fn flag(value: bool) -> &'static str {
