@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use super::columns::{details, draw_details, widest, Columns, Widths};
 use super::{fit, pane_block, Theme};
-use crate::config::{AdditionalImage, RELEASE_ARCHITECTURES};
+use crate::config::{AdditionalImage, ReleasePlatform, RELEASE_ARCHITECTURES};
 use crate::tui::model::{Model, Pane};
 
 fn table_state(cursor: usize, len: usize) -> TableState {
@@ -157,7 +157,7 @@ pub(super) fn draw_releases(model: &Model, theme: &Theme, frame: &mut Frame, are
     frame.render_widget(block, area);
     let releases = &model.releases;
     let channel_rows = releases.channels.len().max(1) as u16 + 1;
-    let [title, channels, gap, arch_title, arches, extra] = Layout::vertical([
+    let [title, channels, _gap, arch_title, arches, extra] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(channel_rows.min(inner.height.saturating_sub(9))),
         Constraint::Length(1),
@@ -166,74 +166,90 @@ pub(super) fn draw_releases(model: &Model, theme: &Theme, frame: &mut Frame, are
         Constraint::Min(0),
     ])
     .areas(inner);
-    let _ = gap;
     frame.render_widget(Paragraph::new(Line::styled("Channels", theme.accent())), title);
-    let cursor = model.release_cursor;
-    if releases.channels.is_empty() {
+    draw_release_channels(model, theme, frame, channels);
+    frame.render_widget(Paragraph::new(architectures_title(releases, theme)), arch_title);
+    frame.render_widget(Paragraph::new(architecture_lines(model, theme)), arches);
+    frame.render_widget(
+        Paragraph::new(kept_notes(releases, theme)).wrap(Wrap { trim: true }),
+        extra,
+    );
+}
+
+/// The release channels as a table, or how to add one.
+fn draw_release_channels(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let focused = model.focus == Pane::Releases;
+    let channels = &model.releases.channels;
+    if channels.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::from(vec![
                 Span::styled("  none: ", theme.dim()),
                 Span::styled("a", theme.key()),
                 Span::styled(" adds a release channel (stable-4.18, fast-4.19, okd ...)", theme.dim()),
             ])),
-            channels,
+            area,
         );
-    } else {
-        let rows: Vec<Row> = releases
-            .channels
-            .iter()
-            .map(|c| {
-                Row::new(vec![
-                    c.name.clone(),
-                    c.channel_type.as_str().to_string(),
-                    c.min_version.clone().unwrap_or_default(),
-                    c.max_version.clone().unwrap_or_default(),
-                    flag(c.full).to_string(),
-                    flag(c.shortest_path).to_string(),
-                ])
-            })
-            .collect();
-        let len = rows.len();
-        let table = Table::new(
-            rows,
-            [
-                Constraint::Min(16),
-                Constraint::Length(5),
-                Constraint::Length(12),
-                Constraint::Length(12),
-                Constraint::Length(5),
-                Constraint::Length(9),
-            ],
-        )
-        .header(Row::new(vec!["CHANNEL", "TYPE", "MIN", "MAX", "FULL", "SHORTEST"]).style(theme.dim()))
-        .row_highlight_style(theme.cursor(focused && cursor < len));
-        let mut state = table_state(cursor, len);
-        if cursor >= len {
-            state.select(None);
-        }
-        frame.render_stateful_widget(table, channels, &mut state);
+        return;
     }
-    let uses_platforms = !releases.platforms.is_empty();
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled("Architectures", theme.accent()),
-            Span::styled(
-                if releases.architectures.is_empty() {
-                    "  (none checked: amd64)"
-                } else {
-                    ""
-                },
-                theme.dim(),
-            ),
-        ])),
-        arch_title,
-    );
-    let arch_lines: Vec<Line> = RELEASE_ARCHITECTURES
+    let rows: Vec<Row> = channels
+        .iter()
+        .map(|c| {
+            Row::new(vec![
+                c.name.clone(),
+                c.channel_type.as_str().to_string(),
+                c.min_version.clone().unwrap_or_default(),
+                c.max_version.clone().unwrap_or_default(),
+                flag(c.full).to_string(),
+                flag(c.shortest_path).to_string(),
+            ])
+        })
+        .collect();
+    let cursor = model.release_cursor;
+    let len = rows.len();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Min(16),
+            Constraint::Length(5),
+            Constraint::Length(12),
+            Constraint::Length(12),
+            Constraint::Length(5),
+            Constraint::Length(9),
+        ],
+    )
+    .header(Row::new(vec!["CHANNEL", "TYPE", "MIN", "MAX", "FULL", "SHORTEST"]).style(theme.dim()))
+    .row_highlight_style(theme.cursor(focused && cursor < len));
+    let mut state = table_state(cursor, len);
+    if cursor >= len {
+        state.select(None);
+    }
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+fn architectures_title(releases: &ReleasePlatform, theme: &Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled("Architectures", theme.accent()),
+        Span::styled(
+            if releases.architectures.is_empty() {
+                "  (none checked: amd64)"
+            } else {
+                ""
+            },
+            theme.dim(),
+        ),
+    ])
+}
+
+/// A checkbox per release architecture; the cursor moves on to them after the channels.
+fn architecture_lines(model: &Model, theme: &Theme) -> Vec<Line<'static>> {
+    let focused = model.focus == Pane::Releases;
+    let releases = &model.releases;
+    RELEASE_ARCHITECTURES
         .iter()
         .enumerate()
         .map(|(i, arch)| {
             let checked = releases.architectures.iter().any(|a| a == arch);
-            let row_focused = focused && cursor == releases.channels.len() + i;
+            let row_focused = focused && model.release_cursor == releases.channels.len() + i;
             let style = if row_focused { theme.cursor(true) } else { Style::new() };
             Line::from(vec![
                 Span::styled(
@@ -243,10 +259,13 @@ pub(super) fn draw_releases(model: &Model, theme: &Theme, frame: &mut Frame, are
                 Span::styled(format!(" {arch}"), style),
             ])
         })
-        .collect();
-    frame.render_widget(Paragraph::new(arch_lines), arches);
+        .collect()
+}
+
+/// The fields the screen does not edit, shown as they were loaded.
+fn kept_notes(releases: &ReleasePlatform, theme: &Theme) -> Vec<Line<'static>> {
     let mut notes = Vec::new();
-    if uses_platforms {
+    if !releases.platforms.is_empty() {
         let platforms: Vec<String> = releases.platforms.iter().map(ToString::to_string).collect();
         notes.push(Line::styled(
             format!(
@@ -268,7 +287,7 @@ pub(super) fn draw_releases(model: &Model, theme: &Theme, frame: &mut Frame, are
     if releases.kube_virt_container {
         notes.push(Line::styled("kubeVirtContainer: true (kept as loaded)", theme.dim()));
     }
-    frame.render_widget(Paragraph::new(notes).wrap(Wrap { trim: true }), extra);
+    notes
 }
 
 pub(super) fn draw_preview(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
