@@ -112,18 +112,17 @@ pub(crate) fn empty_model() -> Model {
 
 /// A model with one catalog, loaded.
 pub(crate) fn loaded_model() -> Model {
+    model_with_catalog(&format!("docker://{CATALOG}"), Arc::new(catalog_data()))
+}
+
+/// A model with the catalog `reference` added and loaded with `data`.
+pub(crate) fn model_with_catalog(reference: &str, data: Arc<CatalogData>) -> Model {
     let mut model = empty_model();
-    let commands = super::update::add_catalog(&mut model, &format!("docker://{CATALOG}"), "").unwrap();
+    let commands = super::update::add_catalog(&mut model, reference, "").unwrap();
     let Command::LoadCatalog { id, .. } = commands[0].clone() else {
         panic!("{commands:?}")
     };
-    update(
-        &mut model,
-        Msg::CatalogLoaded {
-            id,
-            result: Ok(Arc::new(catalog_data())),
-        },
-    );
+    update(&mut model, Msg::CatalogLoaded { id, result: Ok(data) });
     model
 }
 

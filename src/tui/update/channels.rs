@@ -113,14 +113,42 @@ pub(super) fn set_bound(model: &mut Model, range: RangeOf, bound: Bound) {
         return;
     }
     let selected = select_package(catalog, &package);
-    let (label, slot) = match range {
-        RangeOf::Package => (package.clone(), (&mut selected.min_version, &mut selected.max_version)),
+    let (label, (min, max)) = range_bounds(selected, range, &package, &channel);
+    match bound {
+        Bound::Min => *min = Some(version.clone()),
+        Bound::Max => *max = Some(version.clone()),
+    }
+    let (kind, text) = if inverted(min.as_deref(), max.as_deref()) {
+        (StatusKind::Warning, format!("{label}: minVersion is above maxVersion"))
+    } else {
+        let scope = match range {
+            RangeOf::Package => " (package range: its selected channels, or all when none is)",
+            RangeOf::Channel => "",
+        };
+        (StatusKind::Info, format!("{label}: {} {version}{scope}", bound.field()))
+    };
+    say(model, kind, text);
+}
+
+/// The minVersion and maxVersion that `range` sets on `selected`: the package's own, or those of its entry for
+/// `channel` (added when missing); with how status messages name them (`package`, `package/channel`).
+fn range_bounds<'a>(
+    selected: &'a mut Package,
+    range: RangeOf,
+    package: &str,
+    channel: &str,
+) -> (String, (&'a mut Option<String>, &'a mut Option<String>)) {
+    match range {
+        RangeOf::Package => (
+            package.to_string(),
+            (&mut selected.min_version, &mut selected.max_version),
+        ),
         RangeOf::Channel => {
             let at = match selected.channels.iter().position(|c| c.name == channel) {
                 Some(at) => at,
                 None => {
                     selected.channels.push(PackageChannel {
-                        name: channel.clone(),
+                        name: channel.to_string(),
                         ..PackageChannel::default()
                     });
                     selected.channels.len() - 1
@@ -132,32 +160,17 @@ pub(super) fn set_bound(model: &mut Model, range: RangeOf, bound: Bound) {
                 (&mut entry.min_version, &mut entry.max_version),
             )
         }
-    };
-    let (min, max) = slot;
-    match bound {
-        Bound::Min => *min = Some(version.clone()),
-        Bound::Max => *max = Some(version.clone()),
     }
-    let inverted = match (min.as_deref(), max.as_deref()) {
+}
+
+/// Whether both bounds are set, are versions, and `min` is above `max`.
+fn inverted(min: Option<&str>, max: Option<&str>) -> bool {
+    match (min, max) {
         (Some(min), Some(max)) => matches!(
             (crate::config::parse_version(min), crate::config::parse_version(max)),
             (Ok(a), Ok(b)) if a > b
         ),
         _ => false,
-    };
-    if inverted {
-        say(
-            model,
-            StatusKind::Warning,
-            format!("{label}: minVersion is above maxVersion"),
-        );
-    } else {
-        let scope = match range {
-            RangeOf::Package => " (package range: its selected channels, or all when none is)",
-            RangeOf::Channel => "",
-        };
-        let text = format!("{label}: {} {version}{scope}", bound.field());
-        say(model, StatusKind::Info, text);
     }
 }
 

@@ -197,17 +197,7 @@ fn is_ctrl(key: &KeyEvent, c: char) -> bool {
 
 fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
     if is_ctrl(&key, 'c') {
-        if model.running() {
-            return cancel_run(model);
-        }
-        if model.dialog.take().is_some() {
-            return Vec::new();
-        }
-        if model.filtering {
-            model.filtering = false;
-            return Vec::new();
-        }
-        return request_quit(model);
+        return ctrl_c(model);
     }
     if let Some(dialog) = model.dialog.take() {
         return dialog_key(model, dialog, key);
@@ -219,73 +209,67 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         filter_key(model, key);
         return Vec::new();
     }
+    if key.code == KeyCode::Char('q') {
+        return request_quit(model);
+    }
+    if screen_key(model, key) {
+        return Vec::new();
+    }
+    pane_key(model, key)
+}
+
+/// `ctrl-c`: cancels the run; else closes the dialog, stops typing a filter, or quits (asking first).
+fn ctrl_c(model: &mut Model) -> Vec<Command> {
+    if model.running() {
+        return cancel_run(model);
+    }
+    if model.dialog.take().is_some() {
+        return Vec::new();
+    }
+    if model.filtering {
+        model.filtering = false;
+        return Vec::new();
+    }
+    request_quit(model)
+}
+
+/// The keys that work the same in every pane (help, panes, screens, `/`); whether `key` was one of them.
+fn screen_key(model: &mut Model, key: KeyEvent) -> bool {
     match key.code {
-        KeyCode::Char('?') => {
-            model.dialog = Some(Dialog::Help { scroll: 0 });
-            return Vec::new();
-        }
-        KeyCode::Char('q') => return request_quit(model),
-        KeyCode::Tab => {
-            cycle_focus(model, 1);
-            return Vec::new();
-        }
-        KeyCode::BackTab => {
-            cycle_focus(model, Pane::ORDER.len() - 1);
-            return Vec::new();
-        }
+        KeyCode::Char('?') => model.dialog = Some(Dialog::Help { scroll: 0 }),
+        KeyCode::Tab => cycle_focus(model, 1),
+        KeyCode::BackTab => cycle_focus(model, Pane::ORDER.len() - 1),
         KeyCode::Char('/') if model.screen() == Screen::Operators && model.catalog().is_some() => {
             model.focus = Pane::Packages;
             model.filtering = true;
-            return Vec::new();
         }
         KeyCode::Char(c @ '1'..='5') => {
             let screen = Screen::ALL[c as usize - '1' as usize];
             if model.screen() != screen {
                 model.focus = screen.first_pane();
             }
-            return Vec::new();
         }
-        _ => {}
+        _ => return false,
     }
-    match model.focus {
-        Pane::Catalogs => catalogs_key(model, key),
-        Pane::Packages => {
-            packages_key(model, key);
-            Vec::new()
-        }
-        Pane::Channels => {
-            channels_key(model, key);
-            Vec::new()
-        }
-        Pane::Bundles => {
-            bundles_key(model, key);
-            Vec::new()
-        }
-        Pane::Platforms => {
-            platforms_key(model, key);
-            Vec::new()
-        }
-        Pane::Images => {
-            images_key(model, key);
-            Vec::new()
-        }
-        Pane::Blocked => {
-            blocked_key(model, key);
-            Vec::new()
-        }
-        Pane::Releases => {
-            releases_key(model, key);
-            Vec::new()
-        }
-        Pane::Preview => {
-            preview_key(model, key);
-            Vec::new()
-        }
-        Pane::Run => {
-            run_key(model, key);
-            Vec::new()
-        }
-    }
+    true
+}
+
+/// A key for the focused pane.
+fn pane_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
+    let handler: fn(&mut Model, KeyEvent) = match model.focus {
+        Pane::Catalogs => return catalogs_key(model, key),
+        Pane::Packages => packages_key,
+        Pane::Channels => channels_key,
+        Pane::Bundles => bundles_key,
+        Pane::Platforms => platforms_key,
+        Pane::Images => images_key,
+        Pane::Blocked => blocked_key,
+        Pane::Releases => releases_key,
+        Pane::Preview => preview_key,
+        Pane::Run => run_key,
+    };
+    handler(model, key);
+    Vec::new()
 }
 
 fn cycle_focus(model: &mut Model, step: usize) {

@@ -1,12 +1,13 @@
 //! Modals: help, the quit confirmation, and forms.
 
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{centered, fit, help, pane_block, Theme};
-use crate::tui::model::{Dialog, Form, Model};
+use super::{centered, fit, fit_tail, help, pane_block, Theme};
+use crate::tui::model::{Dialog, Field, Form, Model};
 
 pub(super) fn draw(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
     match &model.dialog {
@@ -64,37 +65,8 @@ fn draw_form(form: &Form, theme: &Theme, frame: &mut Frame, area: Rect) {
     for (i, field) in form.fields.iter().enumerate() {
         let focused = i == form.focus;
         let label = Span::styled(format!("{:>width$} ", field.label, width = label_width), theme.dim());
-        let value = if field.choices.is_empty() {
-            let text = if focused {
-                format!("{}▏", field.value)
-            } else {
-                field.value.clone()
-            };
-            // Long values show their end, where the typing happens.
-            let count = text.chars().count();
-            let shown = if count > value_width && value_width > 1 {
-                format!("…{}", text.chars().skip(count - value_width + 1).collect::<String>())
-            } else {
-                text
-            };
-            Span::styled(
-                shown,
-                if focused {
-                    theme.cursor(true)
-                } else {
-                    ratatui::style::Style::new()
-                },
-            )
-        } else {
-            Span::styled(
-                choice_line(&field.choices, &field.value, value_width),
-                if focused {
-                    theme.cursor(true)
-                } else {
-                    ratatui::style::Style::new()
-                },
-            )
-        };
+        let style = if focused { theme.cursor(true) } else { Style::new() };
+        let value = Span::styled(field_value(field, focused, value_width), style);
         lines.push(Line::from(vec![label, value]));
     }
     lines.push(Line::raw(""));
@@ -117,6 +89,20 @@ fn draw_form(form: &Form, theme: &Theme, frame: &mut Frame, area: Rect) {
             .wrap(Wrap { trim: false }),
         popup,
     );
+}
+
+/// A field's value in `width` columns: its choices on one line, or its text (with the cursor when focused); long
+/// text shows its end, where the typing happens.
+fn field_value(field: &Field, focused: bool, width: usize) -> String {
+    if !field.choices.is_empty() {
+        return choice_line(&field.choices, &field.value, width);
+    }
+    let text = if focused {
+        format!("{}▏", field.value)
+    } else {
+        field.value.clone()
+    };
+    fit_tail(&text, width)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `view`: draws the model, and only reads it. The frame is a header (screens, output file, unsaved mark), the
 //! focused screen, a status line and the keys of the focused pane; dialogs float on top.
 
+mod columns;
 mod dialogs;
 pub(crate) mod help;
 mod operators;
@@ -109,7 +110,28 @@ fn draw_status(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
 
 /// The keys that work in the focused pane, most useful first; those that do not fit whole are left out.
 fn draw_hints(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let pane: &[(&str, &str)] = if model.filtering {
+    let common: &[(&str, &str)] = if model.filtering {
+        &[("tab", "pane"), ("ctrl-s", "save")]
+    } else {
+        &[("tab", "pane"), ("ctrl-s", "save"), ("?", "help"), ("q", "quit")]
+    };
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    for (key, what) in pane_keys(model).iter().chain(common.iter()) {
+        let width = key.chars().count() + 1 + what.chars().count();
+        if used + width > usize::from(area.width) {
+            break;
+        }
+        used += width + 2;
+        spans.push(Span::styled(*key, theme.key()));
+        spans.push(Span::styled(format!(" {what}  "), theme.dim()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// (key, what it does) in the focused pane, or while a filter is typed.
+fn pane_keys(model: &Model) -> &'static [(&'static str, &'static str)] {
+    if model.filtering {
         &[
             ("type", "filter"),
             ("enter", "keep"),
@@ -153,24 +175,7 @@ fn draw_hints(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
             Pane::Run if model.running() => &[("ctrl-c", "cancel the run")],
             Pane::Run => &[("enter", "configure and start")],
         }
-    };
-    let common: &[(&str, &str)] = if model.filtering {
-        &[("tab", "pane"), ("ctrl-s", "save")]
-    } else {
-        &[("tab", "pane"), ("ctrl-s", "save"), ("?", "help"), ("q", "quit")]
-    };
-    let mut spans = vec![Span::raw(" ")];
-    let mut used = 1;
-    for (key, what) in pane.iter().chain(common.iter()) {
-        let width = key.chars().count() + 1 + what.chars().count();
-        if used + width > usize::from(area.width) {
-            break;
-        }
-        used += width + 2;
-        spans.push(Span::styled(*key, theme.key()));
-        spans.push(Span::styled(format!(" {what}  "), theme.dim()));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 /// A bordered block with the pane's title, highlighted when focused.

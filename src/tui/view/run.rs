@@ -7,7 +7,7 @@ use ratatui::widgets::{LineGauge, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{bytes, duration, fit, pane_block, spinner, Theme};
-use crate::tui::model::{Model, Pane, RunMode, RunOutcome, RunProgress, RunSettings};
+use crate::tui::model::{Model, Pane, RunMode, RunOutcome, RunProgress, RunResult, RunSettings};
 
 fn settings_line(settings: &RunSettings) -> String {
     let mode = settings.mode.as_str();
@@ -82,22 +82,6 @@ pub(super) fn draw(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) 
 
 fn draw_progress(model: &Model, run: &RunProgress, theme: &Theme, frame: &mut Frame, area: Rect) {
     let width = usize::from(area.width);
-    let end = run.finished.unwrap_or(model.now);
-    let elapsed = end.saturating_duration_since(run.started);
-    let processed = run.images_done + run.images_failed;
-    let ratio = if run.images_total == 0 {
-        0.0
-    } else {
-        (processed as f64 / run.images_total as f64).clamp(0.0, 1.0)
-    };
-    let state = match &run.outcome {
-        None if run.cancelling => Span::styled(format!("{} cancelling…", spinner(model.spinner)), theme.warning()),
-        None => Span::styled(format!("{} running", spinner(model.spinner)), theme.accent()),
-        Some(RunOutcome::Completed(result)) if result.failed == 0 => Span::styled("✓ complete", theme.success()),
-        Some(RunOutcome::Completed(_)) => Span::styled("! complete with failures", theme.warning()),
-        Some(RunOutcome::Failed(_)) => Span::styled("✗ failed", theme.error()),
-        Some(RunOutcome::Cancelled) => Span::styled("cancelled", theme.warning()),
-    };
     let [head, gauge, counters, rest] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
@@ -109,22 +93,63 @@ fn draw_progress(model: &Model, run: &RunProgress, theme: &Theme, frame: &mut Fr
     let cap = usize::from(area.height / 4).max(3);
     frame.render_widget(
         Paragraph::new(Line::from(vec![
-            state,
+            run_state(model, run, theme),
             Span::raw("  "),
             Span::raw(fit(&settings_line(&run.settings), width.saturating_sub(30))),
         ])),
         head,
     );
+    frame.render_widget(images_gauge(run, theme), gauge);
     frame.render_widget(
-        LineGauge::default()
-            .ratio(ratio)
-            .label(format!("images {processed}/{}", run.images_total))
-            .filled_symbol("█")
-            .unfilled_symbol("░")
-            .filled_style(theme.success())
-            .unfilled_style(theme.dim()),
-        gauge,
+        Paragraph::new(counter_lines(model, run, theme)).wrap(Wrap { trim: true }),
+        counters,
     );
+    let mut lines = outcome_lines(run, width, cap, theme);
+    lines.extend(error_and_log_lines(run, width, cap, theme));
+    if !run.active() {
+        lines.push(Line::raw(""));
+        lines.push(Line::from(vec![
+            Span::styled("enter", theme.key()),
+            Span::raw(" runs again · "),
+            Span::styled("esc", theme.key()),
+            Span::raw(" back to the editor"),
+        ]));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), rest);
+}
+
+/// Running, cancelling, or how the run ended.
+fn run_state(model: &Model, run: &RunProgress, theme: &Theme) -> Span<'static> {
+    match &run.outcome {
+        None if run.cancelling => Span::styled(format!("{} cancelling…", spinner(model.spinner)), theme.warning()),
+        None => Span::styled(format!("{} running", spinner(model.spinner)), theme.accent()),
+        Some(RunOutcome::Completed(result)) if result.failed == 0 => Span::styled("✓ complete", theme.success()),
+        Some(RunOutcome::Completed(_)) => Span::styled("! complete with failures", theme.warning()),
+        Some(RunOutcome::Failed(_)) => Span::styled("✗ failed", theme.error()),
+        Some(RunOutcome::Cancelled) => Span::styled("cancelled", theme.warning()),
+    }
+}
+
+/// Images processed (done or failed) of the total.
+fn images_gauge(run: &RunProgress, theme: &Theme) -> LineGauge<'static> {
+    let processed = run.images_done + run.images_failed;
+    let ratio = if run.images_total == 0 {
+        0.0
+    } else {
+        (processed as f64 / run.images_total as f64).clamp(0.0, 1.0)
+    };
+    LineGauge::default()
+        .ratio(ratio)
+        .label(format!("images {processed}/{}", run.images_total))
+        .filled_symbol("█")
+        .unfilled_symbol("░")
+        .filled_style(theme.success())
+        .unfilled_style(theme.dim())
+}
+
+/// Bytes, rate, elapsed time and ETA; then images, blobs, manifests and retries.
+fn counter_lines(model: &Model, run: &RunProgress, theme: &Theme) -> Vec<Line<'static>> {
+    let elapsed = run.finished.unwrap_or(model.now).saturating_duration_since(run.started);
     let rate = if run.active() {
         run.rate()
     } else {
@@ -134,7 +159,7 @@ fn draw_progress(model: &Model, run: &RunProgress, theme: &Theme, frame: &mut Fr
         Some(eta) if run.active() => format!("ETA {}", duration(eta)),
         _ => String::new(),
     };
-    let counters_text = vec![
+    vec![
         Line::raw(format!(
             "{} copied · {}/s · elapsed {} {}",
             bytes(run.bytes),
@@ -156,29 +181,15 @@ fn draw_progress(model: &Model, run: &RunProgress, theme: &Theme, frame: &mut Fr
             ),
             theme.dim(),
         ),
-    ];
-    frame.render_widget(Paragraph::new(counters_text).wrap(Wrap { trim: true }), counters);
+    ]
+}
 
-    let mut lines: Vec<Line> = Vec::new();
+/// The run's summary once it ended (files written, where the errors are), else the images in flight.
+fn outcome_lines(run: &RunProgress, width: usize, cap: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
     match &run.outcome {
         Some(RunOutcome::Completed(result)) => {
-            lines.push(Line::styled(
-                format!(
-                    "{} images planned, {} mirrored, {} unchanged, {} failed, {} in {}{}",
-                    result.planned,
-                    result.mirrored,
-                    result.unchanged,
-                    result.failed,
-                    bytes(result.bytes),
-                    duration(result.elapsed),
-                    if result.dry_run {
-                        " (dry run: nothing copied)"
-                    } else {
-                        ""
-                    }
-                ),
-                theme.success(),
-            ));
+            lines.push(Line::styled(summary(result), theme.success()));
             for file in &result.files {
                 lines.push(Line::styled(format!("  wrote {file}"), theme.dim()));
             }
@@ -193,18 +204,41 @@ fn draw_progress(model: &Model, run: &RunProgress, theme: &Theme, frame: &mut Fr
             "cancelled: uploads in flight were abandoned and no manifest refers to them; the next run resumes",
             theme.warning(),
         )),
-        None => {
-            if !run.current.is_empty() {
-                lines.push(Line::styled(
-                    format!("In flight ({})", run.current.len()),
-                    theme.accent(),
-                ));
-                for name in run.current.values().take(cap) {
-                    lines.push(Line::raw(fit(&format!("  {name}"), width)));
-                }
+        None if !run.current.is_empty() => {
+            lines.push(Line::styled(
+                format!("In flight ({})", run.current.len()),
+                theme.accent(),
+            ));
+            for name in run.current.values().take(cap) {
+                lines.push(Line::raw(fit(&format!("  {name}"), width)));
             }
         }
+        None => {}
     }
+    lines
+}
+
+/// `12 images planned, 10 mirrored, ... in 1m02s`.
+fn summary(result: &RunResult) -> String {
+    format!(
+        "{} images planned, {} mirrored, {} unchanged, {} failed, {} in {}{}",
+        result.planned,
+        result.mirrored,
+        result.unchanged,
+        result.failed,
+        bytes(result.bytes),
+        duration(result.elapsed),
+        if result.dry_run {
+            " (dry run: nothing copied)"
+        } else {
+            ""
+        }
+    )
+}
+
+/// The latest errors, newest first, then the latest log lines, oldest first; at most `cap` of each.
+fn error_and_log_lines(run: &RunProgress, width: usize, cap: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
     if !run.errors.is_empty() {
         lines.push(Line::styled(format!("Errors ({})", run.errors.len()), theme.error()));
         for error in run.errors.iter().rev().take(cap) {
@@ -217,14 +251,5 @@ fn draw_progress(model: &Model, run: &RunProgress, theme: &Theme, frame: &mut Fr
             lines.push(Line::styled(fit(&format!("  {line}"), width), theme.dim()));
         }
     }
-    if !run.active() {
-        lines.push(Line::raw(""));
-        lines.push(Line::from(vec![
-            Span::styled("enter", theme.key()),
-            Span::raw(" runs again · "),
-            Span::styled("esc", theme.key()),
-            Span::raw(" back to the editor"),
-        ]));
-    }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), rest);
+    lines
 }

@@ -6,8 +6,9 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
-use super::{pane_block, Theme};
-use crate::config::RELEASE_ARCHITECTURES;
+use super::columns::{details, draw_details, widest, Columns, Widths};
+use super::{fit, pane_block, Theme};
+use crate::config::{AdditionalImage, ReleasePlatform, RELEASE_ARCHITECTURES};
 use crate::tui::model::{Model, Pane};
 
 fn table_state(cursor: usize, len: usize) -> TableState {
@@ -48,13 +49,45 @@ fn draw_blocked(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
     frame.render_stateful_widget(table, area, &mut table_state(model.blocked_cursor, len));
 }
 
+/// What the columns after an image's name show, as the details name them, and their headers.
+const IMAGE_COLUMNS: [(&str, &str); 3] = [
+    ("target repo", "TARGET REPO"),
+    ("target tag", "TARGET TAG"),
+    ("platforms", "PLATFORMS"),
+];
+
+/// An additional image's values in the columns after its name (empty: not set).
+fn image_cells(image: &AdditionalImage) -> [String; 3] {
+    let platforms: Vec<String> = image.platforms.iter().map(ToString::to_string).collect();
+    [
+        image.target_repo.clone().unwrap_or_default(),
+        image.target_tag.clone().unwrap_or_default(),
+        if platforms.is_empty() {
+            "all".to_string()
+        } else {
+            platforms.join(",")
+        },
+    ]
+}
+
+/// Name, target repository, target tag, platforms: each as wide as its widest value or header.
+fn image_columns(images: &[AdditionalImage]) -> Columns {
+    let cells: Vec<[String; 3]> = images.iter().map(image_cells).collect();
+    Columns {
+        marks: 0,
+        name: widest(images.iter().map(|i| i.name.as_str()).chain(["NAME"])),
+        others: IMAGE_COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(column, (_, header))| widest(cells.iter().map(|c| c[column].as_str()).chain([*header])))
+            .collect(),
+    }
+}
+
 fn draw_additional(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
     let focused = model.focus == Pane::Images;
-    let block = pane_block(
-        format!(" Additional images ({}) ", model.additional.len()),
-        focused,
-        theme,
-    );
+    let title = format!(" Additional images ({}) ", model.additional.len());
+    let block = pane_block(title, focused, theme);
     if model.additional.is_empty() {
         let text = vec![
             Line::styled("No additional images.", theme.dim()),
@@ -66,37 +99,47 @@ fn draw_additional(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) 
         frame.render_widget(Paragraph::new(text).block(block).wrap(Wrap { trim: true }), area);
         return;
     }
-    let rows: Vec<Row> = model
-        .additional
-        .iter()
-        .map(|image| {
-            let platforms: Vec<String> = image.platforms.iter().map(ToString::to_string).collect();
-            Row::new(vec![
-                Cell::from(image.name.clone()),
-                Cell::from(image.target_repo.clone().unwrap_or_default()),
-                Cell::from(image.target_tag.clone().unwrap_or_default()),
-                Cell::from(if platforms.is_empty() {
-                    "all".to_string()
-                } else {
-                    platforms.join(",")
-                }),
-            ])
-        })
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = usize::from(inner.width);
+    let widths = image_columns(&model.additional).fit(width);
+    let focused_image = model.additional.get(model.image_cursor);
+    let details = focused_image.map_or_else(Vec::new, |image| {
+        let labels = IMAGE_COLUMNS.iter().map(|(label, _)| *label);
+        let values: Vec<(&str, String)> = widths.given_way(labels.zip(image_cells(image)));
+        let values: Vec<(&str, String)> = values.into_iter().filter(|(_, value)| !value.is_empty()).collect();
+        details(&values, width, theme)
+    });
+    let table_area = draw_details(frame, inner, details, theme);
+    let table = image_table(&model.additional, &widths, focused, theme);
+    frame.render_stateful_widget(
+        table,
+        table_area,
+        &mut table_state(model.image_cursor, model.additional.len()),
+    );
+}
+
+/// The images as a table with the columns that fit.
+fn image_table<'a>(images: &[AdditionalImage], widths: &Widths, focused: bool, theme: &Theme) -> Table<'a> {
+    let shown: Vec<(usize, usize)> = (0..IMAGE_COLUMNS.len())
+        .filter_map(|column| Some((column, widths.shown(column)?)))
         .collect();
-    let len = rows.len();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Percentage(46),
-            Constraint::Percentage(20),
-            Constraint::Percentage(14),
-            Constraint::Percentage(20),
-        ],
-    )
-    .header(Row::new(vec!["NAME", "TARGET REPO", "TARGET TAG", "PLATFORMS"]).style(theme.dim()))
-    .row_highlight_style(theme.cursor(focused))
-    .block(block);
-    frame.render_stateful_widget(table, area, &mut table_state(model.image_cursor, len));
+    let row = |name: String, cells: [String; 3]| {
+        let mut row = vec![Cell::from(name)];
+        row.extend(shown.iter().map(|&(column, _)| Cell::from(cells[column].clone())));
+        Row::new(row)
+    };
+    let rows: Vec<Row> = images
+        .iter()
+        .map(|image| row(fit(&image.name, widths.name), image_cells(image)))
+        .collect();
+    let header = row("NAME".into(), IMAGE_COLUMNS.map(|(_, header)| header.to_string()));
+    let constraints = std::iter::once(widths.name)
+        .chain(shown.iter().map(|&(_, width)| width))
+        .map(|width| Constraint::Length(u16::try_from(width).unwrap_or(u16::MAX)));
+    Table::new(rows, constraints)
+        .header(header.style(theme.dim()))
+        .row_highlight_style(theme.cursor(focused))
 }
 
 fn flag(value: bool) -> &'static str {
@@ -114,7 +157,7 @@ pub(super) fn draw_releases(model: &Model, theme: &Theme, frame: &mut Frame, are
     frame.render_widget(block, area);
     let releases = &model.releases;
     let channel_rows = releases.channels.len().max(1) as u16 + 1;
-    let [title, channels, gap, arch_title, arches, extra] = Layout::vertical([
+    let [title, channels, _gap, arch_title, arches, extra] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(channel_rows.min(inner.height.saturating_sub(9))),
         Constraint::Length(1),
@@ -123,74 +166,90 @@ pub(super) fn draw_releases(model: &Model, theme: &Theme, frame: &mut Frame, are
         Constraint::Min(0),
     ])
     .areas(inner);
-    let _ = gap;
     frame.render_widget(Paragraph::new(Line::styled("Channels", theme.accent())), title);
-    let cursor = model.release_cursor;
-    if releases.channels.is_empty() {
+    draw_release_channels(model, theme, frame, channels);
+    frame.render_widget(Paragraph::new(architectures_title(releases, theme)), arch_title);
+    frame.render_widget(Paragraph::new(architecture_lines(model, theme)), arches);
+    frame.render_widget(
+        Paragraph::new(kept_notes(releases, theme)).wrap(Wrap { trim: true }),
+        extra,
+    );
+}
+
+/// The release channels as a table, or how to add one.
+fn draw_release_channels(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let focused = model.focus == Pane::Releases;
+    let channels = &model.releases.channels;
+    if channels.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::from(vec![
                 Span::styled("  none: ", theme.dim()),
                 Span::styled("a", theme.key()),
                 Span::styled(" adds a release channel (stable-4.18, fast-4.19, okd ...)", theme.dim()),
             ])),
-            channels,
+            area,
         );
-    } else {
-        let rows: Vec<Row> = releases
-            .channels
-            .iter()
-            .map(|c| {
-                Row::new(vec![
-                    c.name.clone(),
-                    c.channel_type.as_str().to_string(),
-                    c.min_version.clone().unwrap_or_default(),
-                    c.max_version.clone().unwrap_or_default(),
-                    flag(c.full).to_string(),
-                    flag(c.shortest_path).to_string(),
-                ])
-            })
-            .collect();
-        let len = rows.len();
-        let table = Table::new(
-            rows,
-            [
-                Constraint::Min(16),
-                Constraint::Length(5),
-                Constraint::Length(12),
-                Constraint::Length(12),
-                Constraint::Length(5),
-                Constraint::Length(9),
-            ],
-        )
-        .header(Row::new(vec!["CHANNEL", "TYPE", "MIN", "MAX", "FULL", "SHORTEST"]).style(theme.dim()))
-        .row_highlight_style(theme.cursor(focused && cursor < len));
-        let mut state = table_state(cursor, len);
-        if cursor >= len {
-            state.select(None);
-        }
-        frame.render_stateful_widget(table, channels, &mut state);
+        return;
     }
-    let uses_platforms = !releases.platforms.is_empty();
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled("Architectures", theme.accent()),
-            Span::styled(
-                if releases.architectures.is_empty() {
-                    "  (none checked: amd64)"
-                } else {
-                    ""
-                },
-                theme.dim(),
-            ),
-        ])),
-        arch_title,
-    );
-    let arch_lines: Vec<Line> = RELEASE_ARCHITECTURES
+    let rows: Vec<Row> = channels
+        .iter()
+        .map(|c| {
+            Row::new(vec![
+                c.name.clone(),
+                c.channel_type.as_str().to_string(),
+                c.min_version.clone().unwrap_or_default(),
+                c.max_version.clone().unwrap_or_default(),
+                flag(c.full).to_string(),
+                flag(c.shortest_path).to_string(),
+            ])
+        })
+        .collect();
+    let cursor = model.release_cursor;
+    let len = rows.len();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Min(16),
+            Constraint::Length(5),
+            Constraint::Length(12),
+            Constraint::Length(12),
+            Constraint::Length(5),
+            Constraint::Length(9),
+        ],
+    )
+    .header(Row::new(vec!["CHANNEL", "TYPE", "MIN", "MAX", "FULL", "SHORTEST"]).style(theme.dim()))
+    .row_highlight_style(theme.cursor(focused && cursor < len));
+    let mut state = table_state(cursor, len);
+    if cursor >= len {
+        state.select(None);
+    }
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+fn architectures_title(releases: &ReleasePlatform, theme: &Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled("Architectures", theme.accent()),
+        Span::styled(
+            if releases.architectures.is_empty() {
+                "  (none checked: amd64)"
+            } else {
+                ""
+            },
+            theme.dim(),
+        ),
+    ])
+}
+
+/// A checkbox per release architecture; the cursor moves on to them after the channels.
+fn architecture_lines(model: &Model, theme: &Theme) -> Vec<Line<'static>> {
+    let focused = model.focus == Pane::Releases;
+    let releases = &model.releases;
+    RELEASE_ARCHITECTURES
         .iter()
         .enumerate()
         .map(|(i, arch)| {
             let checked = releases.architectures.iter().any(|a| a == arch);
-            let row_focused = focused && cursor == releases.channels.len() + i;
+            let row_focused = focused && model.release_cursor == releases.channels.len() + i;
             let style = if row_focused { theme.cursor(true) } else { Style::new() };
             Line::from(vec![
                 Span::styled(
@@ -200,10 +259,13 @@ pub(super) fn draw_releases(model: &Model, theme: &Theme, frame: &mut Frame, are
                 Span::styled(format!(" {arch}"), style),
             ])
         })
-        .collect();
-    frame.render_widget(Paragraph::new(arch_lines), arches);
+        .collect()
+}
+
+/// The fields the screen does not edit, shown as they were loaded.
+fn kept_notes(releases: &ReleasePlatform, theme: &Theme) -> Vec<Line<'static>> {
     let mut notes = Vec::new();
-    if uses_platforms {
+    if !releases.platforms.is_empty() {
         let platforms: Vec<String> = releases.platforms.iter().map(ToString::to_string).collect();
         notes.push(Line::styled(
             format!(
@@ -225,7 +287,7 @@ pub(super) fn draw_releases(model: &Model, theme: &Theme, frame: &mut Frame, are
     if releases.kube_virt_container {
         notes.push(Line::styled("kubeVirtContainer: true (kept as loaded)", theme.dim()));
     }
-    frame.render_widget(Paragraph::new(notes).wrap(Wrap { trim: true }), extra);
+    notes
 }
 
 pub(super) fn draw_preview(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {

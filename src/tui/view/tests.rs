@@ -1,7 +1,10 @@
-//! Screen snapshots: every screen drawn into a `TestBackend` at 80×24 and 120×40, compared with insta snapshots
-//! in `snapshots/` (digests and times filtered). Review changes with `cargo insta review`, or run with
-//! `INSTA_UPDATE=always` and read the diff.
+//! Screen snapshots: every screen drawn into a `TestBackend` at 80×24 and 120×40 (the real certified catalog also at
+//! 200×50), compared with insta snapshots in `snapshots/` (digests and times filtered). Review changes with
+//! `cargo insta review`, or run with `INSTA_UPDATE=always` and read the diff.
 
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crossterm::event::KeyCode;
@@ -10,11 +13,53 @@ use ratatui::style::Color;
 use ratatui::Terminal;
 
 use super::view;
+use crate::catalog::listing::LoadedCatalog;
+use crate::catalog::DeclarativeConfig;
 use crate::events::Event;
+use crate::image::Digest;
 use crate::tui::model::*;
 use crate::tui::msg::Msg;
 use crate::tui::update::update;
-use crate::tui::update_tests::{code, ctrl, empty_model, keys, loaded_model, t0};
+use crate::tui::update_tests::{code, ctrl, empty_model, keys, loaded_model, model_with_catalog, t0};
+
+/// The real certified-operators v4.16 catalog (see the test data's README), packed as `configs/<package>/catalog.yaml`.
+const CERTIFIED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/testdata/fbc/large/certified-operators-v4.16.tar.gz"
+);
+/// The platforms of Red Hat's index images; each carries the same catalog.
+const INDEX_PLATFORMS: [&str; 4] = ["linux/amd64", "linux/arm64", "linux/ppc64le", "linux/s390x"];
+
+/// The certified catalog as the TUI sees it once loaded, read once per test binary. Without the test data it
+/// panics: the tests that use it fail, they are not skipped.
+fn certified_data() -> Arc<CatalogData> {
+    static DATA: OnceLock<Arc<CatalogData>> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let file = std::fs::File::open(CERTIFIED).unwrap_or_else(|e| panic!("{CERTIFIED}: {e}"));
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+        let mut files = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let path = entry.path().unwrap().into_owned();
+            let path = path.strip_prefix("configs").map(PathBuf::from).unwrap_or(path);
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            files.push((path, bytes));
+        }
+        let config = DeclarativeConfig::from_files(files).unwrap_or_else(|e| panic!("{CERTIFIED}: {e}"));
+        let loaded = LoadedCatalog {
+            name: "registry.redhat.io/redhat/certified-operator-index:v4.16".into(),
+            digest: Digest::of_bytes(b"certified-operators-v4.16"),
+            platforms: INDEX_PLATFORMS.iter().map(|p| (p.to_string(), 0)).collect(),
+            contents: vec![config],
+        };
+        Arc::new(crate::tui::commands::catalog_data(&loaded))
+    })
+    .clone()
+}
 
 fn render(model: &Model, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
@@ -24,13 +69,18 @@ fn render(model: &Model, width: u16, height: u16) -> Terminal<TestBackend> {
 
 /// Snapshots the model at 80×24 and 120×40.
 fn snap(name: &str, model: &Model) {
+    snap_at(name, model, &[(80, 24), (120, 40)]);
+}
+
+/// Snapshots the model at each of `sizes`.
+fn snap_at(name: &str, model: &Model, sizes: &[(u16, u16)]) {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"sha256:[0-9a-f]{64}", "sha256:[digest]");
     settings.add_filter(r"@[0-9a-f]{12}", "@[digest]");
     settings.add_filter(r"\b\d+(h\d\dm|m\d\ds|s)\b", "[time]");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
-        for (width, height) in [(80, 24), (120, 40)] {
+        for &(width, height) in sizes {
             let terminal = render(model, width, height);
             insta::assert_snapshot!(format!("{name}_{width}x{height}"), terminal.backend().to_string());
         }
@@ -140,6 +190,62 @@ fn operators_whole_catalog() {
     let mut model = loaded_model();
     keys(&mut model, " ");
     snap("operators_whole", &model);
+}
+
+/// The row of the packages pane that shows `name`, whole, on `screen`.
+fn package_line<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
+    let whole = format!("[ ] {name}");
+    screen.lines().find(|line| line.contains(&whole))
+}
+
+#[test]
+fn the_longest_package_name_of_a_real_catalog_is_shown_whole() {
+    let data = certified_data();
+    let (at, longest) = data
+        .packages
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, p)| p.name.chars().count())
+        .map(|(at, p)| (at, p.name.clone()))
+        .unwrap();
+    assert_eq!(longest, "operator-certification-operator");
+    let mut model = model_with_catalog("registry.redhat.io/redhat/certified-operator-index:v4.16", data);
+    model.focus = Pane::Packages;
+    model.catalog_mut().unwrap().package_cursor = at;
+    snap_at("operators_certified", &model, &[(80, 24), (120, 40), (200, 50)]);
+
+    for (width, height) in [(80, 24), (120, 40), (200, 50)] {
+        let screen = render(&model, width, height).backend().to_string();
+        let row = package_line(&screen, &longest).unwrap_or_else(|| panic!("{width}x{height}:\n{screen}"));
+        // What a column gave way for is in the details below the list.
+        for (column, detail) in [
+            ("alpha", "default channel alpha"),
+            ("1.6.0", "head 1.6.0"),
+            ("amd64,arm64,ppc64le,s390x", "platforms amd64, arm64, ppc64le,"),
+        ] {
+            assert!(
+                row.contains(column) || screen.contains(detail),
+                "{width}x{height}: {column} is nowhere:\n{screen}"
+            );
+        }
+    }
+    let wide = render(&model, 200, 50).backend().to_string();
+    let row = package_line(&wide, &longest).unwrap();
+    assert!(
+        row.contains("alpha") && row.contains("1.6.0") && row.contains("amd64,arm64,ppc64le,s390x"),
+        "{row}"
+    );
+    let narrow = render(&model, 80, 24).backend().to_string();
+    assert!(
+        narrow.contains("default channel alpha") && narrow.contains("head 1.6.0"),
+        "{narrow}"
+    );
+
+    // A filter typed is checked against whole names.
+    keys(&mut model, "/certification");
+    let screen = render(&model, 120, 40).backend().to_string();
+    assert!(package_line(&screen, &longest).is_some(), "{screen}");
+    assert!(screen.contains("1 shown of 46"), "{screen}");
 }
 
 #[test]
