@@ -254,7 +254,7 @@ impl ReleasePlatform {
 }
 
 /// One release channel (`stable-4.16`, `fast-4.17`, `okd`...).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct ReleaseChannel {
     pub name: String,

@@ -33,6 +33,11 @@ use crate::workflow::{self, MirrorRequest, RunSummary};
 /// I/O that `update` asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Command {
+    /// Ask the update graph which releases a channel (with its range) selects, for the given architecture.
+    ResolveChannel {
+        channel: crate::config::ReleaseChannel,
+        arch: String,
+    },
     /// Load a catalog (`reference` as the configuration names it; `from`: an archive `file://DIR`).
     LoadCatalog {
         id: u64,
@@ -220,6 +225,15 @@ impl Executor {
                     let _ = tx.send(Msg::CatalogLoaded { id, result });
                 });
             }
+            Command::ResolveChannel { channel, arch } => {
+                let tx = self.tx.clone();
+                let tls_verify = self.options.src_tls_verify;
+                tokio::spawn(async move {
+                    let name = channel.name.clone();
+                    let result = resolve_channel(channel, &arch, tls_verify).await;
+                    let _ = tx.send(Msg::ChannelResolved { name, result });
+                });
+            }
             Command::Save { path, yaml } => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
@@ -253,6 +267,28 @@ impl Executor {
         self.registry
             .get_or_insert_with(|| shared_sources(&options).map_err(Arc::new))
     }
+}
+
+/// The versions the update graph gives a channel (the releases a run would mirror), or why it cannot say.
+async fn resolve_channel(
+    channel: crate::config::ReleaseChannel,
+    arch: &str,
+    tls_verify: bool,
+) -> Result<Vec<String>, String> {
+    let retry = crate::registry::RetryPolicy {
+        times: 1,
+        ..crate::registry::RetryPolicy::default()
+    };
+    let client = crate::registry::DocumentClient::new(tls_verify, retry).map_err(|e| e.to_string())?;
+    let platform = crate::config::ReleasePlatform {
+        channels: vec![channel],
+        architectures: vec![arch.to_string()],
+        ..crate::config::ReleasePlatform::default()
+    };
+    let resolution = crate::release::channels::resolve(&platform, &client, &|_, _| {})
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(resolution.releases.into_iter().map(|r| r.version).collect())
 }
 
 /// The source registry clients and mirrors of the TUI's options.

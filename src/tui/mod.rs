@@ -63,6 +63,8 @@ pub(crate) fn init(
     let mut model = Model::new(base, options.output.clone(), options.from.clone(), now);
     model.colors = colors_wanted();
     let mut commands: Vec<commands::Command> = model.catalogs.iter().map(update::load_command).collect();
+    let channels = model.releases.channels.clone();
+    commands.extend(channels.iter().map(|channel| model.resolve_command(channel)));
     for reference in &options.catalogs {
         let refused = |error| CatalogOptionError {
             reference: reference.clone(),

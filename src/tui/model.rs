@@ -452,6 +452,14 @@ impl RunMode {
     }
 }
 
+/// The releases a channel resolves to, as far as known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Resolved {
+    Loading,
+    Versions(Vec<String>),
+    Failed(String),
+}
+
 /// What the run form holds, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RunSettings {
@@ -655,6 +663,8 @@ pub(crate) struct Model {
     pub blocked_cursor: usize,
     pub releases: ReleasePlatform,
     pub release_cursor: usize,
+    /// What the update graph says of each release channel (by name), loaded in the background.
+    pub resolved: BTreeMap<String, Resolved>,
     pub focus: Pane,
     pub dialog: Option<Dialog>,
     /// Typing into the package filter.
@@ -674,6 +684,20 @@ pub(crate) struct Model {
 }
 
 impl Model {
+    /// The command that asks the update graph about `channel` (for the first selected architecture), marking it
+    /// as loading.
+    pub(crate) fn resolve_command(&mut self, channel: &crate::config::ReleaseChannel) -> crate::tui::commands::Command {
+        self.resolved.insert(channel.name.clone(), Resolved::Loading);
+        let arch = crate::release::channels::architectures(&self.releases)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| "amd64".to_string());
+        crate::tui::commands::Command::ResolveChannel {
+            channel: channel.clone(),
+            arch,
+        }
+    }
+
     /// A model over `base` (the loaded configuration, or an empty one).
     pub(crate) fn new(base: ImageSetConfiguration, output: PathBuf, from: Option<String>, now: Instant) -> Self {
         let mut model = Model {
@@ -688,6 +712,7 @@ impl Model {
             image_cursor: 0,
             blocked_cursor: 0,
             release_cursor: 0,
+            resolved: BTreeMap::new(),
             focus: Pane::Catalogs,
             dialog: None,
             filtering: false,

@@ -32,6 +32,11 @@ pub(crate) enum Msg {
         fetched: u64,
     },
     /// A catalog finished loading, or failed with a message for people.
+    /// The versions a release channel resolves to (or why not).
+    ChannelResolved {
+        name: String,
+        result: Result<Vec<String>, String>,
+    },
     CatalogLoaded {
         id: u64,
         result: Result<Arc<CatalogData>, String>,

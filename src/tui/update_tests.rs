@@ -1152,3 +1152,36 @@ fn blocked_images_are_added_edited_and_removed_on_the_images_screen() {
     keys(&mut model, "d");
     assert!(model.isc().spec.mirror.blocked_images.is_empty());
 }
+
+#[test]
+fn a_release_channel_added_is_resolved_in_the_background() {
+    let mut model = empty_model();
+    keys(&mut model, "3a");
+    keys(&mut model, "fast-4.17");
+    let commands = code(&mut model, KeyCode::Enter);
+    assert!(
+        commands.iter().any(|c| matches!(
+            c,
+            Command::ResolveChannel { channel, arch } if channel.name == "fast-4.17" && arch == "amd64"
+        )),
+        "{commands:?}"
+    );
+    assert_eq!(
+        model.resolved.get("fast-4.17"),
+        Some(&crate::tui::model::Resolved::Loading)
+    );
+    update(
+        &mut model,
+        Msg::ChannelResolved {
+            name: "fast-4.17".into(),
+            result: Ok(vec!["4.17.3".into(), "4.17.4".into()]),
+        },
+    );
+    assert_eq!(
+        model.resolved.get("fast-4.17"),
+        Some(&crate::tui::model::Resolved::Versions(vec![
+            "4.17.3".into(),
+            "4.17.4".into()
+        ]))
+    );
+}

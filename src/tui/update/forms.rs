@@ -108,6 +108,7 @@ pub(super) fn apply_form(model: &mut Model, form: &Form) -> Result<Vec<Command>,
         }
         FormKind::AddRelease | FormKind::EditRelease(_) => {
             let channel = release_from_form(form)?;
+            let resolve = model.resolve_command(&channel);
             let text = match form.kind {
                 FormKind::EditRelease(at) if at < model.releases.channels.len() => {
                     model.releases.channels[at] = channel;
@@ -124,7 +125,7 @@ pub(super) fn apply_form(model: &mut Model, form: &Form) -> Result<Vec<Command>,
                 }
             };
             say(model, StatusKind::Info, text);
-            Ok(Vec::new())
+            Ok(vec![resolve])
         }
         FormKind::AddBlocked => set_blocked(model, None, form.value("Name")),
         FormKind::EditBlocked(at) => set_blocked(model, Some(at), form.value("Name")),

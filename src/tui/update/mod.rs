@@ -16,7 +16,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::commands::Command;
 use super::model::{
-    CatalogEntry, Dialog, EndpointError, Field, Form, FormKind, LoadState, Model, Pane, RunMode, RunOutcome,
+    CatalogEntry, Dialog, EndpointError, Field, Form, FormKind, LoadState, Model, Pane, Resolved, RunMode, RunOutcome,
     RunProgress, RunSettings, Screen, Status, StatusKind,
 };
 use super::msg::Msg;
@@ -100,6 +100,14 @@ pub(crate) fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
         Msg::Resize => Vec::new(),
         Msg::Tick(now) => {
             tick(model, now);
+            Vec::new()
+        }
+        Msg::ChannelResolved { name, result } => {
+            let state = match result {
+                Ok(versions) => Resolved::Versions(versions),
+                Err(error) => Resolved::Failed(error),
+            };
+            model.resolved.insert(name, state);
             Vec::new()
         }
         Msg::CatalogLoaded { id, result } => {

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::columns::{details, draw_details, widest, Columns, Widths};
 use super::{fit, pane_block, Theme};
 use crate::config::{AdditionalImage, ReleasePlatform, RELEASE_ARCHITECTURES};
-use crate::tui::model::{Model, Pane};
+use crate::tui::model::{Model, Pane, Resolved};
 
 fn table_state(cursor: usize, len: usize) -> TableState {
     TableState::default().with_selected((len > 0).then_some(cursor.min(len.saturating_sub(1))))
@@ -170,10 +170,47 @@ pub(super) fn draw_releases(model: &Model, theme: &Theme, frame: &mut Frame, are
     draw_release_channels(model, theme, frame, channels);
     frame.render_widget(Paragraph::new(architectures_title(releases, theme)), arch_title);
     frame.render_widget(Paragraph::new(architecture_lines(model, theme)), arches);
-    frame.render_widget(
-        Paragraph::new(kept_notes(releases, theme)).wrap(Wrap { trim: true }),
-        extra,
-    );
+    let mut notes = resolution_lines(model, theme);
+    notes.extend(kept_notes(releases, theme));
+    frame.render_widget(Paragraph::new(notes).wrap(Wrap { trim: true }), extra);
+}
+
+/// What the update graph says of the focused channel: the releases it resolves to, or why not.
+fn resolution_lines(model: &Model, theme: &Theme) -> Vec<Line<'static>> {
+    let Some(channel) = model.releases.channels.get(model.release_cursor) else {
+        return Vec::new();
+    };
+    let line = match model.resolved.get(&channel.name) {
+        None => return Vec::new(),
+        Some(Resolved::Loading) => Line::styled(format!("{}: asking the update graph…", channel.name), theme.dim()),
+        Some(Resolved::Failed(error)) => Line::styled(
+            format!(
+                "{}: cannot resolve: {}",
+                channel.name,
+                error.lines().next().unwrap_or_default()
+            ),
+            theme.warning(),
+        ),
+        Some(Resolved::Versions(versions)) => Line::from(format!(
+            "{}: {} release(s) to mirror: {}",
+            channel.name,
+            versions.len(),
+            version_list(versions)
+        )),
+    };
+    vec![line, Line::default()]
+}
+
+/// The versions, the middle elided when there are many.
+fn version_list(versions: &[String]) -> String {
+    if versions.len() <= 8 {
+        return versions.join(", ");
+    }
+    format!(
+        "{} … {}",
+        versions[..4].join(", "),
+        versions[versions.len() - 3..].join(", ")
+    )
 }
 
 /// The release channels as a table, or how to add one.

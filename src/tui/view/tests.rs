@@ -481,3 +481,24 @@ fn no_color_draws_without_colours() {
     keys(&mut model, "1");
     assert!(colored(&model));
 }
+
+#[test]
+fn releases_show_what_the_update_graph_resolves() {
+    let mut model = empty_model();
+    keys(&mut model, "3");
+    model.releases.channels.push(crate::config::ReleaseChannel {
+        name: "stable-4.16".into(),
+        min_version: Some("4.16.1".into()),
+        ..Default::default()
+    });
+    let versions: Vec<String> = (1..=12).map(|z| format!("4.16.{z}")).collect();
+    model
+        .resolved
+        .insert("stable-4.16".into(), crate::tui::model::Resolved::Versions(versions));
+    snap("releases_resolved", &model);
+    model.resolved.insert(
+        "stable-4.16".into(),
+        crate::tui::model::Resolved::Failed("channel stable-4.16 (amd64): cannot fetch the update graph".into()),
+    );
+    snap("releases_unresolved", &model);
+}
