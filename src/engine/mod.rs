@@ -5,11 +5,12 @@ mod blobs;
 pub(crate) mod destination;
 mod push;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures_util::stream::{self, StreamExt};
-use tokio::sync::Semaphore;
+use tokio::sync::{OnceCell, Semaphore};
 
 use crate::events::{Event, IndexOutcome, Reporter};
 use crate::image::manifest::ManifestError;
@@ -19,6 +20,7 @@ use crate::plan::{MirrorJob, MirrorPlan};
 use crate::registry::{RegistryError, RetryPolicy};
 use crate::source::{SourceError, SourceReader, Sources};
 use crate::store::LayoutError;
+use crate::sync::Locked;
 use blobs::BlobLedger;
 use push::Target;
 
@@ -130,6 +132,9 @@ pub(crate) struct Engine {
     /// Large blobs (`blobs::LARGE_BLOB` and up) being transferred at once: `max(parallel_images, parallel_layers)`.
     large_blob_permits: Semaphore,
     totals: ImageCounters,
+    /// Whether each destination repository was empty when the run first looked at it: then everything in it was put
+    /// there by this run, which the ledger knows, and no image of the run needs to ask the destination again.
+    empty_at_start: Mutex<HashMap<Arc<str>, Arc<OnceCell<bool>>>>,
 }
 
 impl Engine {
@@ -149,6 +154,7 @@ impl Engine {
             blob_permits: Semaphore::new(images * layers),
             large_blob_permits: Semaphore::new(images.max(layers)),
             totals: ImageCounters::default(),
+            empty_at_start: Mutex::new(HashMap::new()),
         }
     }
 
@@ -227,6 +233,19 @@ impl Engine {
         add(&self.totals.manifests_pushed, &counters.manifests_pushed);
     }
 
+    /// Whether `repository` held nothing when this run first looked (one tag listing per repository per run).
+    async fn was_empty_at_start(&self, repository: &Arc<str>) -> Result<bool, EngineError> {
+        let cell = self
+            .empty_at_start
+            .locked()
+            .entry(repository.clone())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| self.destination.repository_is_empty(repository))
+            .await
+            .copied()
+    }
+
     async fn copy_image(&self, job: &MirrorJob, counters: &ImageCounters) -> Result<ImageResult, EngineError> {
         let (reader, root) = SourceReader::open(&job.source, &self.sources).await?;
         let repository: Arc<str> = Arc::from(job.destination.repository.as_str());
@@ -244,7 +263,7 @@ impl Engine {
             });
         }
         let graph = walk::walk(&reader, root, &job.platforms).await?;
-        let fresh = current.is_none() && self.destination.repository_is_empty(&repository).await?;
+        let fresh = current.is_none() && self.was_empty_at_start(&repository).await?;
         let target = Target {
             repository: &repository,
             tag: Some(&job.destination.tag),

@@ -962,3 +962,42 @@ fn output_json_and_summary_file_describe_every_image_for_scripts() {
     assert!(failed["source"].as_str().unwrap().contains("ns/missing:1"), "{failed}");
     assert!(!failed["error"].as_str().unwrap().is_empty());
 }
+
+/// Issue 17: a repository that was empty when the run first looked needs no existence checks from any image of
+/// the run, however many images go into it (a release puts its 180 components into one repository).
+#[test]
+fn images_into_one_new_repository_ask_the_destination_nothing_it_cannot_know() {
+    let dir = TestDir::new("m2m_one_new_repo");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let mut images = Vec::new();
+    let mut digests = Vec::new();
+    for i in 0..4u64 {
+        let image = multi_arch_image(
+            dir.join(format!("img{i}")),
+            211 + i,
+            &["linux/amd64", "linux/arm64"],
+            false,
+        );
+        image.push(&src.host(), &format!("ns/app:{i}"));
+        images.push(format!("{}/ns/app:{i}", src.host()));
+        digests.push(image.index.digest.clone());
+    }
+    let run = mirror_to_registry(&dir, &additional_images(&images), &dst.host(), &[]);
+    run.assert_success();
+    for (i, digest) in digests.iter().enumerate() {
+        assert_eq!(&manifest_digest(&raw(&dst.docker_ref(&format!("ns/app:{i}")))), digest);
+    }
+    let log = dst.log();
+    let requests = |method: &str, path: &str| {
+        log.lines()
+            .filter(|l| l.contains("response completed") && l.contains(&format!("http.request.method={method}")))
+            .filter(|l| l.contains(path))
+            .count()
+    };
+    assert_eq!(
+        requests("GET", "/v2/ns/app/tags/list"),
+        1,
+        "one tag listing for the repository"
+    );
+    assert_eq!(requests("HEAD", "/v2/ns/app/blobs/"), 0, "no blob existence check");
+}
