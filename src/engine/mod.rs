@@ -249,10 +249,16 @@ impl Engine {
     async fn copy_image(&self, job: &MirrorJob, counters: &ImageCounters) -> Result<ImageResult, EngineError> {
         let (reader, root) = SourceReader::open(&job.source, &self.sources).await?;
         let repository: Arc<str> = Arc::from(job.destination.repository.as_str());
-        let current = self
-            .destination
-            .manifest_digest(&repository, &job.destination.tag)
-            .await?;
+        // A repository that was empty when the run first looked holds only what this run put there, and a run
+        // pushes each destination tag once: no tag to compare with.
+        let empty_at_start = self.was_empty_at_start(&repository).await?;
+        let current = if empty_at_start {
+            None
+        } else {
+            self.destination
+                .manifest_digest(&repository, &job.destination.tag)
+                .await?
+        };
         if current.as_ref() == Some(&root.digest) {
             return Ok(ImageResult {
                 source_digest: root.digest.clone(),
@@ -263,7 +269,7 @@ impl Engine {
             });
         }
         let graph = walk::walk(&reader, root, &job.platforms).await?;
-        let fresh = current.is_none() && self.was_empty_at_start(&repository).await?;
+        let fresh = empty_at_start;
         let target = Target {
             repository: &repository,
             tag: Some(&job.destination.tag),

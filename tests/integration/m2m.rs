@@ -1000,4 +1000,9 @@ fn images_into_one_new_repository_ask_the_destination_nothing_it_cannot_know() {
         "one tag listing for the repository"
     );
     assert_eq!(requests("HEAD", "/v2/ns/app/blobs/"), 0, "no blob existence check");
+    assert_eq!(
+        requests("HEAD", "/v2/ns/app/manifests/"),
+        0,
+        "no tag or manifest existence check"
+    );
 }
