@@ -233,32 +233,35 @@ impl Engine {
         add(&self.totals.manifests_pushed, &counters.manifests_pushed);
     }
 
-    /// Whether `repository` held nothing when this run first looked (one tag listing per repository per run).
-    async fn was_empty_at_start(&self, repository: &Arc<str>) -> Result<bool, EngineError> {
+    /// What `tag` names in `repository` now, and whether the repository held nothing when this run first looked.
+    /// A repository empty then holds only what this run put there, and a run pushes each tag once: its images ask
+    /// nothing. Otherwise the tag is asked (one HEAD: what makes a re-run cheap), and the repository is listed only
+    /// when the first image into it finds no tag (one listing per repository per run).
+    async fn repository_state(&self, repository: &Arc<str>, tag: &str) -> Result<(Option<Digest>, bool), EngineError> {
         let cell = self
             .empty_at_start
             .locked()
             .entry(repository.clone())
             .or_default()
             .clone();
-        cell.get_or_try_init(|| self.destination.repository_is_empty(repository))
-            .await
-            .copied()
+        if cell.get() == Some(&true) {
+            return Ok((None, true));
+        }
+        let current = self.destination.manifest_digest(repository, tag).await?;
+        if current.is_some() {
+            let _ = cell.set(false);
+            return Ok((current, false));
+        }
+        let empty = cell
+            .get_or_try_init(|| self.destination.repository_is_empty(repository))
+            .await?;
+        Ok((None, *empty))
     }
 
     async fn copy_image(&self, job: &MirrorJob, counters: &ImageCounters) -> Result<ImageResult, EngineError> {
         let (reader, root) = SourceReader::open(&job.source, &self.sources).await?;
         let repository: Arc<str> = Arc::from(job.destination.repository.as_str());
-        // A repository that was empty when the run first looked holds only what this run put there, and a run
-        // pushes each destination tag once: no tag to compare with.
-        let empty_at_start = self.was_empty_at_start(&repository).await?;
-        let current = if empty_at_start {
-            None
-        } else {
-            self.destination
-                .manifest_digest(&repository, &job.destination.tag)
-                .await?
-        };
+        let (current, empty_at_start) = self.repository_state(&repository, &job.destination.tag).await?;
         if current.as_ref() == Some(&root.digest) {
             return Ok(ImageResult {
                 source_digest: root.digest.clone(),

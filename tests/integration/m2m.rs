@@ -1000,9 +1000,8 @@ fn images_into_one_new_repository_ask_the_destination_nothing_it_cannot_know() {
         "one tag listing for the repository"
     );
     assert_eq!(requests("HEAD", "/v2/ns/app/blobs/"), 0, "no blob existence check");
-    assert_eq!(
-        requests("HEAD", "/v2/ns/app/manifests/"),
-        0,
-        "no tag or manifest existence check"
-    );
+    // Only the images that start before the repository is known to be empty ask for their tag; no child manifest
+    // is checked.
+    let heads = requests("HEAD", "/v2/ns/app/manifests/");
+    assert!(heads <= 4, "{heads} manifest existence checks");
 }

@@ -714,3 +714,109 @@ fn dry_run_lists_every_release_image_and_copies_nothing() {
     }
     assert!(skopeo_inspect_raw(&dst.docker_ref("openshift/release-images:4.20.1-x86_64")).is_err());
 }
+
+/// A graph served as is: nodes and edges given, conditional edges with one named risk.
+fn graph_with(
+    src: &TestRegistry,
+    payloads: &[&Payload],
+    edges: &[(usize, usize)],
+    conditional: &[(usize, usize)],
+) -> Vec<u8> {
+    let nodes: Vec<_> = payloads
+        .iter()
+        .map(|p| json!({"version": p.version, "payload": format!("{}/{RELEASE_REPO}@{}", src.host(), p.digest), "metadata": {}}))
+        .collect();
+    let edges: Vec<_> = edges.iter().map(|(a, b)| json!([a, b])).collect();
+    let conditional: Vec<_> = conditional
+        .iter()
+        .map(|(a, b)| {
+            json!({
+                "edges": [{"from": payloads[*a].version, "to": payloads[*b].version}],
+                "risks": [{"url": "https://example.com/risk", "name": "TestRisk", "message": "a known issue", "matchingRules": []}]
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({"version": 1, "nodes": nodes, "edges": edges, "conditionalEdges": conditional})).unwrap()
+}
+
+fn serve_graph(dir: &TestDir, graph: Vec<u8>, signed: &[&Payload]) -> (StaticServer, Vec<(String, String)>) {
+    let signer = ReleaseSigner::new(91);
+    let key_file = dir.join("release-keys.asc");
+    std::fs::write(&key_file, signer.public_armored()).unwrap();
+    let mut routes = vec![("/graph".to_string(), graph)];
+    for payload in signed {
+        let hex = payload.digest.trim_start_matches("sha256:");
+        let reference = format!("quay.io/{RELEASE_REPO}:{}-x86_64", payload.version);
+        routes.push((
+            format!("/signatures/sha256={hex}/signature-1"),
+            signer.sign(&reference, &payload.digest),
+        ));
+    }
+    let server = StaticServer::start(routes);
+    let env = vec![
+        ("UPDATE_URL_OVERRIDE".to_string(), format!("{}/graph", server.url())),
+        ("OCP_SIGNATURE_URL".to_string(), format!("{}/signatures/", server.url())),
+        (
+            "OCP_SIGNATURE_VERIFICATION_PK".to_string(),
+            key_file.display().to_string(),
+        ),
+    ];
+    (server, env)
+}
+
+fn mirrored_versions(dst: &TestRegistry, payloads: &[&Payload]) -> Vec<String> {
+    payloads
+        .iter()
+        .filter(|p| {
+            skopeo_inspect_raw(&dst.docker_ref(&format!("openshift/release-images:{}-x86_64", p.version))).is_ok()
+        })
+        .map(|p| p.version.clone())
+        .collect()
+}
+
+#[test]
+fn shortest_path_takes_a_conditional_edge_only_when_no_other_path_exists_and_names_its_risk() {
+    let dir = TestDir::new("release_shortest_path");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let a = push_component(&dir, &src, "comp-a", 401);
+    let versions = ["4.16.0", "4.16.1", "4.16.2", "4.16.3"];
+    let payloads: Vec<Payload> = versions
+        .iter()
+        .map(|v| push_payload(&dir, &src, v, &[("comp-a", &a)]))
+        .collect();
+    let refs: Vec<&Payload> = payloads.iter().collect();
+    // 4.16.0 → 4.16.1 → 4.16.3 needs the conditional edge 4.16.1 → 4.16.3; 4.16.2 leads nowhere.
+    let graph = graph_with(&src, &refs, &[(0, 1), (0, 2)], &[(1, 3)]);
+    let (_server, env) = serve_graph(&dir, graph, &refs);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let yaml = "  platform:\n    channels:\n    - name: stable-4.16\n      minVersion: 4.16.0\n      maxVersion: 4.16.3\n      shortestPath: true\n";
+    let run = mirror_to_registry_with_env(&dir, yaml, &dst.host(), &[], &env);
+    run.assert_success();
+    assert_eq!(mirrored_versions(&dst, &refs), ["4.16.0", "4.16.1", "4.16.3"]);
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("4.16.1 → 4.16.3") && stderr.contains("TestRisk"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn two_channels_also_bring_the_upgrade_path_between_them() {
+    let dir = TestDir::new("release_two_channels");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let a = push_component(&dir, &src, "comp-a", 411);
+    let versions = ["4.16.0", "4.16.1", "4.16.2", "4.17.0", "4.17.1"];
+    let payloads: Vec<Payload> = versions
+        .iter()
+        .map(|v| push_payload(&dir, &src, v, &[("comp-a", &a)]))
+        .collect();
+    let refs: Vec<&Payload> = payloads.iter().collect();
+    let graph = graph_with(&src, &refs, &[(0, 1), (1, 2), (2, 3), (3, 4), (1, 4)], &[]);
+    let (_server, env) = serve_graph(&dir, graph, &refs);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let yaml = "  platform:\n    channels:\n    - name: stable-4.16\n      minVersion: 4.16.0\n      maxVersion: 4.16.0\n    - name: stable-4.17\n      minVersion: 4.17.1\n      maxVersion: 4.17.1\n";
+    let run = mirror_to_registry_with_env(&dir, yaml, &dst.host(), &[], &env);
+    run.assert_success();
+    // 4.16.0 → 4.16.1 → 4.17.1 is the shortest path from the first channel's selection to the second's.
+    assert_eq!(mirrored_versions(&dst, &refs), ["4.16.0", "4.16.1", "4.17.1"]);
+}
