@@ -78,12 +78,17 @@ struct ReleaseServer {
 
 impl ReleaseServer {
     /// Serves the graph of `in_graph` and a signature for each of `signed` (made by the test's key), where
-    /// `signed_digest` says which digest each signature claims (a payload's own, unless a test lies).
+    /// the second member says which digest each signature claims (a payload's own, unless a test lies).
     fn start(dir: &TestDir, src: &TestRegistry, in_graph: &[&Payload], signed: &[(&Payload, &str)]) -> ReleaseServer {
+        ReleaseServer::with_graph(dir, graph(src, in_graph), signed)
+    }
+
+    /// Serves `graph` as it is, and the signatures of `signed`.
+    fn with_graph(dir: &TestDir, graph: Vec<u8>, signed: &[(&Payload, &str)]) -> ReleaseServer {
         let signer = ReleaseSigner::new(91);
         let key_file = dir.join("release-keys.asc");
         std::fs::write(&key_file, signer.public_armored()).unwrap();
-        let mut routes = vec![("/graph".to_string(), graph(src, in_graph))];
+        let mut routes = vec![("/graph".to_string(), graph)];
         for (payload, claimed) in signed {
             let hex = payload.digest.trim_start_matches("sha256:");
             let reference = format!("quay.io/{RELEASE_REPO}:{}-x86_64", payload.version);
@@ -739,31 +744,6 @@ fn graph_with(
     serde_json::to_vec(&json!({"version": 1, "nodes": nodes, "edges": edges, "conditionalEdges": conditional})).unwrap()
 }
 
-fn serve_graph(dir: &TestDir, graph: Vec<u8>, signed: &[&Payload]) -> (StaticServer, Vec<(String, String)>) {
-    let signer = ReleaseSigner::new(91);
-    let key_file = dir.join("release-keys.asc");
-    std::fs::write(&key_file, signer.public_armored()).unwrap();
-    let mut routes = vec![("/graph".to_string(), graph)];
-    for payload in signed {
-        let hex = payload.digest.trim_start_matches("sha256:");
-        let reference = format!("quay.io/{RELEASE_REPO}:{}-x86_64", payload.version);
-        routes.push((
-            format!("/signatures/sha256={hex}/signature-1"),
-            signer.sign(&reference, &payload.digest),
-        ));
-    }
-    let server = StaticServer::start(routes);
-    let env = vec![
-        ("UPDATE_URL_OVERRIDE".to_string(), format!("{}/graph", server.url())),
-        ("OCP_SIGNATURE_URL".to_string(), format!("{}/signatures/", server.url())),
-        (
-            "OCP_SIGNATURE_VERIFICATION_PK".to_string(),
-            key_file.display().to_string(),
-        ),
-    ];
-    (server, env)
-}
-
 fn mirrored_versions(dst: &TestRegistry, payloads: &[&Payload]) -> Vec<String> {
     payloads
         .iter()
@@ -787,10 +767,10 @@ fn shortest_path_takes_a_conditional_edge_only_when_no_other_path_exists_and_nam
     let refs: Vec<&Payload> = payloads.iter().collect();
     // 4.16.0 → 4.16.1 → 4.16.3 needs the conditional edge 4.16.1 → 4.16.3; 4.16.2 leads nowhere.
     let graph = graph_with(&src, &refs, &[(0, 1), (0, 2)], &[(1, 3)]);
-    let (_server, env) = serve_graph(&dir, graph, &refs);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let signed: Vec<(&Payload, &str)> = refs.iter().map(|p| (*p, p.digest.as_str())).collect();
+    let server = ReleaseServer::with_graph(&dir, graph, &signed);
     let yaml = "  platform:\n    channels:\n    - name: stable-4.16\n      minVersion: 4.16.0\n      maxVersion: 4.16.3\n      shortestPath: true\n";
-    let run = mirror_to_registry_with_env(&dir, yaml, &dst.host(), &[], &env);
+    let run = server.mirror(&dir, yaml, &dst.host(), &[]);
     run.assert_success();
     assert_eq!(mirrored_versions(&dst, &refs), ["4.16.0", "4.16.1", "4.16.3"]);
     let stderr = run.stderr();
@@ -812,10 +792,10 @@ fn two_channels_also_bring_the_upgrade_path_between_them() {
         .collect();
     let refs: Vec<&Payload> = payloads.iter().collect();
     let graph = graph_with(&src, &refs, &[(0, 1), (1, 2), (2, 3), (3, 4), (1, 4)], &[]);
-    let (_server, env) = serve_graph(&dir, graph, &refs);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let signed: Vec<(&Payload, &str)> = refs.iter().map(|p| (*p, p.digest.as_str())).collect();
+    let server = ReleaseServer::with_graph(&dir, graph, &signed);
     let yaml = "  platform:\n    channels:\n    - name: stable-4.16\n      minVersion: 4.16.0\n      maxVersion: 4.16.0\n    - name: stable-4.17\n      minVersion: 4.17.1\n      maxVersion: 4.17.1\n";
-    let run = mirror_to_registry_with_env(&dir, yaml, &dst.host(), &[], &env);
+    let run = server.mirror(&dir, yaml, &dst.host(), &[]);
     run.assert_success();
     // 4.16.0 → 4.16.1 → 4.17.1 is the shortest path from the first channel's selection to the second's.
     assert_eq!(mirrored_versions(&dst, &refs), ["4.16.0", "4.16.1", "4.17.1"]);
