@@ -97,8 +97,9 @@ pub(super) async fn add_remote_content(
     sources: &mut Sources,
     reporter: &Arc<dyn Reporter>,
 ) -> Result<(), WorkflowError> {
-    add_releases(prepared, request, registry, namespace, sources, reporter).await?;
-    add_operators(prepared, request, registry, namespace, sources, reporter).await;
+    let context = collect_context(request, registry, namespace);
+    add_releases(prepared, request, &context, sources, reporter).await?;
+    add_operators(prepared, request, &context, sources, reporter).await;
     Ok(())
 }
 
@@ -107,8 +108,7 @@ pub(super) async fn add_remote_content(
 async fn add_releases(
     prepared: &mut Prepared,
     request: &MirrorRequest,
-    registry: &str,
-    namespace: &str,
+    context: &CollectContext,
     sources: &mut Sources,
     reporter: &Arc<dyn Reporter>,
 ) -> Result<(), WorkflowError> {
@@ -116,7 +116,6 @@ async fn add_releases(
         return Ok(());
     }
     let documents = DocumentClient::new(request.src_tls_verify, request.engine.retry)?;
-    let context = collect_context(request, registry, namespace);
     let signatures = match SignatureStore::from_env(prepared.workspace.signatures(), documents.clone()) {
         Ok(store) => SignaturePolicy {
             store: Some(store),
@@ -138,7 +137,7 @@ async fn add_releases(
             return Ok(());
         }
     };
-    let collected = release::collect(&prepared.config, &context, sources, &documents, &signatures, reporter).await;
+    let collected = release::collect(&prepared.config, context, sources, &documents, &signatures, reporter).await;
     prepared.plan.jobs.extend(collected.jobs);
     prepared.releases = collected.releases;
     prepared.fcos_graphs = collected.fcos_graphs;
@@ -150,7 +149,7 @@ async fn add_releases(
             error: failure.error.to_string(),
         }));
     if prepared.config.spec.mirror.platform.graph {
-        add_graph_image(prepared, &context, sources, &documents, reporter).await;
+        add_graph_image(prepared, context, sources, &documents, reporter).await;
     }
     Ok(())
 }
@@ -182,8 +181,7 @@ async fn add_graph_image(
 async fn add_operators(
     prepared: &mut Prepared,
     request: &MirrorRequest,
-    registry: &str,
-    namespace: &str,
+    context: &CollectContext,
     sources: &mut Sources,
     reporter: &Arc<dyn Reporter>,
 ) {
@@ -194,8 +192,7 @@ async fn add_operators(
     if sources.spool.is_none() && !request.dry_run {
         sources.spool = BlobSpool::new_in(prepared.workspace.root()).ok().map(Arc::new);
     }
-    let context = collect_context(request, registry, namespace);
-    let collected = operator::collect(&prepared.config, &context, sources, reporter).await;
+    let collected = operator::collect(&prepared.config, context, sources, reporter).await;
     prepared.plan.jobs.extend(collected.jobs);
     for built in collected.built {
         sources.built.insert(built.root.digest.clone(), built);
