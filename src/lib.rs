@@ -14,6 +14,7 @@ pub(crate) mod config;
 pub(crate) mod engine;
 pub(crate) mod events;
 pub(crate) mod files;
+pub(crate) mod helm;
 pub(crate) mod image;
 pub(crate) mod plan;
 pub(crate) mod reference;

@@ -92,7 +92,7 @@ pub(crate) async fn plan(
         ..base
     };
     let built = Arc::new(BuiltImage {
-        base: ImageSource::Registry(pinned),
+        base: Some(ImageSource::Registry(pinned)),
         root: built.root,
         manifests: built.manifests,
         blobs: built.blobs,

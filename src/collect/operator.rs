@@ -146,7 +146,7 @@ async fn collect_catalog(
         .collect();
     let rebuilt = rebuild::rebuild(&root, &configs)?;
     let built = Arc::new(BuiltImage {
-        base: source.clone(),
+        base: Some(source.clone()),
         root: rebuilt.root.clone(),
         manifests: rebuilt.manifests,
         blobs: rebuilt.blobs,

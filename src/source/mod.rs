@@ -48,6 +48,8 @@ pub(crate) enum SourceError {
     NoArchive,
     #[error("image {0} was to be built in this run but is not among the built images (an internal error)")]
     UnknownBuiltImage(Digest),
+    #[error("{0} is not part of the image ferry built (an internal error)")]
+    NotInBuiltImage(Digest),
     #[error("blob {digest} is neither in the archive nor at the destination{}", carried_note(.carried_by))]
     MissingFromArchive { digest: Digest, carried_by: Option<String> },
 }
@@ -120,11 +122,12 @@ impl Sources {
     }
 }
 
-/// An image ferry built: new manifests and blobs over an original image that supplies everything else.
+/// An image ferry built: new manifests and blobs, over an original image that supplies everything else (none
+/// when the image is self-contained, as a chart packaged as an OCI artifact).
 #[derive(Debug)]
 pub(crate) struct BuiltImage {
     /// Where the unchanged content (original layers) is read from.
-    pub base: ImageSource,
+    pub base: Option<ImageSource>,
     pub root: RawManifest,
     pub manifests: HashMap<Digest, RawManifest>,
     pub blobs: HashMap<Digest, Bytes>,
@@ -141,7 +144,7 @@ pub(crate) enum SourceReader {
     Archive(Arc<ArchiveReader>),
     /// A built image over the reader of its original.
     Built {
-        base: Box<SourceReader>,
+        base: Option<Box<SourceReader>>,
         image: Arc<BuiltImage>,
     },
 }
@@ -168,15 +171,12 @@ impl SourceReader {
                     .get(digest)
                     .cloned()
                     .ok_or(SourceError::UnknownBuiltImage(digest.clone()))?;
-                let (base, _) = Box::pin(SourceReader::open(&image.base, sources)).await?;
+                let base = match &image.base {
+                    Some(base) => Some(Box::new(Box::pin(SourceReader::open(base, sources)).await?.0)),
+                    None => None,
+                };
                 let root = image.root.clone();
-                Ok((
-                    SourceReader::Built {
-                        base: Box::new(base),
-                        image,
-                    },
-                    root,
-                ))
+                Ok((SourceReader::Built { base, image }, root))
             }
             ImageSource::Archive { digest, .. } => {
                 let archive = sources.archive.clone().ok_or(SourceError::NoArchive)?;
@@ -227,7 +227,10 @@ impl SourceReader {
                         let stream: ByteStream = Box::pin(futures_util::stream::once(async move { Ok(bytes) }));
                         Ok((Some(size), stream))
                     }
-                    None => base.open_blob(descriptor).await,
+                    None => match base {
+                        Some(base) => base.open_blob(descriptor).await,
+                        None => Err(SourceError::NotInBuiltImage(descriptor.digest.clone())),
+                    },
                 },
             }
         })
@@ -238,7 +241,7 @@ impl SourceReader {
         match self {
             SourceReader::Registry { spool, .. } => spool.as_deref(),
             SourceReader::Layout(_) | SourceReader::Archive(_) => None,
-            SourceReader::Built { base, .. } => base.spool(),
+            SourceReader::Built { base, .. } => base.as_ref().and_then(|base| base.spool()),
         }
     }
 
@@ -248,7 +251,7 @@ impl SourceReader {
         match self {
             SourceReader::Registry { .. } => false,
             SourceReader::Layout(_) | SourceReader::Archive(_) => true,
-            SourceReader::Built { base, .. } => base.is_local(),
+            SourceReader::Built { base, .. } => base.as_ref().is_none_or(|base| base.is_local()),
         }
     }
 }
@@ -345,7 +348,10 @@ impl SourceReader {
                 }
                 SourceReader::Built { base, image } => match image.manifests.get(digest) {
                     Some(manifest) => Ok(manifest.clone()),
-                    None => base.manifest_boxed(entry).await,
+                    None => match base {
+                        Some(base) => base.manifest_boxed(entry).await,
+                        None => Err(SourceError::NotInBuiltImage(digest.clone())),
+                    },
                 },
             }
         })
