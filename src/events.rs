@@ -91,6 +91,13 @@ pub(crate) enum Collected {
     SignatureVerified { payload: String, signer: String },
     /// The graph image was built from the graph data at `url` over `base`.
     GraphImageBuilt { url: String, bytes: usize, base: String },
+    /// A chart was rendered with its default values: how many templates, the images found, the time it took.
+    ChartRendered {
+        chart: String,
+        templates: usize,
+        images: usize,
+        millis: u64,
+    },
 }
 
 impl std::fmt::Display for Collected {
@@ -129,6 +136,12 @@ impl std::fmt::Display for Collected {
             Collected::GraphImageBuilt { url, bytes, base } => {
                 write!(f, "graph image: graph data from {url} ({bytes} bytes) over {base}")
             }
+            Collected::ChartRendered {
+                chart,
+                templates,
+                images,
+                millis,
+            } => write!(f, "chart {chart}: {templates} template(s) rendered in {millis} ms, {images} image(s)"),
         }
     }
 }

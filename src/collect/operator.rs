@@ -7,10 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use regex::Regex;
 
-use super::CollectContext;
+use super::{image_job, pin_tags, CollectContext};
 use crate::catalog::extract::{self, CatalogPlatform, ConfigFiles, ExtractError};
 use crate::catalog::listing::{catalog_source, CatalogSourceError};
 use crate::catalog::rebuild::{self, PlatformConfigs, RebuildError};
@@ -21,7 +20,7 @@ use crate::image::{Digest, PlatformFilter};
 use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob};
 use crate::reference::ImageReference;
 use crate::source::Sources;
-use crate::source::{head_digest, BuiltImage, SourceError, SourceReader};
+use crate::source::{BuiltImage, SourceError, SourceReader};
 
 /// Everything the operator collector planned.
 #[derive(Default)]
@@ -172,7 +171,7 @@ async fn collect_catalog(
     let references = pin_tags(references, sources).await;
     let related = references
         .iter()
-        .map(|reference| related_job(reference, &platforms, context))
+        .map(|reference| image_job(reference, &platforms, context, ImageOrigin::Operator))
         .collect();
     Ok(PlannedCatalog {
         built,
@@ -342,47 +341,5 @@ fn catalog_destination(
         registry: context.registry.clone(),
         repository: context.destination_repository(operator.target_catalog.as_deref().unwrap_or(&path)),
         tag: operator.target_tag.clone().unwrap_or(tag),
-    }
-}
-
-/// Resolves tag-only references to the digests their tags name now, so that the whole run copies one consistent
-/// set (the tag is kept for the destination): a HEAD request, or a GET where a registry does not say the digest.
-/// A reference that cannot be resolved stays as it is and fails, with its reason, when it is copied.
-async fn pin_tags(references: Vec<ImageReference>, sources: &Sources) -> Vec<ImageReference> {
-    let resolve = |reference: ImageReference| async move {
-        if reference.digest.is_some() {
-            return reference;
-        }
-        let digest = match head_digest(&reference, sources).await {
-            Some(digest) => Some(digest),
-            None => SourceReader::open(&ImageSource::Registry(reference.clone()), sources)
-                .await
-                .ok()
-                .map(|(_, root)| root.digest),
-        };
-        ImageReference { digest, ..reference }
-    };
-    futures_util::stream::iter(references.into_iter().map(resolve))
-        .buffered(8)
-        .collect()
-        .await
-}
-
-/// A bundle or related image: copied by digest when the catalog pins it (as it should), else by tag.
-fn related_job(reference: &ImageReference, platforms: &PlatformFilter, context: &CollectContext) -> MirrorJob {
-    let tag = match (&reference.tag, &reference.digest) {
-        (Some(tag), _) => tag.clone(),
-        (None, Some(digest)) => digest.as_tag(),
-        (None, None) => "latest".to_string(),
-    };
-    MirrorJob {
-        source: ImageSource::Registry(reference.clone()),
-        destination: ImageDestination {
-            registry: context.registry.clone(),
-            repository: context.destination_repository(&reference.repository),
-            tag,
-        },
-        platforms: platforms.clone(),
-        origin: ImageOrigin::Operator,
     }
 }

@@ -371,8 +371,9 @@ mod tests {
         let (chart, _) = Chart::from_path(&testdata("oc-mirror-charts/my-chart-with-subchart-alias-0.1.0.tgz")).unwrap();
         assert_eq!(chart.label(), "my-chart-with-subchart-alias-0.1.0");
         assert!(chart.templates.iter().any(|t| t.name == "templates/deployment.yaml"));
-        let names: Vec<_> = chart.subcharts.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["common", "backstage"]);
+        let mut names: Vec<_> = chart.subcharts.iter().map(|s| s.name.as_str()).collect();
+        names.sort();
+        assert_eq!(names, ["backstage", "common"]);
         assert!(chart.dependencies.iter().any(|d| d.alias.is_some()), "{:?}", chart.dependencies);
     }
 

@@ -5,5 +5,7 @@
 pub(crate) mod chart;
 pub(crate) mod images;
 pub(crate) mod oci;
+pub(crate) mod render;
 pub(crate) mod repository;
+pub(crate) mod template;
 pub(crate) mod values;

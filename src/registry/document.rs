@@ -8,6 +8,7 @@ use bytes::Bytes;
 use reqwest::StatusCode;
 
 use super::client::error_chain;
+use crate::auth::Credential;
 use super::retry::{is_retryable_error, is_retryable_status, retry_after, RetryPolicy};
 
 /// Documents bigger than this are refused (update graphs are a few MB, signatures a few KB).
@@ -20,11 +21,16 @@ pub(crate) enum DocumentError {
     Unreachable { url: String, detail: String },
     #[error("GET {url}: the server answered {status}")]
     Status { url: String, status: StatusCode },
+    #[error("GET {url}: the server answered {status}\n  help: add credentials for {host} to the auth file ferry reads (`podman login {host}`, or --authfile); {}", if *.sent { "the ones found were refused" } else { "none were found" })]
+    Unauthorized {
+        url: String,
+        host: String,
+        status: StatusCode,
+        sent: bool,
+    },
     #[error("GET {url}: the document is larger than {} MiB", DOCUMENT_LIMIT >> 20)]
     TooLarge { url: String },
 }
-
-impl DocumentError {}
 
 /// An HTTP client for documents.
 #[derive(Clone)]
@@ -57,9 +63,20 @@ impl DocumentClient {
         accept: &str,
         on_retry: &(dyn Fn(u32, &str) + Sync),
     ) -> Result<Bytes, DocumentError> {
+        self.get_as(url, accept, None, on_retry).await
+    }
+
+    /// [`get`](Self::get), sending `credential` (Basic) when there is one: chart repositories behind a login.
+    pub(crate) async fn get_as(
+        &self,
+        url: &str,
+        accept: &str,
+        credential: Option<&Credential>,
+        on_retry: &(dyn Fn(u32, &str) + Sync),
+    ) -> Result<Bytes, DocumentError> {
         let mut attempt = 0;
         loop {
-            let (error, wait) = match self.attempt(url, accept).await {
+            let (error, wait) = match self.attempt(url, accept, credential).await {
                 Ok(body) => return Ok(body),
                 Err(Attempt::Final(error)) => return Err(error),
                 Err(Attempt::Transient(error, server_wait)) => (error, server_wait),
@@ -73,17 +90,29 @@ impl DocumentClient {
         }
     }
 
-    async fn attempt(&self, url: &str, accept: &str) -> Result<Bytes, Attempt> {
+    async fn attempt(&self, url: &str, accept: &str, credential: Option<&Credential>) -> Result<Bytes, Attempt> {
         let unreachable = |e: reqwest::Error| DocumentError::Unreachable {
             url: url.to_string(),
             detail: error_chain(&e),
         };
-        let response = match self.http.get(url).header(reqwest::header::ACCEPT, accept).send().await {
+        let mut request = self.http.get(url).header(reqwest::header::ACCEPT, accept);
+        if let Some(Credential::Basic { username, password }) = credential {
+            request = request.basic_auth(username, Some(password));
+        }
+        let response = match request.send().await {
             Ok(response) => response,
             Err(e) if is_retryable_error(&e) => return Err(Attempt::Transient(unreachable(e), None)),
             Err(e) => return Err(Attempt::Final(unreachable(e))),
         };
         let status = response.status();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(Attempt::Final(DocumentError::Unauthorized {
+                url: url.to_string(),
+                host: authority(response.url()),
+                status,
+                sent: credential.is_some(),
+            }));
+        }
         if !status.is_success() {
             let error = DocumentError::Status {
                 url: url.to_string(),
@@ -106,6 +135,15 @@ impl DocumentClient {
             Ok(body) => Ok(body),
             Err(e) => Err(Attempt::Transient(unreachable(e), None)),
         }
+    }
+}
+
+/// `host[:port]`, as auth files key credentials.
+fn authority(url: &reqwest::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
     }
 }
 

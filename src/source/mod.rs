@@ -66,6 +66,8 @@ fn carried_note(carried_by: &Option<String>) -> String {
 
 /// Everything images can be read from in a run.
 pub(crate) struct Sources {
+    /// Credentials, for registries and the servers beside them (chart repositories).
+    pub credentials: Arc<CredentialStore>,
     /// The client for source registries.
     pub registry: Arc<RegistryClient>,
     /// The client for registries that containers-registries.conf marks `insecure` (no certificate checks, plain
@@ -106,12 +108,13 @@ impl Sources {
                     tls_verify: false,
                     ..options
                 },
-                credentials,
+                credentials.clone(),
             )?)
         } else {
             registry.clone()
         };
         Ok(Sources {
+            credentials,
             registry,
             insecure_registry,
             mirrors: Arc::new(mirrors),

@@ -167,6 +167,7 @@ pub(crate) fn load_config(path: &Path) -> Result<ImageSetConfiguration, ConfigEr
 /// What every catalog load shares: [`Sources`] without the per-catalog archive.
 #[derive(Clone)]
 struct SharedSources {
+    credentials: Arc<CredentialStore>,
     registry: Arc<RegistryClient>,
     insecure_registry: Arc<RegistryClient>,
     mirrors: Arc<RegistriesConf>,
@@ -175,6 +176,7 @@ struct SharedSources {
 impl SharedSources {
     fn sources(&self) -> Sources {
         Sources {
+            credentials: self.credentials.clone(),
             registry: self.registry.clone(),
             insecure_registry: self.insecure_registry.clone(),
             mirrors: self.mirrors.clone(),
@@ -307,6 +309,7 @@ fn shared_sources(options: &LibraryOptions) -> Result<SharedSources, SetupError>
     let mirrors = RegistriesConf::load(options.registries_conf.as_deref())?;
     let sources = Sources::new(Arc::new(credentials), client_options, mirrors)?;
     Ok(SharedSources {
+        credentials: sources.credentials,
         registry: sources.registry,
         insecure_registry: sources.insecure_registry,
         mirrors: sources.mirrors,

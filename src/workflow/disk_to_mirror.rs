@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use super::mirror_to_disk::{CATALOGS_KEY, FCOS_GRAPHS_KEY, GRAPH_IMAGE_KEY, RELEASES_KEY};
+use super::mirror_to_disk::{CATALOGS_KEY, CHARTS_KEY, FCOS_GRAPHS_KEY, GRAPH_IMAGE_KEY, RELEASES_KEY};
 use super::outputs;
 use super::prepare::{connect, prepare, Prepared};
 use super::{MirrorRequest, Mode, RegistryTarget, RunSummary, WorkflowError};
@@ -71,7 +71,7 @@ fn retarget(destination: &mut ImageDestination, target: &RegistryTarget) {
     destination.repository = namespaced(&target.namespace, &destination.repository);
 }
 
-/// The archived catalogs, releases, graph image and Fedora CoreOS-style graphs, under this run's destination.
+/// The archived catalogs, releases, charts, graph image and Fedora CoreOS-style graphs, under this run's destination.
 fn recorded_outputs(prepared: &mut Prepared, metadata: &ArchiveMetadata, target: &RegistryTarget) {
     prepared.catalogs = extra_list(metadata, CATALOGS_KEY);
     prepared
@@ -83,6 +83,11 @@ fn recorded_outputs(prepared: &mut Prepared, metadata: &ArchiveMetadata, target:
         .releases
         .iter_mut()
         .for_each(|r| retarget(&mut r.destination, target));
+    prepared.charts = extra_list(metadata, CHARTS_KEY);
+    prepared
+        .charts
+        .iter_mut()
+        .for_each(|c| retarget(&mut c.destination, target));
     prepared.fcos_graphs = extra_list(metadata, FCOS_GRAPHS_KEY);
     for record in &mut prepared.fcos_graphs {
         record.mirrored.values_mut().for_each(|d| retarget(d, target));

@@ -9,6 +9,7 @@ use super::outputs::{self, summarize, JobResults};
 use super::prepare::{add_remote_content, connect, prepare};
 use super::workspace::utc_rfc3339;
 use super::{DiskOptions, MirrorRequest, Mode, RunSummary, WorkflowError};
+use crate::collect::helm::ChartRecord;
 use crate::collect::operator::CatalogTarget;
 use crate::collect::release::PlannedRelease;
 use crate::engine::{Destination, Engine};
@@ -91,6 +92,8 @@ pub(crate) const RELEASES_KEY: &str = "releases";
 pub(crate) const GRAPH_IMAGE_KEY: &str = "graph_image";
 /// Key of the archive metadata's `extra` map that holds the Fedora CoreOS-style graphs of the archived releases.
 pub(crate) const FCOS_GRAPHS_KEY: &str = "fcos_graphs";
+/// Key of the archive metadata's `extra` map that lists the helm charts the archive carries.
+pub(crate) const CHARTS_KEY: &str = "charts";
 
 /// What the workflow records beside the images: the rebuilt catalogs and the releases that made it into the
 /// archive.
@@ -131,6 +134,14 @@ fn archive_extra(
             GRAPH_IMAGE_KEY.to_string(),
             serde_json::to_value(graph_image).unwrap_or_default(),
         );
+    }
+    let charts: Vec<&ChartRecord> = prepared
+        .charts
+        .iter()
+        .filter(|c| outputs::mirrored(plan, results, &c.destination))
+        .collect();
+    if !charts.is_empty() {
+        extra.insert(CHARTS_KEY.to_string(), serde_json::to_value(charts).unwrap_or_default());
     }
     let fcos = outputs::mirrored_fcos_graphs(&prepared.fcos_graphs, plan, results);
     if !fcos.is_empty() {

@@ -7,6 +7,7 @@ use super::{Failure, MirrorRequest, WorkflowError, Workspace};
 use crate::auth::CredentialStore;
 use crate::collect::operator::{self, CatalogTarget};
 use crate::collect::release::{self, PlannedRelease, SignaturePolicy};
+use crate::collect::helm::{self, ChartRecord, ChartSources};
 use crate::collect::{additional, graph_image, CollectContext, Excluded};
 use crate::config::{self, ImageSetConfiguration};
 use crate::events::{Event, Reporter};
@@ -36,6 +37,8 @@ pub(super) struct Prepared {
     pub fcos_graphs: Vec<FcosGraphRecord>,
     /// Where the graph image goes (`graph: true`), for the UpdateService.
     pub graph_image: Option<ImageDestination>,
+    /// Helm charts planned, with the images each deploys.
+    pub charts: Vec<ChartRecord>,
 }
 
 /// Loads the configuration and collects the plan for a destination `registry`/`namespace` (empty for archives,
@@ -53,10 +56,6 @@ pub(super) fn prepare(
     for warning in config.warnings() {
         reporter.event(Event::Warning(format!("`{}`: {}", warning.field, warning.message)));
     }
-    let early_failures = unsupported_groups(&config);
-    for failure in &early_failures {
-        reporter.event(Event::Warning(format!("{}: {}", failure.image, failure.error)));
-    }
     let context = collect_context(request, registry, namespace);
     let (jobs, excluded) = additional::collect(&config, &context)?;
     for skipped in &excluded {
@@ -71,11 +70,12 @@ pub(super) fn prepare(
         workspace,
         plan: MirrorPlan { jobs },
         excluded,
-        early_failures,
+        early_failures: Vec::new(),
         catalogs: Vec::new(),
         releases: Vec::new(),
         fcos_graphs: Vec::new(),
         graph_image: None,
+        charts: Vec::new(),
     })
 }
 
@@ -88,7 +88,7 @@ fn collect_context(request: &MirrorRequest, registry: &str, namespace: &str) -> 
     }
 }
 
-/// Collects what needs the network to plan (releases, catalogs), in that order.
+/// Collects what needs the network to plan (releases, catalogs, charts), in that order.
 pub(super) async fn add_remote_content(
     prepared: &mut Prepared,
     request: &MirrorRequest,
@@ -100,6 +100,41 @@ pub(super) async fn add_remote_content(
     let context = collect_context(request, registry, namespace);
     add_releases(prepared, request, &context, sources, reporter).await?;
     add_operators(prepared, request, &context, sources, reporter).await;
+    add_charts(prepared, request, &context, sources, reporter).await?;
+    Ok(())
+}
+
+/// Reads the configured charts (repositories, `oci://`, local), plans each as an OCI artifact and the images it
+/// deploys. A chart that cannot be read fails the helm group.
+async fn add_charts(
+    prepared: &mut Prepared,
+    request: &MirrorRequest,
+    context: &CollectContext,
+    sources: &mut Sources,
+    reporter: &Arc<dyn Reporter>,
+) -> Result<(), WorkflowError> {
+    if prepared.config.spec.mirror.helm.is_empty() {
+        return Ok(());
+    }
+    let documents = DocumentClient::new(request.src_tls_verify, request.engine.retry)?;
+    let from = ChartSources {
+        sources,
+        documents: &documents,
+    };
+    let collected = helm::collect(&prepared.config, context, &from, reporter).await;
+    prepared.plan.jobs.extend(collected.jobs);
+    for built in collected.built {
+        sources.built.insert(built.root.digest.clone(), built);
+    }
+    prepared.charts = collected.charts;
+    for failure in collected.failures {
+        reporter.event(Event::Warning(format!("{}: {}", failure.chart, failure.error)));
+        prepared.early_failures.push(Failure {
+            image: failure.chart,
+            origin: ImageOrigin::Helm,
+            error: failure.error.to_string(),
+        });
+    }
     Ok(())
 }
 
@@ -205,22 +240,6 @@ async fn add_operators(
             origin: ImageOrigin::Operator,
             error: failure.error.to_string(),
         }));
-}
-
-/// Content types this version does not mirror yet: reported as failures of their group, never silently skipped.
-fn unsupported_groups(config: &ImageSetConfiguration) -> Vec<Failure> {
-    let mirror = &config.spec.mirror;
-    let charts = mirror.helm.local.len() + mirror.helm.repositories.iter().map(|r| r.charts.len()).sum::<usize>();
-    let groups = [(ImageOrigin::Helm, "mirror.helm", charts, "charts")];
-    groups
-        .into_iter()
-        .filter(|(_, _, count, _)| *count > 0)
-        .map(|(origin, field, count, what)| Failure {
-            image: format!("{field} ({count} {what})"),
-            origin,
-            error: "not mirrored: this version of ferry mirrors releases, additionalImages and operators".to_string(),
-        })
-        .collect()
 }
 
 /// Credentials, source registries (with their configured mirrors) and a client for destination registries. What

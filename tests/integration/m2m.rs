@@ -324,11 +324,6 @@ fn basic_auth_destination_with_right_and_wrong_credentials() {
     assert!(!log.contains("s3cret-Passw0rd"), "a password leaked into the log");
 }
 
-fn basic_b64(user: &str, password: &str) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-}
-
 #[test]
 fn second_run_transfers_nothing_and_shared_layers_are_uploaded_once() {
     let dir = TestDir::new("m2m_noop_shared");

@@ -10,6 +10,7 @@ mod catalog;
 mod cli;
 mod disk;
 mod harness;
+mod helm;
 mod m2m;
 mod release;
 mod token_auth;

@@ -39,6 +39,12 @@ use std::process::Command;
 /// Set to keep the temp dirs of failing tests (their paths are printed).
 pub const KEEP_ENV: &str = "FERRY_KEEP_TEST_DIRS";
 
+/// The `auth` value of an auth file entry (and of a Basic `Authorization` header): base64 of `user:password`.
+pub fn basic_b64(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+}
+
 /// A `Command` for the `ferry` binary built by cargo for this test run. Variables through which a developer's
 /// environment would leak into ferry (`REGISTRY_AUTH_FILE`, `CONTAINERS_REGISTRIES_CONF`, `DOCKER_CONFIG`,
 /// `UPDATE_URL_OVERRIDE`, `OCP_SIGNATURE_URL`, `OCP_SIGNATURE_VERIFICATION_PK`) are
