@@ -141,7 +141,10 @@ impl std::fmt::Display for Collected {
                 templates,
                 images,
                 millis,
-            } => write!(f, "chart {chart}: {templates} template(s) rendered in {millis} ms, {images} image(s)"),
+            } => write!(
+                f,
+                "chart {chart}: {templates} template(s) rendered in {millis} ms, {images} image(s)"
+            ),
         }
     }
 }

@@ -112,7 +112,7 @@ impl fmt::Display for ImageSource {
             } => write!(f, "oci://{}:{r}", path.display()),
             ImageSource::Layout { path, reference: None } => write!(f, "oci://{}", path.display()),
             ImageSource::Archive { original, .. } => f.write_str(original),
-            ImageSource::Built { original, .. } => write!(f, "{original} (rebuilt)"),
+            ImageSource::Built { original, .. } => write!(f, "{original} (built)"),
         }
     }
 }

@@ -4,11 +4,12 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::args::{DescribeArgs, OutputFormat};
+use crate::collect::helm::ChartRecord;
 use crate::collect::release::PlannedRelease;
 use crate::reference::Location;
 use crate::report::human_bytes;
 use crate::store::archive::{ArchiveMetadata, ArchiveReader};
-use crate::workflow::mirror_to_disk::RELEASES_KEY;
+use crate::workflow::mirror_to_disk::{CHARTS_KEY, RELEASES_KEY};
 
 pub(super) fn run(args: &DescribeArgs) -> i32 {
     let dir = match args.archive.parse::<Location>() {
@@ -75,6 +76,27 @@ fn write_releases(out: &mut String, run: &ArchiveMetadata) {
     }
 }
 
+/// The helm charts a run carries, with the images each deploys.
+fn write_charts(out: &mut String, run: &ArchiveMetadata) {
+    let Some(value) = run.extra.get(CHARTS_KEY) else {
+        return;
+    };
+    let charts: Vec<ChartRecord> = serde_json::from_value(value.clone()).unwrap_or_default();
+    let _ = writeln!(out, "  charts: {}", charts.len());
+    for chart in charts {
+        let _ = writeln!(
+            out,
+            "    {} {} from {} -> {}:{}: {} images",
+            chart.name,
+            chart.version,
+            chart.source,
+            chart.destination.repository,
+            chart.destination.tag,
+            chart.images.len()
+        );
+    }
+}
+
 fn run_bytes(run: &ArchiveMetadata) -> u64 {
     run.blobs.values().map(|location| location.size).sum()
 }
@@ -112,6 +134,7 @@ fn describe_text(dir: &Path, reader: &ArchiveReader) -> String {
             );
         }
         write_releases(&mut out, run);
+        write_charts(&mut out, run);
         let _ = writeln!(out, "  images: {}", run.images.len());
         for image in &run.images {
             let platforms = if image.platforms.is_empty() {

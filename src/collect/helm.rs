@@ -41,7 +41,11 @@ pub(crate) enum HelmError {
     #[error(transparent)]
     Credentials(#[from] AuthError),
     #[error("{url}: the archive's sha256 is {actual}, the repository index says {expected}\n  help: the download is damaged or the index is stale; try again, or ask the repository's owner")]
-    DigestMismatch { url: String, expected: String, actual: String },
+    DigestMismatch {
+        url: String,
+        expected: String,
+        actual: String,
+    },
     #[error(transparent)]
     ImagePath(#[from] PathError),
     #[error("values file {path}: {reason}")]
@@ -173,7 +177,12 @@ async fn load_http_repository(
     };
     let mut selected: Vec<(IndexEntry, HelmChart)> = Vec::new();
     if repository.charts.is_empty() {
-        selected.extend(index.every_chart().into_iter().map(|entry| (entry, HelmChart::default())));
+        selected.extend(
+            index
+                .every_chart()
+                .into_iter()
+                .map(|entry| (entry, HelmChart::default())),
+        );
     }
     for chart in &repository.charts {
         match index.select(&repository.name, &chart.name, chart.version.as_deref()) {
@@ -222,7 +231,12 @@ async fn download_chart(
     let on_retry = retry_reporter(&url, reporter);
     let body = from
         .documents
-        .get_as(&url, "application/gzip, application/octet-stream, */*", credential.as_ref(), &on_retry)
+        .get_as(
+            &url,
+            "application/gzip, application/octet-stream, */*",
+            credential.as_ref(),
+            &on_retry,
+        )
         .await?;
     if let Some(expected) = entry.digest.as_deref().filter(|d| !d.is_empty()) {
         let actual = Digest::of_bytes(&body);
@@ -358,7 +372,8 @@ async fn plan_charts(
     let (references, filters): (Vec<_>, Vec<_>) = images.into_values().unzip();
     let pinned = pin_tags(references, sources).await;
     for (reference, platforms) in pinned.iter().zip(filters) {
-        out.jobs.push(image_job(reference, &platforms, context, ImageOrigin::Helm));
+        out.jobs
+            .push(image_job(reference, &platforms, context, ImageOrigin::Helm));
     }
 }
 
@@ -374,7 +389,9 @@ fn admit_image(image: &str, blocked: &[Regex], reporter: &Arc<dyn Reporter>) -> 
     match image.parse::<ImageReference>() {
         Ok(reference) => Some(reference),
         Err(error) => {
-            reporter.event(Event::Warning(format!("chart image `{image}` is not an image reference: {error}")));
+            reporter.event(Event::Warning(format!(
+                "chart image `{image}` is not an image reference: {error}"
+            )));
             None
         }
     }
@@ -409,7 +426,11 @@ fn discover_images(loaded: &LoadedChart, reporter: &Arc<dyn Reporter>) -> Result
         reporter.event(Event::Warning(format!(
             "chart {}: from its values: {}",
             loaded.chart.label(),
-            if from_values.is_empty() { "no images".to_string() } else { from_values.join(", ") }
+            if from_values.is_empty() {
+                "no images".to_string()
+            } else {
+                from_values.join(", ")
+            }
         )));
         for image in from_values {
             if !images.contains(&image) {
@@ -428,7 +449,11 @@ fn discover_images(loaded: &LoadedChart, reporter: &Arc<dyn Reporter>) -> Result
 
 /// The image-shaped entries of a chart's and its subcharts' values.
 fn values_images(instance: &ChartInstance<'_>) -> Vec<String> {
-    let app_version = instance.chart.metadata.get("appVersion").map(crate::helm::chart::scalar_text);
+    let app_version = instance
+        .chart
+        .metadata
+        .get("appVersion")
+        .map(crate::helm::chart::scalar_text);
     let mut images = images_in_values(&instance.values, app_version.as_deref().unwrap_or(""));
     for sub in &instance.subcharts {
         for image in values_images(sub) {
@@ -452,7 +477,10 @@ fn supplied_values(entry: &HelmChart) -> Result<Map<String, Value>, HelmError> {
         let text = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
         layers.push(crate::helm::chart::yaml_mapping(&text, path, path).map_err(|e| bad(e.to_string()))?);
     }
-    let inline = serde_json::to_value(&entry.values).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
+    let inline = serde_json::to_value(&entry.values)
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default();
     layers.push(inline);
     for layer in layers.into_iter().rev() {
         crate::helm::values::coalesce(&mut merged, &layer);
@@ -472,7 +500,7 @@ fn artifact_job(
             let built = Arc::new(chart_artifact(&loaded.chart, package.clone())?);
             let source = ImageSource::Built {
                 digest: built.root.digest.clone(),
-                original: format!("{} (chart {})", loaded.source, loaded.chart.label()),
+                original: format!("helm chart {} from {}", loaded.chart.label(), loaded.source),
             };
             (source, loaded.chart.name.clone(), Some(built))
         }
@@ -501,7 +529,10 @@ mod tests {
 
     #[test]
     fn the_host_of_a_url_keys_its_credentials() {
-        assert_eq!(host_of("https://charts.example.com:8443/a/index.yaml"), "charts.example.com:8443");
+        assert_eq!(
+            host_of("https://charts.example.com:8443/a/index.yaml"),
+            "charts.example.com:8443"
+        );
         assert_eq!(host_of("http://user@h/x"), "h");
     }
 }

@@ -21,13 +21,21 @@ pub(crate) enum ChartError {
     #[error("{chart}: cannot read the chart archive: {reason}\n  help: the file is not a gzipped tar archive, or it is damaged; download it again")]
     Archive { chart: String, reason: String },
     #[error("{chart}: entry `{entry}` is refused: {reason}\n  help: a chart holds regular files under one directory; this archive may be malicious")]
-    UnsafeEntry { chart: String, entry: String, reason: &'static str },
+    UnsafeEntry {
+        chart: String,
+        entry: String,
+        reason: &'static str,
+    },
     #[error("{chart}: the chart unpacks to more than {} MiB, or one file is larger than {} MiB", MAX_UNPACKED >> 20, MAX_FILE >> 20)]
     TooLarge { chart: String },
     #[error("{chart}: has no Chart.yaml\n  help: a chart directory or archive holds Chart.yaml at its top")]
     NoChartYaml { chart: String },
     #[error("{chart}: {file}: {reason}")]
-    BadFile { chart: String, file: String, reason: String },
+    BadFile {
+        chart: String,
+        file: String,
+        reason: String,
+    },
     #[error("{chart}: subcharts nest more than {MAX_DEPTH} levels deep")]
     TooDeep { chart: String },
     #[error("{path}: {source}")]
@@ -118,7 +126,11 @@ impl Chart {
         };
         let mut dependencies = dependencies_of(&metadata);
         if let Some(requirements) = files.iter().find(|f| f.name == "requirements.yaml") {
-            dependencies.extend(dependencies_of(&yaml_mapping(&requirements.data, &label, "requirements.yaml")?));
+            dependencies.extend(dependencies_of(&yaml_mapping(
+                &requirements.data,
+                &label,
+                "requirements.yaml",
+            )?));
         }
         let (subcharts, rest) = split_subcharts(files, &label, depth)?;
         let (templates, files) = rest.into_iter().partition(|f| f.name.starts_with("templates/"));
@@ -204,11 +216,7 @@ pub(super) fn dependencies_of(document: &serde_json::Map<String, Value>) -> Vec<
 }
 
 /// A YAML file that must hold a mapping (an empty file is an empty mapping).
-pub(crate) fn yaml_mapping(
-    data: &[u8],
-    chart: &str,
-    file: &str,
-) -> Result<serde_json::Map<String, Value>, ChartError> {
+pub(crate) fn yaml_mapping(data: &[u8], chart: &str, file: &str) -> Result<serde_json::Map<String, Value>, ChartError> {
     let value: Option<Value> = serde_yaml::from_slice(data).map_err(|e| bad_file(chart, file, &e.to_string()))?;
     match value {
         None | Some(Value::Null) => Ok(serde_json::Map::new()),
@@ -252,7 +260,11 @@ fn unpack(bytes: &[u8], label: &str) -> Result<Vec<ChartFile>, ChartError> {
         }
         let name = checked_name(&name, label)?;
         if !kind.is_file() {
-            return Err(unsafe_entry(label, &name, "links and special files are not part of a chart"));
+            return Err(unsafe_entry(
+                label,
+                &name,
+                "links and special files are not part of a chart",
+            ));
         }
         let size = entry.header().size().map_err(archive_error)?;
         total += size;
@@ -300,7 +312,11 @@ fn is_apple_double(name: &str) -> bool {
 
 /// A packaged chart holds everything under one directory (the chart's name): strip it.
 fn strip_top_directory(files: Vec<ChartFile>, label: &str) -> Result<Vec<ChartFile>, ChartError> {
-    let Some(top) = files.first().and_then(|f| f.name.split_once('/')).map(|(top, _)| top.to_string()) else {
+    let Some(top) = files
+        .first()
+        .and_then(|f| f.name.split_once('/'))
+        .map(|(top, _)| top.to_string())
+    else {
         return Err(ChartError::NoChartYaml { chart: label.into() });
     };
     let prefix = format!("{top}/");
@@ -336,7 +352,11 @@ fn read_directory(
     entries.sort_by_key(|entry| entry.file_name());
     for entry in entries {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let relative = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+        let relative = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}/{name}")
+        };
         let kind = entry.file_type().map_err(io)?;
         if name == ".git" || is_apple_double(&name) {
             continue;
@@ -363,24 +383,36 @@ mod tests {
     use super::*;
 
     fn testdata(path: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/helm").join(path)
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/testdata/helm")
+            .join(path)
     }
 
     #[test]
     fn a_packaged_chart_with_an_aliased_subchart_reads_whole() {
-        let (chart, _) = Chart::from_path(&testdata("oc-mirror-charts/my-chart-with-subchart-alias-0.1.0.tgz")).unwrap();
+        let (chart, _) =
+            Chart::from_path(&testdata("oc-mirror-charts/my-chart-with-subchart-alias-0.1.0.tgz")).unwrap();
         assert_eq!(chart.label(), "my-chart-with-subchart-alias-0.1.0");
         assert!(chart.templates.iter().any(|t| t.name == "templates/deployment.yaml"));
         let mut names: Vec<_> = chart.subcharts.iter().map(|s| s.name.as_str()).collect();
         names.sort();
         assert_eq!(names, ["backstage", "common"]);
-        assert!(chart.dependencies.iter().any(|d| d.alias.is_some()), "{:?}", chart.dependencies);
+        assert!(
+            chart.dependencies.iter().any(|d| d.alias.is_some()),
+            "{:?}",
+            chart.dependencies
+        );
     }
 
     #[test]
     fn macos_metadata_entries_are_skipped() {
         let (chart, _) = Chart::from_path(&testdata("oc-mirror-charts/test-mirror-helm-0.3.0.tgz")).unwrap();
-        let names: Vec<_> = chart.files.iter().chain(&chart.templates).map(|f| f.name.as_str()).collect();
+        let names: Vec<_> = chart
+            .files
+            .iter()
+            .chain(&chart.templates)
+            .map(|f| f.name.as_str())
+            .collect();
         assert!(names.iter().all(|n| !n.contains("._")), "{names:?}");
         assert!(names.contains(&"templates/deployment-test.yaml"));
         assert_eq!(chart.values["image"]["tag"], "4.4");
@@ -422,7 +454,10 @@ mod tests {
         ] {
             let bytes = tgz(&[("c/Chart.yaml", b'0', chart_yaml), (entry, kind, b"x")]);
             let error = Chart::from_archive(&bytes, "c-1.0.0.tgz").unwrap_err().to_string();
-            assert!(error.contains(expected) && error.contains("malicious"), "{entry}: {error}");
+            assert!(
+                error.contains(expected) && error.contains("malicious"),
+                "{entry}: {error}"
+            );
         }
         let ok = tgz(&[("c/Chart.yaml", b'0', chart_yaml)]);
         assert_eq!(Chart::from_archive(&ok, "c").unwrap().version, "1.0.0");

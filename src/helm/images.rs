@@ -44,7 +44,10 @@ impl std::str::FromStr for ImagePath {
             reason,
         };
         let body = path.trim();
-        let body = body.strip_prefix('{').map_or(body, |b| b.strip_suffix('}').unwrap_or(b)).trim();
+        let body = body
+            .strip_prefix('{')
+            .map_or(body, |b| b.strip_suffix('}').unwrap_or(b))
+            .trim();
         let body = body.strip_prefix('$').unwrap_or(body);
         let mut steps = Vec::new();
         let mut rest = body;
@@ -64,7 +67,11 @@ impl std::str::FromStr for ImagePath {
                     quoted if quoted.len() >= 2 && (quoted.starts_with('\'') || quoted.starts_with('"')) => {
                         Step::Field(quoted[1..quoted.len() - 1].to_string())
                     }
-                    number => Step::Index(number.parse().map_err(|_| error("an index that is not `*`, a number or a quoted name"))?),
+                    number => Step::Index(
+                        number
+                            .parse()
+                            .map_err(|_| error("an index that is not `*`, a number or a quoted name"))?,
+                    ),
                 });
                 rest = &after[end + 1..];
             } else {
@@ -138,7 +145,9 @@ fn collect_from_mapping(map: &Map<String, Value>, app_version: &str, images: &mu
     }
     for (key, value) in map {
         match value {
-            Value::String(text) if key == "image" && !map.contains_key("repository") && !map.contains_key("registry") => {
+            Value::String(text)
+                if key == "image" && !map.contains_key("repository") && !map.contains_key("registry") =>
+            {
                 if let Some(image) = complete(text, None, None, app_version) {
                     push_unique(images, &image);
                 }
@@ -156,7 +165,12 @@ fn collect_from_mapping(map: &Map<String, Value>, app_version: &str, images: &mu
 
 /// `{registry, repository|image, tag, digest}` in one mapping.
 fn split_image(map: &Map<String, Value>, app_version: &str) -> Option<String> {
-    let text = |key: &str| map.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+    let text = |key: &str| {
+        map.get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
     let name = text("repository").or_else(|| map.contains_key("registry").then(|| text("image")).flatten())?;
     let name = match text("registry") {
         Some(registry) if !name.starts_with(registry) => format!("{}/{name}", registry.trim_end_matches('/')),
@@ -210,11 +224,21 @@ mod tests {
 
     #[test]
     fn bad_paths_are_explained() {
-        for (path, reason) in [("{..image}", "recursive"), ("{.a[x]}", "index"), ("spec", "starts with")] {
+        for (path, reason) in [
+            ("{..image}", "recursive"),
+            ("{.a[x]}", "index"),
+            ("spec", "starts with"),
+        ] {
             let error = path.parse::<ImagePath>().unwrap_err().to_string();
             assert!(error.contains(reason), "{path}: {error}");
         }
-        assert_eq!(".a['b.c'][0]".parse::<ImagePath>().unwrap().strings(&json!({"a": {"b.c": ["x"]}})), ["x"]);
+        assert_eq!(
+            ".a['b.c'][0]"
+                .parse::<ImagePath>()
+                .unwrap()
+                .strings(&json!({"a": {"b.c": ["x"]}})),
+            ["x"]
+        );
     }
 
     #[test]

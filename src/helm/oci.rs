@@ -86,7 +86,10 @@ mod tests {
         let layer: Digest = manifest["layers"][0]["digest"].as_str().unwrap().parse().unwrap();
         assert_eq!(artifact.blobs[&layer], package);
         // The index's digest of this archive is the layer's.
-        assert_eq!(layer.hex(), "be2d62a35e2e4791cfcba1d35a607fd63ad49c250e581536a33e60daa9c30119");
+        assert_eq!(
+            layer.hex(),
+            "be2d62a35e2e4791cfcba1d35a607fd63ad49c250e581536a33e60daa9c30119"
+        );
         let config: Value = serde_json::from_slice(&artifact.blobs[&manifest_config(&manifest)]).unwrap();
         assert_eq!(config["name"], "service-binding-operator");
         assert_eq!(chart_tag("1.0.0+build.1"), "1.0.0_build.1");

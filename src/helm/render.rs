@@ -5,7 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::chart::{ChartFile, Chart};
+use super::chart::{Chart, ChartFile};
 use super::template::{Executor, TemplateSet};
 use super::values::ChartInstance;
 
@@ -130,7 +130,12 @@ fn chart_data(instance: &ChartInstance<'_>, set: &mut TemplateSet) -> Value {
         .chart
         .files
         .iter()
-        .map(|f| (f.name.clone(), Value::String(String::from_utf8_lossy(&f.data).into_owned())))
+        .map(|f| {
+            (
+                f.name.clone(),
+                Value::String(String::from_utf8_lossy(&f.data).into_owned()),
+            )
+        })
         .collect();
     let (major, minor) = KUBE_VERSION;
     let version = format!("v{major}.{minor}.0");
@@ -160,7 +165,10 @@ fn chart_object(chart: &Chart, name: &str) -> Value {
                 "apiVersion" => "APIVersion".to_string(),
                 other => {
                     let mut chars = other.chars();
-                    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+                    chars
+                        .next()
+                        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                        .unwrap_or_default()
                 }
             };
             (go_name, value.clone())
@@ -192,7 +200,9 @@ mod tests {
     use std::path::Path;
 
     fn render_testdata(path: &str) -> (Rendered, Vec<String>) {
-        let full = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/helm").join(path);
+        let full = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/testdata/helm")
+            .join(path);
         let (chart, _) = Chart::from_path(&full).unwrap();
         let instance = instantiate(&chart, Map::new());
         let rendered = render(&instance);
@@ -204,14 +214,23 @@ mod tests {
     fn podinfo_renders_whole_with_its_images() {
         let (rendered, images) = render_testdata("podinfo-repo/podinfo-6.9.0.tgz");
         assert_eq!(rendered.failures, []);
-        assert!(images.iter().any(|i| i.starts_with("ghcr.io/stefanprodan/podinfo:6.9.0")), "{images:?}");
+        assert!(
+            images
+                .iter()
+                .any(|i| i.starts_with("ghcr.io/stefanprodan/podinfo:6.9.0")),
+            "{images:?}"
+        );
     }
 
     #[test]
     fn an_aliased_subchart_and_its_own_subcharts_render_with_guarded_nil_values() {
         let (rendered, images) = render_testdata("oc-mirror-charts/my-chart-with-subchart-alias-0.1.0.tgz");
         assert_eq!(rendered.failures, []);
-        for image in ["quay.io/rhdh-community/rhdh:next", "quay.io/fedora/postgresql-15:latest", "nginx:1.16.0"] {
+        for image in [
+            "quay.io/rhdh-community/rhdh:next",
+            "quay.io/fedora/postgresql-15:latest",
+            "nginx:1.16.0",
+        ] {
             assert!(images.iter().any(|i| i == image), "{image} in {images:?}");
         }
     }
@@ -224,7 +243,8 @@ mod tests {
             for entry in std::fs::read_dir(root.join(dir)).unwrap() {
                 let path = entry.unwrap().path();
                 if path.extension().is_some_and(|e| e == "tgz") {
-                    let (rendered, images) = render_testdata(&format!("{dir}/{}", path.file_name().unwrap().to_string_lossy()));
+                    let (rendered, images) =
+                        render_testdata(&format!("{dir}/{}", path.file_name().unwrap().to_string_lossy()));
                     assert_eq!(rendered.failures, [], "{}", path.display());
                     assert!(!images.is_empty(), "{} names images", path.display());
                     charts += 1;
@@ -238,7 +258,11 @@ mod tests {
     fn ingress_nginx_renders_whole_with_its_digest_pinned_images() {
         let (rendered, images) = render_testdata("oc-mirror-charts/ingress-nginx-4.12.1.tgz");
         assert_eq!(rendered.failures, []);
-        assert!(images.iter().any(|i| i.starts_with("registry.k8s.io/ingress-nginx/controller:v1.12.1@sha256:")), "{images:?}");
+        assert!(
+            images
+                .iter()
+                .any(|i| i.starts_with("registry.k8s.io/ingress-nginx/controller:v1.12.1@sha256:")),
+            "{images:?}"
+        );
     }
 }
-

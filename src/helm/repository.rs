@@ -105,7 +105,12 @@ impl RepositoryIndex {
 
     /// Every non-library version of every chart (a repository configured without `charts`).
     pub(crate) fn every_chart(&self) -> Vec<IndexEntry> {
-        self.entries.values().flatten().filter(|e| !e.is_library()).cloned().collect()
+        self.entries
+            .values()
+            .flatten()
+            .filter(|e| !e.is_library())
+            .cloned()
+            .collect()
     }
 }
 
@@ -139,7 +144,10 @@ fn resolve(repository_url: &str, url: &str) -> String {
     }
     let base = repository_url.trim_end_matches('/');
     match url.strip_prefix('/') {
-        Some(absolute_path) => match base.find("://").and_then(|scheme| base[scheme + 3..].find('/').map(|p| scheme + 3 + p)) {
+        Some(absolute_path) => match base
+            .find("://")
+            .and_then(|scheme| base[scheme + 3..].find('/').map(|p| scheme + 3 + p))
+        {
             Some(path_start) => format!("{}/{absolute_path}", &base[..path_start]),
             None => format!("{base}/{absolute_path}"),
         },
@@ -152,7 +160,9 @@ mod tests {
     use super::*;
 
     fn index(name: &str) -> RepositoryIndex {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/helm").join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/testdata/helm")
+            .join(name);
         RepositoryIndex::parse(&std::fs::read(path).unwrap(), name).unwrap()
     }
 
@@ -176,11 +186,20 @@ mod tests {
     #[test]
     fn a_missing_version_names_the_versions_there_are() {
         let podinfo = index("podinfo-repo/index.yaml");
-        let error = podinfo.select("podinfo", "podinfo", Some("9.9.9")).unwrap_err().to_string();
-        assert!(error.contains("no version 9.9.9") && error.contains("6.14.1"), "{error}");
+        let error = podinfo
+            .select("podinfo", "podinfo", Some("9.9.9"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("no version 9.9.9") && error.contains("6.14.1"),
+            "{error}"
+        );
         assert!(error.contains("more"), "a long list is cut: {error}");
         let error = podinfo.select("podinfo", "nope", None).unwrap_err().to_string();
-        assert!(error.contains("no chart `nope`") && error.contains("podinfo"), "{error}");
+        assert!(
+            error.contains("no chart `nope`") && error.contains("podinfo"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -58,7 +58,10 @@ fn dependencies(chart: &Chart) -> Vec<(&Chart, String)> {
     let mut out = Vec::new();
     for dependency in &chart.dependencies {
         if let Some(subchart) = chart.subcharts.iter().find(|s| s.name == dependency.name) {
-            out.push((subchart, dependency.alias.clone().unwrap_or_else(|| dependency.name.clone())));
+            out.push((
+                subchart,
+                dependency.alias.clone().unwrap_or_else(|| dependency.name.clone()),
+            ));
         }
     }
     for subchart in &chart.subcharts {
@@ -157,7 +160,11 @@ mod tests {
 
     #[test]
     fn an_aliased_subchart_reads_its_section_and_the_globals() {
-        let sub = chart("name: db\n", json!({"image": {"tag": "1"}, "global": {"own": true}}), vec![]);
+        let sub = chart(
+            "name: db\n",
+            json!({"image": {"tag": "1"}, "global": {"own": true}}),
+            vec![],
+        );
         let top = chart(
             "name: app\ndependencies:\n- name: db\n  alias: store\n  condition: store.enabled\n",
             json!({"global": {"registry": "r.io"}, "store": {"image": {"tag": "2"}}}),

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use reqwest::StatusCode;
 
 use super::client::error_chain;
-use crate::auth::Credential;
 use super::retry::{is_retryable_error, is_retryable_status, retry_after, RetryPolicy};
+use crate::auth::Credential;
 
 /// Documents bigger than this are refused (update graphs are a few MB, signatures a few KB).
 const DOCUMENT_LIMIT: usize = 64 << 20;

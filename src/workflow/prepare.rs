@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use super::{Failure, MirrorRequest, WorkflowError, Workspace};
 use crate::auth::CredentialStore;
+use crate::collect::helm::{self, ChartRecord, ChartSources};
 use crate::collect::operator::{self, CatalogTarget};
 use crate::collect::release::{self, PlannedRelease, SignaturePolicy};
-use crate::collect::helm::{self, ChartRecord, ChartSources};
 use crate::collect::{additional, graph_image, CollectContext, Excluded};
 use crate::config::{self, ImageSetConfiguration};
 use crate::events::{Event, Reporter};

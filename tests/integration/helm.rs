@@ -17,8 +17,18 @@ struct ChartImages {
 }
 
 fn push_images(dir: &TestDir, src: &TestRegistry) -> ChartImages {
-    for (seed, repo_tag) in [(1, "apps/web:2.0"), (2, "apps/init:1"), (4, "apps/cache:3"), (5, "apps/agent:1")] {
-        let image = multi_arch_image(dir.join(repo_tag.replace([':', '/'], "_")), seed, &["linux/amd64"], false);
+    for (seed, repo_tag) in [
+        (1, "apps/web:2.0"),
+        (2, "apps/init:1"),
+        (4, "apps/cache:3"),
+        (5, "apps/agent:1"),
+    ] {
+        let image = multi_arch_image(
+            dir.join(repo_tag.replace([':', '/'], "_")),
+            seed,
+            &["linux/amd64"],
+            false,
+        );
         image.push(&src.host(), repo_tag);
     }
     let cron = multi_arch_image(dir.join("cron"), 3, &["linux/amd64"], false);
@@ -133,9 +143,15 @@ fn webapp_files(images: &ChartImages) -> Vec<(String, String)> {
     );
     let sub = |name: &str, values: String| {
         vec![
-            (format!("charts/{name}/Chart.yaml"), format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\n")),
+            (
+                format!("charts/{name}/Chart.yaml"),
+                format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\n"),
+            ),
             (format!("charts/{name}/values.yaml"), values),
-            (format!("charts/{name}/templates/workload.yaml"), SUBCHART_TEMPLATE.to_string()),
+            (
+                format!("charts/{name}/templates/workload.yaml"),
+                SUBCHART_TEMPLATE.to_string(),
+            ),
         ]
     };
     let mut files = vec![
@@ -145,11 +161,20 @@ fn webapp_files(images: &ChartImages) -> Vec<(String, String)> {
         ("templates/deployment.yaml".to_string(), DEPLOYMENT.to_string()),
         ("templates/cronjob.yaml".to_string(), CRONJOB.to_string()),
         ("templates/agent.yaml".to_string(), AGENT.to_string()),
-        ("templates/NOTES.txt".to_string(), "Thanks for installing {{ .Chart.Name }}.\n".to_string()),
+        (
+            "templates/NOTES.txt".to_string(),
+            "Thanks for installing {{ .Chart.Name }}.\n".to_string(),
+        ),
     ];
-    files.extend(sub("cache", "image:\n  repository: nowhere/cache\n  tag: \"0\"\n".into()));
+    files.extend(sub(
+        "cache",
+        "image:\n  repository: nowhere/cache\n  tag: \"0\"\n".into(),
+    ));
     // Disabled by its condition: its image does not exist, so mirroring it would fail the run.
-    files.extend(sub("metrics", format!("image:\n  repository: {src}/apps/metrics\n  tag: \"9\"\n")));
+    files.extend(sub(
+        "metrics",
+        format!("image:\n  repository: {src}/apps/metrics\n  tag: \"9\"\n"),
+    ));
     files
 }
 
@@ -223,27 +248,54 @@ fn exists(host: &str, repo_ref: &str) -> bool {
 /// The chart images the test chart's default render names, at the destination under `mirror/`.
 fn assert_chart_images_mirrored(dst: &str, images: &ChartImages, with_agent: bool) {
     for repo_tag in ["apps/web:2.0", "apps/init:1", "apps/cache:3"] {
-        assert!(exists(dst, &format!("mirror/{repo_tag}")), "{repo_tag} missing at the destination");
+        assert!(
+            exists(dst, &format!("mirror/{repo_tag}")),
+            "{repo_tag} missing at the destination"
+        );
     }
     let cron_tag = images.cron_digest.replace(':', "-");
     let cron = raw_manifest(dst, "mirror/apps/cron", &cron_tag);
-    assert_eq!(cron["manifests"].as_array().map(Vec::len), Some(1), "the cron image by digest: {cron}");
-    assert_eq!(exists(dst, "mirror/apps/agent:1"), with_agent, "the agent image follows imagePaths");
-    assert!(!exists(dst, "mirror/apps/metrics:9"), "a disabled subchart's image is not mirrored");
+    assert_eq!(
+        cron["manifests"].as_array().map(Vec::len),
+        Some(1),
+        "the cron image by digest: {cron}"
+    );
+    assert_eq!(
+        exists(dst, "mirror/apps/agent:1"),
+        with_agent,
+        "the agent image follows imagePaths"
+    );
+    assert!(
+        !exists(dst, "mirror/apps/metrics:9"),
+        "a disabled subchart's image is not mirrored"
+    );
 }
 
 /// The chart at the destination is an OCI chart whose layer is the packaged chart, byte for byte.
 fn assert_oci_chart(dst: &str, repo: &str, version: &str, package: &[u8]) {
     let manifest = raw_manifest(dst, repo, version);
-    assert_eq!(manifest["config"]["mediaType"], "application/vnd.cncf.helm.config.v1+json");
-    assert_eq!(manifest["layers"][0]["mediaType"], "application/vnd.cncf.helm.chart.content.v1.tar+gzip");
-    assert_eq!(manifest["layers"][0]["digest"], sha256_digest(package), "the chart layer is the package");
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.cncf.helm.config.v1+json"
+    );
+    assert_eq!(
+        manifest["layers"][0]["mediaType"],
+        "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+    );
+    assert_eq!(
+        manifest["layers"][0]["digest"],
+        sha256_digest(package),
+        "the chart layer is the package"
+    );
     let response = http_get(&format!(
         "http://{dst}/v2/{repo}/blobs/{}",
         manifest["config"]["digest"].as_str().unwrap()
     ));
     let config: Value = serde_json::from_slice(&response).unwrap();
-    assert_eq!((config["name"].as_str(), config["version"].as_str()), (Some(repo.rsplit('/').next().unwrap()), Some(version)));
+    assert_eq!(
+        (config["name"].as_str(), config["version"].as_str()),
+        (Some(repo.rsplit('/').next().unwrap()), Some(version))
+    );
 }
 
 fn http_get(url: &str) -> Vec<u8> {
@@ -272,9 +324,15 @@ fn a_repository_chart_is_rendered_and_its_images_and_itself_are_mirrored() {
     assert_chart_images_mirrored(&dst.host(), &images, true);
     assert_oci_chart(&dst.host(), "mirror/webapp", "1.2.0", &webapp);
     let stderr = run.stderr();
-    assert!(stderr.contains("chart webapp-1.2.0"), "the render is reported: {stderr}");
+    assert!(
+        stderr.contains("chart webapp-1.2.0"),
+        "the render is reported: {stderr}"
+    );
     let mapping = run.working_file("mapping.txt");
-    assert!(mapping.contains("mirror/webapp:1.2.0"), "mapping names the chart: {mapping}");
+    assert!(
+        mapping.contains("mirror/webapp:1.2.0"),
+        "mapping names the chart: {mapping}"
+    );
 }
 
 #[test]
@@ -283,23 +341,45 @@ fn a_chart_repository_behind_a_login_is_read_with_the_auth_file_and_refused_with
     let (src, dst) = (TestRegistry::start(), TestRegistry::start());
     let images = push_images(&dir, &src);
     let webapp = package("webapp", &webapp_files(&images));
-    let server = StaticServer::start_with_login(repository_routes(&[("webapp", "1.2.0", &webapp)]), "chart-user", "s3cret-pw");
-    let yaml = repository_yaml(&format!("{}/repo", server.url()), "      - name: webapp\n        version: 1.2.0\n");
+    let server = StaticServer::start_with_login(
+        repository_routes(&[("webapp", "1.2.0", &webapp)]),
+        "chart-user",
+        "s3cret-pw",
+    );
+    let yaml = repository_yaml(
+        &format!("{}/repo", server.url()),
+        "      - name: webapp\n        version: 1.2.0\n",
+    );
 
     let run = mirror_to_registry(&dir, &yaml, &format!("{}/mirror", dst.host()), &[]);
     assert_eq!(run.code(), 16, "the helm group fails: {}", run.stderr());
     let stderr = run.stderr();
-    assert!(stderr.contains(server.host()) && stderr.contains("auth file"), "{stderr}");
+    assert!(
+        stderr.contains(server.host()) && stderr.contains("auth file"),
+        "{stderr}"
+    );
 
     let authfile = dir.join("auth.json");
     std::fs::write(
         &authfile,
-        format!(r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#, server.host(), basic_b64("chart-user", "s3cret-pw")),
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#,
+            server.host(),
+            basic_b64("chart-user", "s3cret-pw")
+        ),
     )
     .unwrap();
-    let run = mirror_to_registry(&dir, &yaml, &format!("{}/mirror", dst.host()), &["--authfile", authfile.to_str().unwrap()]);
+    let run = mirror_to_registry(
+        &dir,
+        &yaml,
+        &format!("{}/mirror", dst.host()),
+        &["--authfile", authfile.to_str().unwrap()],
+    );
     run.assert_success();
-    assert!(!run.stderr().contains("s3cret-pw") && !run.log().contains("s3cret-pw"), "no credential in logs");
+    assert!(
+        !run.stderr().contains("s3cret-pw") && !run.log().contains("s3cret-pw"),
+        "no credential in logs"
+    );
     assert_oci_chart(&dst.host(), "mirror/webapp", "1.2.0", &webapp);
 }
 
@@ -315,9 +395,18 @@ fn push_oci_chart(dir: &Path, registry: &str, name: &str, version: &str, package
         "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": config.to_json(), "layers": [layer.to_json()],
     });
-    let top = layout.add_typed_blob("application/vnd.oci.image.manifest.v1+json", &serde_json::to_vec(&manifest).unwrap());
+    let top = layout.add_typed_blob(
+        "application/vnd.oci.image.manifest.v1+json",
+        &serde_json::to_vec(&manifest).unwrap(),
+    );
     layout.tag(&top, "chart");
-    push_layout_raw(layout.dir(), "chart", registry, &format!("charts/{name}:{version}"), None);
+    push_layout_raw(
+        layout.dir(),
+        "chart",
+        registry,
+        &format!("charts/{name}:{version}"),
+        None,
+    );
 }
 
 #[test]
@@ -353,10 +442,15 @@ fn local_archives_directories_and_oci_charts_are_mirrored() {
     assert_eq!(source, copied);
     // The directory was packaged: its chart is there, and reads back as the same files.
     let broken = raw_manifest(&dst.host(), "mirror/broken", "0.1.0");
-    assert_eq!(broken["config"]["mediaType"], "application/vnd.cncf.helm.config.v1+json");
+    assert_eq!(
+        broken["config"]["mediaType"],
+        "application/vnd.cncf.helm.config.v1+json"
+    );
     let stderr = run.stderr();
     assert!(
-        stderr.contains("templates/deployment.yaml") && stderr.contains("db.host is required") && stderr.contains("values"),
+        stderr.contains("templates/deployment.yaml")
+            && stderr.contains("db.host is required")
+            && stderr.contains("values"),
         "the fallback names the template, the cause and where images came from: {stderr}"
     );
 }
@@ -365,9 +459,20 @@ fn local_archives_directories_and_oci_charts_are_mirrored() {
 fn missing_versions_malicious_charts_and_wrong_digests_fail_the_helm_group_clearly() {
     let dir = TestDir::new("helm_failures");
     let dst = TestRegistry::start();
-    let chart = |name: &str| package(name, &[("Chart.yaml".into(), format!("apiVersion: v2\nname: {name}\nversion: 1.0.0\n"))]);
+    let chart = |name: &str| {
+        package(
+            name,
+            &[(
+                "Chart.yaml".into(),
+                format!("apiVersion: v2\nname: {name}\nversion: 1.0.0\n"),
+            )],
+        )
+    };
     let good = chart("good");
-    let mut evil_files = tar_bytes(&[("evil/Chart.yaml", b"name: evil\nversion: 1.0.0\n"), ("evil/../../escape", b"x")]);
+    let mut evil_files = tar_bytes(&[
+        ("evil/Chart.yaml", b"name: evil\nversion: 1.0.0\n"),
+        ("evil/../../escape", b"x"),
+    ]);
     let evil = {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&evil_files).unwrap();
@@ -389,7 +494,10 @@ fn missing_versions_malicious_charts_and_wrong_digests_fail_the_helm_group_clear
     let run = mirror_to_registry(&dir, &yaml, &dst.host(), &[]);
     assert_eq!(run.code(), 16, "{}", run.stderr());
     let stderr = run.stderr();
-    assert!(stderr.contains("no version 9.9.9") && stderr.contains("1.0.0"), "names the versions there are: {stderr}");
+    assert!(
+        stderr.contains("no version 9.9.9") && stderr.contains("1.0.0"),
+        "names the versions there are: {stderr}"
+    );
     assert!(stderr.contains("malicious") && stderr.contains(".."), "{stderr}");
     assert!(stderr.contains("index says"), "the digest mismatch is named: {stderr}");
     assert!(!dir.path().parent().unwrap().join("escape").exists());
@@ -413,15 +521,25 @@ fn charts_travel_in_the_archive_and_disk_to_mirror_needs_no_chart_server() {
     let images = push_images(&dir, &src);
     let webapp = package("webapp", &webapp_files(&images));
     let server = StaticServer::start(repository_routes(&[("webapp", "1.2.0", &webapp)]));
-    let yaml = repository_yaml(&format!("{}/repo", server.url()), "      - name: webapp\n        version: 1.2.0\n");
+    let yaml = repository_yaml(
+        &format!("{}/repo", server.url()),
+        "      - name: webapp\n        version: 1.2.0\n",
+    );
     let config: PathBuf = write_isc(dir.path(), &yaml);
     let archive = dir.join("archive");
     assert_ok(&to_disk(&dir, &config, &archive));
     let asked = server.requests().len();
 
-    let describe = ferry_at(dir.path()).arg("describe").arg(format!("file://{}", archive.display())).output().unwrap();
+    let describe = ferry_at(dir.path())
+        .arg("describe")
+        .arg(format!("file://{}", archive.display()))
+        .output()
+        .unwrap();
     let described = assert_ok(&describe) + &String::from_utf8_lossy(&describe.stdout);
-    assert!(described.contains("webapp") && described.contains("1.2.0"), "describe lists the chart: {described}");
+    assert!(
+        described.contains("charts: 1") && described.contains("webapp 1.2.0 from"),
+        "describe lists the chart: {described}"
+    );
 
     let pushed = ferry_at(dir.path())
         .args(["mirror", "-c"])
@@ -433,7 +551,11 @@ fn charts_travel_in_the_archive_and_disk_to_mirror_needs_no_chart_server() {
         .output()
         .unwrap();
     assert_ok(&pushed);
-    assert_eq!(server.requests().len(), asked, "disk-to-mirror asked the chart server nothing");
+    assert_eq!(
+        server.requests().len(),
+        asked,
+        "disk-to-mirror asked the chart server nothing"
+    );
     assert_chart_images_mirrored(&dst.host(), &images, false);
     assert_oci_chart(&dst.host(), "mirror/webapp", "1.2.0", &webapp);
 }

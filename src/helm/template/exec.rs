@@ -126,7 +126,11 @@ impl<'s> Executor<'s> {
                 Node::If(branch) => {
                     let flow = self.scoped(frame, |this, frame| {
                         let condition = this.pipe(frame, &branch.pipe, dot)?;
-                        let body = if truth(&condition) { &branch.body } else { &branch.otherwise };
+                        let body = if truth(&condition) {
+                            &branch.body
+                        } else {
+                            &branch.otherwise
+                        };
                         this.nodes(frame, body, dot, out)
                     })?;
                     if !matches!(flow, Flow::Normal) {
@@ -181,9 +185,18 @@ impl<'s> Executor<'s> {
         let names = std::mem::take(&mut pipe.variables);
         let collection = self.pipe(frame, &pipe, dot)?;
         let items: Vec<(Value, Value)> = match &collection {
-            Value::Array(list) => list.iter().enumerate().map(|(i, v)| (Value::from(i), v.clone())).collect(),
-            Value::Object(map) => sorted(map).into_iter().map(|(k, v)| (Value::from(k.clone()), v.clone())).collect(),
-            Value::Number(n) => (0..n.as_i64().unwrap_or(0)).map(|i| (Value::from(i), Value::from(i))).collect(),
+            Value::Array(list) => list
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Value::from(i), v.clone()))
+                .collect(),
+            Value::Object(map) => sorted(map)
+                .into_iter()
+                .map(|(k, v)| (Value::from(k.clone()), v.clone()))
+                .collect(),
+            Value::Number(n) => (0..n.as_i64().unwrap_or(0))
+                .map(|i| (Value::from(i), Value::from(i)))
+                .collect(),
             Value::Null | Value::Bool(false) => Vec::new(),
             other => return Err(frame.error(format!("range can't iterate over {}", print(other)))),
         };
@@ -232,12 +245,20 @@ impl<'s> Executor<'s> {
     }
 
     /// One command: a function call, a method call, or a value; `last` is the previous command's value.
-    fn command(&mut self, frame: &mut Frame, args: &[Arg], dot: &Value, last: Option<Value>) -> Result<Value, ExecError> {
+    fn command(
+        &mut self,
+        frame: &mut Frame,
+        args: &[Arg],
+        dot: &Value,
+        last: Option<Value>,
+    ) -> Result<Value, ExecError> {
         let Some(first) = args.first() else {
             return Err(frame.error("empty command".into()));
         };
         match first {
-            Arg::Function(name) if name == "and" || name == "or" => self.and_or(frame, name == "and", &args[1..], dot, last),
+            Arg::Function(name) if name == "and" || name == "or" => {
+                self.and_or(frame, name == "and", &args[1..], dot, last)
+            }
             Arg::Function(name) => {
                 let mut values = Vec::with_capacity(args.len());
                 for arg in &args[1..] {
@@ -292,10 +313,16 @@ impl<'s> Executor<'s> {
         last: Option<Value>,
     ) -> Result<Value, ExecError> {
         let (receiver, name) = match chain {
-            Arg::Field(fields) if !fields.is_empty() => (self.walk(frame, dot.clone(), &fields[..fields.len() - 1])?, &fields[fields.len() - 1]),
+            Arg::Field(fields) if !fields.is_empty() => (
+                self.walk(frame, dot.clone(), &fields[..fields.len() - 1])?,
+                &fields[fields.len() - 1],
+            ),
             Arg::Variable(name, fields) if !fields.is_empty() => {
                 let root = frame.variable(name)?;
-                (self.walk(frame, root, &fields[..fields.len() - 1])?, &fields[fields.len() - 1])
+                (
+                    self.walk(frame, root, &fields[..fields.len() - 1])?,
+                    &fields[fields.len() - 1],
+                )
             }
             other => return Err(frame.error(format!("can't give an argument to non-function {}", describe(other)))),
         };
@@ -304,7 +331,8 @@ impl<'s> Executor<'s> {
             values.push(self.operand(frame, arg, dot)?);
         }
         values.extend(last);
-        self.method(&receiver, name, &values).map_err(|reason| frame.error(reason))
+        self.method(&receiver, name, &values)
+            .map_err(|reason| frame.error(reason))
     }
 
     fn operand(&mut self, frame: &mut Frame, arg: &Arg, dot: &Value) -> Result<Value, ExecError> {
@@ -319,7 +347,8 @@ impl<'s> Executor<'s> {
                 let root = frame.variable(name)?;
                 self.walk(frame, root, fields)
             }
-            Arg::Function(name) => funcs::call(self, frame, name, Vec::new(), dot).map_err(|reason| frame.error(format!("{name}: {reason}"))),
+            Arg::Function(name) => funcs::call(self, frame, name, Vec::new(), dot)
+                .map_err(|reason| frame.error(format!("{name}: {reason}"))),
             Arg::Sub(pipe, fields) => {
                 let value = self.pipe(frame, pipe, dot)?;
                 self.walk(frame, value, fields)
@@ -341,7 +370,12 @@ impl<'s> Executor<'s> {
                 }
                 Value::Object(mut map) => map.remove(field).unwrap_or(Value::Null),
                 Value::Null => return Err(frame.error(format!("nil pointer evaluating interface {{}}.{field}"))),
-                other => return Err(frame.error(format!("can't evaluate field {field} in type {}", super::value::kind(&other)))),
+                other => {
+                    return Err(frame.error(format!(
+                        "can't evaluate field {field} in type {}",
+                        super::value::kind(&other)
+                    )))
+                }
             };
         }
         Ok(value)
@@ -413,7 +447,9 @@ impl Executor<'_> {
     fn method(&self, receiver: &Value, name: &str, args: &[Value]) -> Result<Value, String> {
         let text_arg = || args.first().map(print).unwrap_or_default();
         match (receiver, name) {
-            (Value::Array(list), "Has") => Ok(Value::Bool(list.iter().any(|v| v.as_str() == Some(text_arg().as_str())))),
+            (Value::Array(list), "Has") => Ok(Value::Bool(
+                list.iter().any(|v| v.as_str() == Some(text_arg().as_str())),
+            )),
             (Value::Object(object), _) if object.contains_key(FILES_MARKER) && is_files_method(name) => {
                 self.files_method(object, name, &text_arg())
             }
@@ -423,13 +459,21 @@ impl Executor<'_> {
 
     fn files_method(&self, object: &Map<String, Value>, name: &str, arg: &str) -> Result<Value, String> {
         let (chart, globs) = files_view(object);
-        let patterns = globs.iter().map(|g| funcs::glob_regex(g)).collect::<Result<Vec<_>, _>>()?;
+        let patterns = globs
+            .iter()
+            .map(|g| funcs::glob_regex(g))
+            .collect::<Result<Vec<_>, _>>()?;
         let all = self.set.files(&chart);
         let files = all.iter().filter(|(path, _)| patterns.iter().all(|p| p.is_match(path)));
         match name {
             "Get" | "GetBytes" => Ok(all.get(arg).cloned().unwrap_or_else(|| Value::String(String::new()))),
             "Lines" => Ok(Value::Array(
-                all.get(arg).and_then(Value::as_str).unwrap_or("").lines().map(|l| Value::String(l.into())).collect(),
+                all.get(arg)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .lines()
+                    .map(|l| Value::String(l.into()))
+                    .collect(),
             )),
             "Glob" => {
                 let mut narrowed = object.clone();
@@ -444,7 +488,10 @@ impl Executor<'_> {
                     .map(|(path, content)| {
                         let base = path.rsplit('/').next().unwrap_or(path).to_string();
                         let text = print(content);
-                        (base, Value::String(if encode { funcs::base64(text.as_bytes()) } else { text }))
+                        (
+                            base,
+                            Value::String(if encode { funcs::base64(text.as_bytes()) } else { text }),
+                        )
                     })
                     .collect();
                 funcs::to_yaml(&Value::Object(entries)).map(Value::String)

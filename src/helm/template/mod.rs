@@ -12,11 +12,11 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-pub(crate) use exec::Executor;
 #[cfg(test)]
 use exec::ExecError;
-pub(crate) use parse::ParseError;
+pub(crate) use exec::Executor;
 use parse::Node;
+pub(crate) use parse::ParseError;
 
 /// Parsed templates by name (each file's body and everything it `define`s), and the files of each chart.
 #[derive(Debug, Default)]
@@ -76,8 +76,14 @@ mod tests {
     fn includes_defaults_and_pipelines_render_as_helm_does() {
         let out = render(
             &[
-                ("main", r#"{{ include "img" . | quote }} {{ .Values.tag | default "latest" }} {{ $.Values.n | add 1 }}"#),
-                ("helpers", r#"{{- define "img" -}}{{ printf "%s/%s" .Values.registry .Values.repo }}{{- end -}}"#),
+                (
+                    "main",
+                    r#"{{ include "img" . | quote }} {{ .Values.tag | default "latest" }} {{ $.Values.n | add 1 }}"#,
+                ),
+                (
+                    "helpers",
+                    r#"{{- define "img" -}}{{ printf "%s/%s" .Values.registry .Values.repo }}{{- end -}}"#,
+                ),
             ],
             json!({"Values": {"registry": "r.io", "repo": "app", "tag": "", "n": 2}}),
         )
@@ -100,9 +106,13 @@ mod tests {
 
     #[test]
     fn to_yaml_nindent_tpl_and_required() {
-        let data = json!({"Values": {"res": {"limits": {"cpu": "1"}}, "greeting": "hi {{ .Values.name }}", "name": "bob"}});
+        let data =
+            json!({"Values": {"res": {"limits": {"cpu": "1"}}, "greeting": "hi {{ .Values.name }}", "name": "bob"}});
         let out = render(
-            &[("t", "res:{{- toYaml .Values.res | nindent 2 }}\n{{ tpl .Values.greeting . }}")],
+            &[(
+                "t",
+                "res:{{- toYaml .Values.res | nindent 2 }}\n{{ tpl .Values.greeting . }}",
+            )],
             data.clone(),
         )
         .unwrap();
@@ -124,7 +134,13 @@ mod tests {
     #[test]
     fn files_and_capabilities_methods_answer() {
         let mut set = TemplateSet::default();
-        let files = set.add_files("c", json!({"conf/a.txt": "A", "conf/b.txt": "B", "other": "O"}).as_object().unwrap().clone());
+        let files = set.add_files(
+            "c",
+            json!({"conf/a.txt": "A", "conf/b.txt": "B", "other": "O"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
         let data = json!({"Files": files, "Capabilities": {"APIVersions": ["apps/v1"]}});
         let text = r#"{{ .Files.Get "other" }} {{ (.Files.Glob "conf/*").AsConfig | indent 1 }} {{ .Capabilities.APIVersions.Has "apps/v1" }}"#;
         set.add("t", text).unwrap();
@@ -134,8 +150,14 @@ mod tests {
 
     #[test]
     fn a_template_that_never_ends_is_stopped() {
-        let error = render(&[("t", r#"{{ define "loop" }}{{ include "loop" . }}{{ end }}{{ include "loop" . }}"#)], json!({}))
-            .unwrap_err();
+        let error = render(
+            &[(
+                "t",
+                r#"{{ define "loop" }}{{ include "loop" . }}{{ end }}{{ include "loop" . }}"#,
+            )],
+            json!({}),
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("nest"), "{error}");
     }
 }

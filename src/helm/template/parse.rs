@@ -23,7 +23,10 @@ pub(crate) enum Node {
     Range(Branch),
     With(Branch),
     /// `{{ template "name" pipeline }}`.
-    Template { name: String, pipe: Option<Pipe> },
+    Template {
+        name: String,
+        pipe: Option<Pipe>,
+    },
     Break,
     Continue,
 }
@@ -127,7 +130,8 @@ fn split_actions(name: &str, text: &str) -> Result<Vec<Item>, ParseError> {
             before = before.trim_start();
         }
         let after_open = &rest[start + 2..];
-        let trim_before = after_open.starts_with("- ") || after_open.starts_with("-\t") || after_open.starts_with("-\n");
+        let trim_before =
+            after_open.starts_with("- ") || after_open.starts_with("-\t") || after_open.starts_with("-\n");
         if trim_before {
             before = before.trim_end();
         }
@@ -269,10 +273,14 @@ fn lex(body: &str) -> Result<Vec<Token>, String> {
                 tokens.push(Token::Variable(name, fields));
                 i = next;
             }
-            _ if c.is_ascii_digit() || ((c == '-' || c == '+') && chars.get(i + 1).is_some_and(char::is_ascii_digit)) => {
+            _ if c.is_ascii_digit()
+                || ((c == '-' || c == '+') && chars.get(i + 1).is_some_and(char::is_ascii_digit)) =>
+            {
                 let end = number_end(&chars, i + 1);
                 let text: String = chars[i..end].iter().collect();
-                tokens.push(Token::Number(number(&text).ok_or_else(|| format!("bad number `{text}`"))?));
+                tokens.push(Token::Number(
+                    number(&text).ok_or_else(|| format!("bad number `{text}`"))?,
+                ));
                 i = end;
             }
             _ if c.is_alphabetic() || c == '_' => {
@@ -445,7 +453,11 @@ impl Parser<'_> {
             }
             "template" => {
                 let name = self.template_name(rest, line)?;
-                let pipe = if rest.len() > 1 { Some(self.pipe(&rest[1..], line)?) } else { None };
+                let pipe = if rest.len() > 1 {
+                    Some(self.pipe(&rest[1..], line)?)
+                } else {
+                    None
+                };
                 Node::Template { name, pipe }
             }
             _ => Node::Action(self.pipe(&tokens, line)?),
@@ -485,7 +497,11 @@ impl Parser<'_> {
         if let Some(Token::Word(w)) = tokens.first() {
             if w == "if" || w == "with" {
                 let nested = self.branch(&tokens[1..], line, w)?;
-                return Ok(vec![if w == "if" { Node::If(nested) } else { Node::With(nested) }]);
+                return Ok(vec![if w == "if" {
+                    Node::If(nested)
+                } else {
+                    Node::With(nested)
+                }]);
             }
         }
         if !tokens.is_empty() {
@@ -602,10 +618,16 @@ mod tests {
 
     #[test]
     fn trim_markers_and_comments_shape_the_text() {
-        let parsed = parse("t", "a  \n{{- /* note */ -}}\n  b {{ .X }}\n{{- if .Y }}y{{ else if .Z }}z{{ else }}n{{ end -}}\n c").unwrap();
+        let parsed = parse(
+            "t",
+            "a  \n{{- /* note */ -}}\n  b {{ .X }}\n{{- if .Y }}y{{ else if .Z }}z{{ else }}n{{ end -}}\n c",
+        )
+        .unwrap();
         assert_eq!(parsed.nodes[..2], [Node::Text("a".into()), Node::Text("b ".into())]);
         assert!(matches!(&parsed.nodes[2], Node::Action(p) if p.commands[0] == vec![Arg::Field(vec!["X".into()])]));
-        let Node::If(branch) = &parsed.nodes[3] else { panic!("{:?}", parsed.nodes) };
+        let Node::If(branch) = &parsed.nodes[3] else {
+            panic!("{:?}", parsed.nodes)
+        };
         assert!(matches!(&branch.otherwise[0], Node::If(inner) if inner.otherwise == vec![Node::Text("n".into())]));
         assert_eq!(parsed.nodes[4], Node::Text("c".into()));
     }
@@ -618,7 +640,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(parsed.defines[0].0, "x");
-        let Node::Range(branch) = &parsed.nodes[0] else { panic!("{:?}", parsed.nodes) };
+        let Node::Range(branch) = &parsed.nodes[0] else {
+            panic!("{:?}", parsed.nodes)
+        };
         assert_eq!(branch.pipe.variables, ["$a", "$b"]);
         let Node::Action(pipe) = &branch.body[0] else { panic!() };
         assert!(matches!(&pipe.commands[0][0], Arg::Sub(_, fields) if fields == &["Len"]));

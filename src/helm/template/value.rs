@@ -93,7 +93,10 @@ pub(crate) fn to_f64(value: &Value) -> f64 {
 pub(crate) fn to_i64(value: &Value) -> i64 {
     match value {
         Value::Number(n) => n.as_i64().unwrap_or_else(|| n.as_f64().unwrap_or(0.0) as i64),
-        Value::String(s) => s.trim().parse::<i64>().unwrap_or_else(|_| s.trim().parse::<f64>().unwrap_or(0.0) as i64),
+        Value::String(s) => s
+            .trim()
+            .parse::<i64>()
+            .unwrap_or_else(|_| s.trim().parse::<f64>().unwrap_or(0.0) as i64),
         other => to_f64(other) as i64,
     }
 }
@@ -123,7 +126,11 @@ pub(crate) fn compare(a: &Value, b: &Value) -> Result<Ordering, String> {
             .partial_cmp(&y.as_f64())
             .ok_or_else(|| "incomparable numbers".to_string()),
         (Value::String(x), Value::String(y)) => Ok(x.cmp(y)),
-        _ => Err(format!("incompatible types for comparison: {} and {}", kind(a), kind(b))),
+        _ => Err(format!(
+            "incompatible types for comparison: {} and {}",
+            kind(a),
+            kind(b)
+        )),
     }
 }
 
@@ -137,7 +144,12 @@ pub(crate) fn sorted(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
 /// The value with every map's keys in sorted order, recursively.
 pub(crate) fn sorted_deep(value: &Value) -> Value {
     match value {
-        Value::Object(map) => Value::Object(sorted(map).into_iter().map(|(k, v)| (k.clone(), sorted_deep(v))).collect()),
+        Value::Object(map) => Value::Object(
+            sorted(map)
+                .into_iter()
+                .map(|(k, v)| (k.clone(), sorted_deep(v)))
+                .collect(),
+        ),
         Value::Array(items) => Value::Array(items.iter().map(sorted_deep).collect()),
         other => other.clone(),
     }

@@ -74,7 +74,11 @@ fn serve(stream: TcpStream, routes: &HashMap<String, Vec<u8>>, seen: &Mutex<Vec<
         Some(body) => ("200 OK", body.as_slice()),
         None => ("404 Not Found", &b"not found"[..]),
     };
-    let challenge = if authorized { "" } else { "WWW-Authenticate: Basic realm=\"charts\"\r\n" };
+    let challenge = if authorized {
+        ""
+    } else {
+        "WWW-Authenticate: Basic realm=\"charts\"\r\n"
+    };
     let _ = write!(
         stream,
         "HTTP/1.1 {status}\r\n{challenge}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",

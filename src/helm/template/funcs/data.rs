@@ -66,7 +66,12 @@ fn collections(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
         }
         "without" => {
             let removed = &args[1.min(args.len())..];
-            Value::Array(list(arg(args, 0)).into_iter().filter(|v| !removed.contains(v)).collect())
+            Value::Array(
+                list(arg(args, 0))
+                    .into_iter()
+                    .filter(|v| !removed.contains(v))
+                    .collect(),
+            )
         }
         "compact" => Value::Array(items().into_iter().filter(truth).collect()),
         "reverse" => Value::Array(items().into_iter().rev().collect()),
@@ -78,10 +83,25 @@ fn collections(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
         "until" => Value::Array((0..to_i64(arg(args, 0)).clamp(0, 1 << 20)).map(Value::from).collect()),
         "untilStep" => until_step(to_i64(arg(args, 0)), to_i64(arg(args, 1)), to_i64(arg(args, 2))),
         "seq" => seq(args),
-        "join" => Value::String(list(arg(args, 1)).iter().map(print).collect::<Vec<_>>().join(&text_arg(args, 0))),
-        "splitList" => Value::Array(text_arg(args, 1).split(&text_arg(args, 0)).map(|s| Value::String(s.into())).collect()),
+        "join" => Value::String(
+            list(arg(args, 1))
+                .iter()
+                .map(print)
+                .collect::<Vec<_>>()
+                .join(&text_arg(args, 0)),
+        ),
+        "splitList" => Value::Array(
+            text_arg(args, 1)
+                .split(&text_arg(args, 0))
+                .map(|s| Value::String(s.into()))
+                .collect(),
+        ),
         "split" => split_map(&text_arg(args, 1), &text_arg(args, 0), usize::MAX),
-        "splitn" => split_map(&text_arg(args, 2), &text_arg(args, 0), to_i64(arg(args, 1)).max(0) as usize),
+        "splitn" => split_map(
+            &text_arg(args, 2),
+            &text_arg(args, 0),
+            to_i64(arg(args, 1)).max(0) as usize,
+        ),
         "toStrings" => Value::Array(items().iter().map(|v| Value::String(print(v))).collect()),
         _ => return Ok(None),
     }))
@@ -94,7 +114,10 @@ fn index(args: &[Value]) -> Result<Value, String> {
             (Value::Object(map), key) => map.get(&print(key)).cloned().unwrap_or(Value::Null),
             (Value::Array(items), key) => {
                 let i = to_i64(key);
-                items.get(usize::try_from(i).map_err(|_| format!("index {i} out of range"))?).cloned().ok_or(format!("index {i} out of range"))?
+                items
+                    .get(usize::try_from(i).map_err(|_| format!("index {i} out of range"))?)
+                    .cloned()
+                    .ok_or(format!("index {i} out of range"))?
             }
             (Value::Null, _) => Value::Null,
             (other, _) => return Err(format!("can't index item of type {}", kind(other))),
@@ -104,13 +127,20 @@ fn index(args: &[Value]) -> Result<Value, String> {
 }
 
 fn slice(args: &[Value]) -> Result<Value, String> {
-    let bound = |n: usize, len: usize| args.get(n).map_or(Ok(if n == 1 { 0 } else { len }), |v| {
-        usize::try_from(to_i64(v)).ok().filter(|i| *i <= len).ok_or_else(|| "slice index out of range".to_string())
-    });
+    let bound = |n: usize, len: usize| {
+        args.get(n).map_or(Ok(if n == 1 { 0 } else { len }), |v| {
+            usize::try_from(to_i64(v))
+                .ok()
+                .filter(|i| *i <= len)
+                .ok_or_else(|| "slice index out of range".to_string())
+        })
+    };
     match arg(args, 0) {
         Value::Array(items) => {
             let (from, to) = (bound(1, items.len())?, bound(2, items.len())?);
-            Ok(Value::Array(items.get(from..to).map(<[Value]>::to_vec).unwrap_or_default()))
+            Ok(Value::Array(
+                items.get(from..to).map(<[Value]>::to_vec).unwrap_or_default(),
+            ))
         }
         Value::String(text) => {
             let (from, to) = (bound(1, text.len())?, bound(2, text.len())?);
@@ -145,14 +175,26 @@ fn seq(args: &[Value]) -> Value {
         _ => return Value::String(String::new()),
     };
     let stop = if step > 0 { end + 1 } else { end - 1 };
-    let Value::Array(items) = until_step(start, stop, step) else { return Value::Null };
+    let Value::Array(items) = until_step(start, stop, step) else {
+        return Value::Null;
+    };
     Value::String(items.iter().map(print).collect::<Vec<_>>().join(" "))
 }
 
 /// sprig's `split`: a map `_0`, `_1`... of the parts.
 fn split_map(text: &str, separator: &str, limit: usize) -> Value {
-    let parts: Vec<&str> = if limit == usize::MAX { text.split(separator).collect() } else { text.splitn(limit, separator).collect() };
-    Value::Object(parts.iter().enumerate().map(|(i, p)| (format!("_{i}"), Value::String((*p).into()))).collect())
+    let parts: Vec<&str> = if limit == usize::MAX {
+        text.split(separator).collect()
+    } else {
+        text.splitn(limit, separator).collect()
+    };
+    Value::Object(
+        parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("_{i}"), Value::String((*p).into())))
+            .collect(),
+    )
 }
 
 fn object(value: &Value) -> Map<String, Value> {
@@ -163,8 +205,15 @@ fn object(value: &Value) -> Map<String, Value> {
 /// to the variable it came from, which is how Go's shared maps behave for charts.
 fn dictionaries(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
     Ok(Some(match name {
-        "dict" => Value::Object(args.chunks(2).map(|pair| (print(&pair[0]), pair.get(1).cloned().unwrap_or(Value::Null))).collect()),
-        "get" => object(arg(args, 0)).get(&text_arg(args, 1)).cloned().unwrap_or(Value::String(String::new())),
+        "dict" => Value::Object(
+            args.chunks(2)
+                .map(|pair| (print(&pair[0]), pair.get(1).cloned().unwrap_or(Value::Null)))
+                .collect(),
+        ),
+        "get" => object(arg(args, 0))
+            .get(&text_arg(args, 1))
+            .cloned()
+            .unwrap_or(Value::String(String::new())),
         "set" => {
             let mut map = object(arg(args, 0));
             map.insert(text_arg(args, 1), arg(args, 2).clone());
@@ -177,11 +226,19 @@ fn dictionaries(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
         }
         "hasKey" => Value::Bool(object(arg(args, 0)).contains_key(&text_arg(args, 1))),
         "keys" => {
-            let mut keys: Vec<String> = args.iter().flat_map(|d| object(d).into_iter().map(|(k, _)| k)).collect();
+            let mut keys: Vec<String> = args
+                .iter()
+                .flat_map(|d| object(d).into_iter().map(|(k, _)| k))
+                .collect();
             keys.sort();
             Value::Array(keys.into_iter().map(Value::String).collect())
         }
-        "values" => Value::Array(sorted(&object(arg(args, 0))).into_iter().map(|(_, v)| v.clone()).collect()),
+        "values" => Value::Array(
+            sorted(&object(arg(args, 0)))
+                .into_iter()
+                .map(|(_, v)| v.clone())
+                .collect(),
+        ),
         "pick" => {
             let map = object(arg(args, 0));
             let wanted: Vec<String> = args.iter().skip(1).map(print).collect();
@@ -194,7 +251,12 @@ fn dictionaries(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
         }
         "merge" | "mergeOverwrite" => merge(args, name == "mergeOverwrite"),
         "deepCopy" => arg(args, 0).clone(),
-        "pluck" => Value::Array(args.iter().skip(1).filter_map(|d| object(d).get(&text_arg(args, 0)).cloned()).collect()),
+        "pluck" => Value::Array(
+            args.iter()
+                .skip(1)
+                .filter_map(|d| object(d).get(&text_arg(args, 0)).cloned())
+                .collect(),
+        ),
         "dig" => dig(args),
         _ => return Ok(None),
     }))
@@ -250,7 +312,9 @@ fn conversions(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
         "fromYamlArray" => from_yaml(&print(subject), true),
         "toJson" | "toRawJson" => Value::String(serde_json::to_string(&sorted_deep(subject)).unwrap_or_default()),
         "toPrettyJson" => Value::String(serde_json::to_string_pretty(&sorted_deep(subject)).unwrap_or_default()),
-        "fromJson" | "fromJsonArray" => serde_json::from_str(&print(subject)).unwrap_or_else(|e| error_map(&e.to_string())),
+        "fromJson" | "fromJsonArray" => {
+            serde_json::from_str(&print(subject)).unwrap_or_else(|e| error_map(&e.to_string()))
+        }
         "kindOf" => Value::String(kind(subject).into()),
         "kindIs" => Value::Bool(kind(arg(args, 1)) == text_arg(args, 0)),
         "typeOf" => Value::String(type_name(subject).into()),
@@ -301,8 +365,8 @@ fn semver_matches(constraint: &str, version: &str) -> Result<bool, String> {
     let stable = semver::Version::new(version.major, version.minor, version.patch);
     for alternative in constraint.split("||") {
         let comparators = comparators(alternative);
-        let requirement =
-            semver::VersionReq::parse(&comparators.join(", ")).map_err(|e| format!("constraint `{constraint}`: {e}"))?;
+        let requirement = semver::VersionReq::parse(&comparators.join(", "))
+            .map_err(|e| format!("constraint `{constraint}`: {e}"))?;
         if requirement.matches(&version) || requirement.matches(&stable) {
             return Ok(true);
         }
@@ -316,7 +380,9 @@ fn comparators(alternative: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut operator = String::new();
     for token in alternative.replace(',', " ").split_whitespace() {
-        let split = token.find(|c: char| !matches!(c, '<' | '>' | '=' | '!' | '~' | '^')).unwrap_or(token.len());
+        let split = token
+            .find(|c: char| !matches!(c, '<' | '>' | '=' | '!' | '~' | '^'))
+            .unwrap_or(token.len());
         operator.push_str(&token[..split]);
         let version = token[split..].trim_start_matches('v');
         if version.is_empty() {
@@ -369,8 +435,16 @@ fn math(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
         "add1" => Value::from(to_i64(last(args)) + 1),
         "sub" => Value::from(first - ints.get(1).copied().unwrap_or(0)),
         "mul" => Value::from(ints.iter().product::<i64>()),
-        "div" => Value::from(first.checked_div(ints.get(1).copied().unwrap_or(1)).ok_or("division by zero")?),
-        "mod" => Value::from(first.checked_rem(ints.get(1).copied().unwrap_or(1)).ok_or("division by zero")?),
+        "div" => Value::from(
+            first
+                .checked_div(ints.get(1).copied().unwrap_or(1))
+                .ok_or("division by zero")?,
+        ),
+        "mod" => Value::from(
+            first
+                .checked_rem(ints.get(1).copied().unwrap_or(1))
+                .ok_or("division by zero")?,
+        ),
         "max" => Value::from(ints.iter().copied().max().unwrap_or(0)),
         "min" => Value::from(ints.iter().copied().min().unwrap_or(0)),
         "addf" => number(floats.iter().sum()),
@@ -408,6 +482,9 @@ mod tests {
         assert_eq!(merged, json!({"a": {"x": 1, "y": 3}, "b": 4}));
         assert_eq!(dig(&[json!("a"), json!("y"), json!("none"), merged.clone()]), json!(3));
         assert_eq!(dig(&[json!("z"), json!("none"), merged]), json!("none"));
-        assert_eq!(to_yaml(&json!({"b": "1", "a": [1, 2]})).unwrap(), "a:\n- 1\n- 2\nb: '1'");
+        assert_eq!(
+            to_yaml(&json!({"b": "1", "a": [1, 2]})).unwrap(),
+            "a:\n- 1\n- 2\nb: '1'"
+        );
     }
 }

@@ -30,7 +30,10 @@ fn last(args: &[Value]) -> &Value {
 
 /// Whether function `name` changes the map given as its first argument (sprig changes Go's shared maps in place).
 pub(super) fn changes_its_map(name: &str) -> bool {
-    matches!(name, "set" | "unset" | "merge" | "mergeOverwrite" | "mustMerge" | "mustMergeOverwrite")
+    matches!(
+        name,
+        "set" | "unset" | "merge" | "mergeOverwrite" | "mustMerge" | "mustMergeOverwrite"
+    )
 }
 
 /// Calls function `name`; `include` and `tpl` run templates through `exec`.
@@ -41,10 +44,16 @@ pub(super) fn call(
     args: Vec<Value>,
     _dot: &Value,
 ) -> Result<Value, String> {
-    let name = name.strip_prefix("must").filter(|rest| rest.starts_with(char::is_uppercase)).map_or(name.to_string(), |rest| {
-        let mut chars = rest.chars();
-        chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
-    });
+    let name = name
+        .strip_prefix("must")
+        .filter(|rest| rest.starts_with(char::is_uppercase))
+        .map_or(name.to_string(), |rest| {
+            let mut chars = rest.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        });
     if let Some(value) = helm(exec, frame, &name, &args)? {
         return Ok(value);
     }
@@ -69,7 +78,10 @@ fn helm(exec: &mut Executor<'_>, frame: &mut Frame, name: &str, args: &[Value]) 
         }
         "tpl" => {
             let caller = frame.template().to_string();
-            Value::String(exec.tpl(&caller, &text_arg(args, 0), arg(args, 1)).map_err(|e| e.to_string())?)
+            Value::String(
+                exec.tpl(&caller, &text_arg(args, 0), arg(args, 1))
+                    .map_err(|e| e.to_string())?,
+            )
         }
         "required" => {
             let value = arg(args, 1);
@@ -100,12 +112,20 @@ fn logic(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
         "ge" => Value::Bool(compare(arg(args, 0), arg(args, 1))?.is_ge()),
         "default" => {
             let given = if args.len() > 1 { last(args) } else { &Value::Null };
-            if truth(given) { given.clone() } else { arg(args, 0).clone() }
+            if truth(given) {
+                given.clone()
+            } else {
+                arg(args, 0).clone()
+            }
         }
         "empty" => Value::Bool(!truth(arg(args, 0))),
         "coalesce" => args.iter().find(|v| truth(v)).cloned().unwrap_or(Value::Null),
         "ternary" => {
-            if truth(arg(args, 2)) { arg(args, 0).clone() } else { arg(args, 1).clone() }
+            if truth(arg(args, 2)) {
+                arg(args, 0).clone()
+            } else {
+                arg(args, 1).clone()
+            }
         }
         "all" => Value::Bool(args.iter().all(truth)),
         "any" => Value::Bool(args.iter().any(truth)),

@@ -57,8 +57,16 @@ fn strings(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
         "untitle" => string(untitle(&subject())),
         "trim" => string(subject().trim()),
         "trimAll" => string(subject().trim_matches(|c| text_arg(args, 0).contains(c))),
-        "trimPrefix" => string(subject().strip_prefix(&text_arg(args, 0)).map_or(subject(), str::to_string)),
-        "trimSuffix" => string(subject().strip_suffix(&text_arg(args, 0)).map_or(subject(), str::to_string)),
+        "trimPrefix" => string(
+            subject()
+                .strip_prefix(&text_arg(args, 0))
+                .map_or(subject(), str::to_string),
+        ),
+        "trimSuffix" => string(
+            subject()
+                .strip_suffix(&text_arg(args, 0))
+                .map_or(subject(), str::to_string),
+        ),
         "trunc" => string(truncate(&subject(), to_i64(arg(args, 0)))),
         "abbrev" => string(abbreviate(&subject(), to_i64(arg(args, 0)))),
         "contains" => Value::Bool(subject().contains(&text_arg(args, 0))),
@@ -70,15 +78,42 @@ fn strings(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
         "nospace" => string(subject().split_whitespace().collect::<String>()),
         "indent" => string(indent(&subject(), to_i64(arg(args, 0)))),
         "nindent" => string(format!("\n{}", indent(&subject(), to_i64(arg(args, 0))))),
-        "quote" => string(args.iter().filter(|v| !v.is_null()).map(|v| go_quote(&print(v))).collect::<Vec<_>>().join(" ")),
-        "squote" => string(args.iter().filter(|v| !v.is_null()).map(|v| format!("'{}'", print(v))).collect::<Vec<_>>().join(" ")),
-        "cat" => string(args.iter().filter(|v| !v.is_null()).map(print).collect::<Vec<_>>().join(" ")),
+        "quote" => string(
+            args.iter()
+                .filter(|v| !v.is_null())
+                .map(|v| go_quote(&print(v)))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        "squote" => string(
+            args.iter()
+                .filter(|v| !v.is_null())
+                .map(|v| format!("'{}'", print(v)))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        "cat" => string(
+            args.iter()
+                .filter(|v| !v.is_null())
+                .map(print)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
         "snakecase" => string(separate_words(&subject(), '_')),
         "kebabcase" => string(separate_words(&subject(), '-')),
         "camelcase" => string(subject().split(['_', '-', ' ']).map(title).collect::<String>()),
-        "plural" => string(if to_i64(arg(args, 2)) == 1 { text_arg(args, 0) } else { text_arg(args, 1) }),
+        "plural" => string(if to_i64(arg(args, 2)) == 1 {
+            text_arg(args, 0)
+        } else {
+            text_arg(args, 1)
+        }),
         "wrap" | "wrapWith" => string(subject()),
-        "initials" => string(subject().split_whitespace().filter_map(|w| w.chars().next()).collect::<String>()),
+        "initials" => string(
+            subject()
+                .split_whitespace()
+                .filter_map(|w| w.chars().next())
+                .collect::<String>(),
+        ),
         _ => return Ok(None),
     }))
 }
@@ -89,19 +124,49 @@ fn formatting(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
         "print" => string(go_print(args)),
         "println" => string(args.iter().map(print).collect::<Vec<_>>().join(" ") + "\n"),
         "printf" => string(printf(&text_arg(args, 0), &args[1.min(args.len())..])),
-        "html" => string(print(last(args)).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&#34;").replace('\'', "&#39;")),
-        "js" => string(print(last(args)).replace('\\', "\\\\").replace('\'', "\\'").replace('"', "\\\"")),
-        "urlquery" => string(args.iter().map(print).collect::<String>().replace('%', "%25").replace(' ', "+").replace('&', "%26").replace('=', "%3D")),
+        "html" => string(
+            print(last(args))
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&#34;")
+                .replace('\'', "&#39;"),
+        ),
+        "js" => string(
+            print(last(args))
+                .replace('\\', "\\\\")
+                .replace('\'', "\\'")
+                .replace('"', "\\\""),
+        ),
+        "urlquery" => string(
+            args.iter()
+                .map(print)
+                .collect::<String>()
+                .replace('%', "%25")
+                .replace(' ', "+")
+                .replace('&', "%26")
+                .replace('=', "%3D"),
+        ),
         "b64enc" => string(base64(print(last(args)).as_bytes())),
-        "b64dec" => string(String::from_utf8_lossy(&STANDARD.decode(print(last(args))).map_err(|e| e.to_string())?).into_owned()),
+        "b64dec" => string(
+            String::from_utf8_lossy(&STANDARD.decode(print(last(args))).map_err(|e| e.to_string())?).into_owned(),
+        ),
         "sha256sum" => string(hex(&sha2::Sha256::digest(print(last(args)).as_bytes()))),
         "randAlphaNum" | "randAlpha" | "randAscii" => string("x".repeat(to_i64(arg(args, 0)).clamp(0, 4096) as usize)),
         "randNumeric" => string("0".repeat(to_i64(arg(args, 0)).clamp(0, 4096) as usize)),
         "uuidv4" => string("00000000-0000-4000-8000-000000000000"),
         "now" | "toDate" | "unixEpoch" => string("1970-01-01T00:00:00Z"),
-        "date" | "dateInZone" | "htmlDate" | "htmlDateInZone" | "dateModify" | "ago" => string(fixed_date(&text_arg(args, 0))),
+        "date" | "dateInZone" | "htmlDate" | "htmlDateInZone" | "dateModify" | "ago" => {
+            string(fixed_date(&text_arg(args, 0)))
+        }
         "genPrivateKey" | "derivePassword" | "htpasswd" | "encryptAES" | "decryptAES" | "bcrypt" => string(""),
-        "genCA" | "genSelfSignedCert" | "genSignedCert" | "genCAWithKey" | "genSelfSignedCertWithKey" | "genSignedCertWithKey" | "buildCustomCert" => {
+        "genCA"
+        | "genSelfSignedCert"
+        | "genSignedCert"
+        | "genCAWithKey"
+        | "genSelfSignedCertWithKey"
+        | "genSignedCertWithKey"
+        | "buildCustomCert" => {
             let mut cert = Map::new();
             cert.insert("Cert".into(), string(""));
             cert.insert("Key".into(), string(""));
@@ -119,13 +184,26 @@ fn regexes(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
         "regexFindAll" => {
             let subject = text_arg(args, 1);
             let limit = to_i64(arg(args, 2));
-            let found = compile()?.find_iter(&subject).map(|m| string(m.as_str())).collect::<Vec<_>>();
-            Value::Array(if limit >= 0 { found.into_iter().take(limit as usize).collect() } else { found })
+            let found = compile()?
+                .find_iter(&subject)
+                .map(|m| string(m.as_str()))
+                .collect::<Vec<_>>();
+            Value::Array(if limit >= 0 {
+                found.into_iter().take(limit as usize).collect()
+            } else {
+                found
+            })
         }
-        "regexReplaceAll" => string(compile()?.replace_all(&text_arg(args, 1), text_arg(args, 2).as_str()).into_owned()),
-        "regexReplaceAllLiteral" => {
-            string(compile()?.replace_all(&text_arg(args, 1), regex::NoExpand(&text_arg(args, 2))).into_owned())
-        }
+        "regexReplaceAll" => string(
+            compile()?
+                .replace_all(&text_arg(args, 1), text_arg(args, 2).as_str())
+                .into_owned(),
+        ),
+        "regexReplaceAllLiteral" => string(
+            compile()?
+                .replace_all(&text_arg(args, 1), regex::NoExpand(&text_arg(args, 2)))
+                .into_owned(),
+        ),
         "regexSplit" => {
             let subject = text_arg(args, 1);
             Value::Array(compile()?.split(&subject).map(string).collect())
@@ -173,7 +251,10 @@ fn title(word: &str) -> String {
     word.split(' ')
         .map(|w| {
             let mut chars = w.chars();
-            chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
+            chars
+                .next()
+                .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+                .unwrap_or_default()
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -183,7 +264,10 @@ fn untitle(text: &str) -> String {
     text.split(' ')
         .map(|w| {
             let mut chars = w.chars();
-            chars.next().map(|c| c.to_lowercase().collect::<String>() + chars.as_str()).unwrap_or_default()
+            chars
+                .next()
+                .map(|c| c.to_lowercase().collect::<String>() + chars.as_str())
+                .unwrap_or_default()
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -226,7 +310,11 @@ fn abbreviate(text: &str, width: i64) -> String {
 fn substring(text: &str, start: i64, end: i64) -> String {
     let chars: Vec<char> = text.chars().collect();
     let start = start.clamp(0, chars.len() as i64) as usize;
-    let end = if end < 0 || end as usize > chars.len() { chars.len() } else { end as usize };
+    let end = if end < 0 || end as usize > chars.len() {
+        chars.len()
+    } else {
+        end as usize
+    };
     if start >= end {
         return String::new();
     }
@@ -236,7 +324,10 @@ fn substring(text: &str, start: i64, end: i64) -> String {
 /// Every line of `text` prefixed with `n` spaces.
 fn indent(text: &str, n: i64) -> String {
     let pad = " ".repeat(n.clamp(0, 1024) as usize);
-    text.split('\n').map(|line| format!("{pad}{line}")).collect::<Vec<_>>().join("\n")
+    text.split('\n')
+        .map(|line| format!("{pad}{line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A date layout (Go's reference time) filled with the epoch.
@@ -247,7 +338,6 @@ fn fixed_date(layout: &str) -> String {
     layout
         .replace("2006", "1970")
         .replace("15", "00")
-        .replace("01", "01")
         .replace("02", "01")
         .replace("04", "00")
         .replace("05", "00")
@@ -315,13 +405,24 @@ fn format_verb(verb: char, spec: &str, value: &Value) -> String {
         'f' | 'F' => format!("{number:.*}", precision.unwrap_or(6)),
         'e' => format!("{number:.*e}", precision.unwrap_or(6)),
         'g' => print(value),
-        'x' => value.as_i64().map_or_else(|| hex(print(value).as_bytes()), |i| format!("{i:x}")),
-        'X' => value.as_i64().map_or_else(|| hex(print(value).as_bytes()).to_uppercase(), |i| format!("{i:X}")),
+        'x' => value
+            .as_i64()
+            .map_or_else(|| hex(print(value).as_bytes()), |i| format!("{i:x}")),
+        'X' => value
+            .as_i64()
+            .map_or_else(|| hex(print(value).as_bytes()).to_uppercase(), |i| format!("{i:X}")),
         'o' => format!("{:o}", to_i64(value)),
-        'c' => char::from_u32(to_i64(value) as u32).map(String::from).unwrap_or_default(),
+        'c' => char::from_u32(to_i64(value) as u32)
+            .map(String::from)
+            .unwrap_or_default(),
         other => format!("%!{other}({})", print(value)),
     };
-    pad(body, width, left, zero && matches!(verb, 'd' | 'f' | 'F' | 'x' | 'X' | 'o'))
+    pad(
+        body,
+        width,
+        left,
+        zero && matches!(verb, 'd' | 'f' | 'F' | 'x' | 'X' | 'o'),
+    )
 }
 
 fn pad(body: String, width: Option<usize>, left: bool, zero: bool) -> String {
@@ -349,7 +450,13 @@ mod tests {
     #[test]
     fn printf_formats_the_verbs_charts_use() {
         assert_eq!(printf("%s/%s:%s", &[json!("r"), json!("a"), json!(1)]), "r/a:1");
-        assert_eq!(printf("%d-%05d-%-4s|%.2f %q %v%%", &[json!(3), json!(42), json!("ab"), json!(1.5), json!("x"), json!([1])]), "3-00042-ab  |1.50 \"x\" [1]%");
+        assert_eq!(
+            printf(
+                "%d-%05d-%-4s|%.2f %q %v%%",
+                &[json!(3), json!(42), json!("ab"), json!(1.5), json!("x"), json!([1])]
+            ),
+            "3-00042-ab  |1.50 \"x\" [1]%"
+        );
         assert_eq!(printf("%s", &[]), "%!s(MISSING)");
     }
 
