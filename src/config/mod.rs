@@ -21,7 +21,7 @@ pub(crate) use load::{load_any, load_imageset, AnyConfig};
 #[cfg(test)]
 pub(crate) use model::SelectedBundle;
 pub(crate) use model::{
-    AdditionalImage, BlockedImage, ChannelType, DeleteImageSetConfiguration, HelmChart, HelmRepository,
+    AdditionalImage, BlockedImage, ChannelType, DeleteImageSetConfiguration, Helm, HelmChart, HelmRepository,
     ImageSetConfiguration, Mirror, Operator, Package, PackageChannel, ReleaseChannel, ReleasePlatform,
 };
 pub(crate) use template::TEMPLATE;

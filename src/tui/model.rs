@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::{AdditionalImage, BlockedImage, ImageSetConfiguration, Operator, Package, ReleasePlatform};
+use crate::config::{AdditionalImage, BlockedImage, Helm, ImageSetConfiguration, Operator, Package, ReleasePlatform};
 use crate::reference::Location;
 use crate::workflow::{EndpointError as WorkflowEndpointError, Endpoints, Mode};
 
@@ -255,6 +255,7 @@ pub(crate) enum Pane {
     Bundles,
     Platforms,
     Images,
+    Charts,
     Blocked,
     Releases,
     Preview,
@@ -262,13 +263,14 @@ pub(crate) enum Pane {
 }
 
 impl Pane {
-    pub(crate) const ORDER: [Pane; 10] = [
+    pub(crate) const ORDER: [Pane; 11] = [
         Pane::Catalogs,
         Pane::Packages,
         Pane::Channels,
         Pane::Bundles,
         Pane::Platforms,
         Pane::Images,
+        Pane::Charts,
         Pane::Blocked,
         Pane::Releases,
         Pane::Preview,
@@ -278,7 +280,7 @@ impl Pane {
     pub(crate) fn screen(self) -> Screen {
         match self {
             Pane::Catalogs | Pane::Packages | Pane::Channels | Pane::Bundles | Pane::Platforms => Screen::Operators,
-            Pane::Images | Pane::Blocked => Screen::Images,
+            Pane::Images | Pane::Charts | Pane::Blocked => Screen::Images,
             Pane::Releases => Screen::Releases,
             Pane::Preview => Screen::Preview,
             Pane::Run => Screen::Run,
@@ -359,6 +361,9 @@ pub(crate) enum FormKind {
     EditBlocked(usize),
     AddRelease,
     EditRelease(usize),
+    AddChart,
+    /// The chart at this row of the Helm charts pane.
+    EditChart(usize),
     Run,
 }
 
@@ -645,6 +650,17 @@ impl RunProgress {
     }
 }
 
+/// A row of the Helm charts pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChartRow {
+    /// A chart of a repository (`None`: the repository lists no charts, so every chart of it is mirrored).
+    Repository {
+        repository: usize,
+        chart: Option<usize>,
+    },
+    Local(usize),
+}
+
 /// The TUI's state. Only `update` changes it.
 #[derive(Debug, Clone)]
 pub(crate) struct Model {
@@ -660,6 +676,9 @@ pub(crate) struct Model {
     /// `mirror.blockedImages`: names or regular expressions of images never to mirror.
     pub blocked: Vec<BlockedImage>,
     pub image_cursor: usize,
+    /// `mirror.helm`: chart repositories and local charts.
+    pub helm: Helm,
+    pub chart_cursor: usize,
     pub blocked_cursor: usize,
     pub releases: ReleasePlatform,
     pub release_cursor: usize,
@@ -703,6 +722,8 @@ impl Model {
         let mut model = Model {
             additional: base.spec.mirror.additional_images.clone(),
             blocked: base.spec.mirror.blocked_images.clone(),
+            helm: base.spec.mirror.helm.clone(),
+            chart_cursor: 0,
             releases: base.spec.mirror.platform.clone(),
             catalogs: Vec::new(),
             base,
@@ -754,7 +775,28 @@ impl Model {
         isc.spec.mirror.additional_images = self.additional.clone();
         isc.spec.mirror.blocked_images = self.blocked.clone();
         isc.spec.mirror.platform = self.releases.clone();
+        isc.spec.mirror.helm = self.helm.clone();
         isc
+    }
+
+    /// The rows of the Helm charts pane: each chart of each repository (a repository without charts is one row:
+    /// every chart), then the local charts.
+    pub(crate) fn chart_rows(&self) -> Vec<ChartRow> {
+        let mut rows = Vec::new();
+        for (repository, repo) in self.helm.repositories.iter().enumerate() {
+            if repo.charts.is_empty() {
+                rows.push(ChartRow::Repository {
+                    repository,
+                    chart: None,
+                });
+            }
+            rows.extend((0..repo.charts.len()).map(|chart| ChartRow::Repository {
+                repository,
+                chart: Some(chart),
+            }));
+        }
+        rows.extend((0..self.helm.local.len()).map(ChartRow::Local));
+        rows
     }
 
     pub(crate) fn is_dirty(&self) -> bool {

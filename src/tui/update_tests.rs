@@ -1121,6 +1121,8 @@ fn blocked_images_are_added_edited_and_removed_on_the_images_screen() {
     let mut model = empty_model();
     keys(&mut model, "2");
     code(&mut model, KeyCode::Tab);
+    assert_eq!(model.focus, Pane::Charts);
+    code(&mut model, KeyCode::Tab);
     assert_eq!(model.focus, Pane::Blocked);
     keys(&mut model, "a");
     assert!(matches!(&model.dialog, Some(Dialog::Form(f)) if f.kind == FormKind::AddBlocked));
@@ -1184,4 +1186,66 @@ fn a_release_channel_added_is_resolved_in_the_background() {
             "4.17.4".into()
         ]))
     );
+}
+
+#[test]
+fn helm_charts_are_added_edited_and_removed_keeping_what_the_form_does_not_show() {
+    let mut model = empty_model();
+    keys(&mut model, "2");
+    code(&mut model, KeyCode::Tab);
+    assert_eq!(model.focus, Pane::Charts);
+    let add = |model: &mut Model, fields: [&str; 3]| {
+        keys(model, "a");
+        for (i, value) in fields.iter().enumerate() {
+            if i > 0 {
+                code(model, KeyCode::Tab);
+            }
+            keys(model, value);
+        }
+        code(model, KeyCode::Enter);
+    };
+    add(&mut model, ["https://charts.example.com/stable", "podinfo", "6.9.0"]);
+    add(&mut model, ["https://charts.example.com/stable", "redis", ""]);
+    add(&mut model, ["./charts/app", "app", ""]);
+    assert!(model.dialog.is_none(), "{:?}", model.dialog);
+    let helm = model.isc().spec.mirror.helm;
+    assert_eq!(helm.repositories.len(), 1, "one repository holds both charts: {helm:?}");
+    assert_eq!(helm.repositories[0].name, "charts.example.com");
+    let charts: Vec<_> = helm.repositories[0]
+        .charts
+        .iter()
+        .map(|c| (c.name.as_str(), c.version.as_deref()))
+        .collect();
+    assert_eq!(charts, [("podinfo", Some("6.9.0")), ("redis", None)]);
+    assert_eq!(helm.local[0].path.as_deref(), Some("./charts/app"));
+
+    // An edit keeps the image paths the form does not show.
+    model.helm.repositories[0].charts[0].image_paths = vec!["{.spec.x.image}".into()];
+    code(&mut model, KeyCode::Home);
+    keys(&mut model, "e");
+    code(&mut model, KeyCode::Tab);
+    code(&mut model, KeyCode::Tab);
+    for _ in 0..5 {
+        code(&mut model, KeyCode::Backspace);
+    }
+    keys(&mut model, "6.14.1");
+    code(&mut model, KeyCode::Enter);
+    let edited = model.isc().spec.mirror.helm.repositories[0]
+        .charts
+        .iter()
+        .find(|c| c.name == "podinfo")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (edited.version.as_deref(), edited.image_paths.len()),
+        (Some("6.14.1"), 1)
+    );
+
+    // A form without a source is refused and stays open; removing every chart of a repository removes it.
+    keys(&mut model, "a");
+    code(&mut model, KeyCode::Enter);
+    assert!(matches!(&model.dialog, Some(Dialog::Form(f)) if f.error.as_deref().is_some_and(|e| e.contains("source"))));
+    code(&mut model, KeyCode::Esc);
+    keys(&mut model, "ddd");
+    assert_eq!(model.isc().spec.mirror.helm, crate::config::Helm::default());
 }

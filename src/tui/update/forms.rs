@@ -127,6 +127,8 @@ pub(super) fn apply_form(model: &mut Model, form: &Form) -> Result<Vec<Command>,
             say(model, StatusKind::Info, text);
             Ok(vec![resolve])
         }
+        FormKind::AddChart => set_chart(model, None, form),
+        FormKind::EditChart(at) => set_chart(model, Some(at), form),
         FormKind::AddBlocked => set_blocked(model, None, form.value("Name")),
         FormKind::EditBlocked(at) => set_blocked(model, Some(at), form.value("Name")),
         FormKind::Run => start_run(model, form),

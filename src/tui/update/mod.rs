@@ -3,6 +3,7 @@
 
 mod catalogs;
 mod channels;
+mod charts;
 mod forms;
 mod images;
 mod packages;
@@ -31,6 +32,7 @@ use crate::reference::ReferenceError;
 pub(crate) use catalogs::load_command;
 use catalogs::*;
 use channels::*;
+use charts::*;
 use forms::*;
 pub(crate) use forms::{add_catalog, normalize_catalog};
 use images::*;
@@ -80,6 +82,10 @@ pub(crate) enum FormError {
     BlockedPattern { message: String },
     #[error("{name} is already blocked")]
     AlreadyBlocked { name: String },
+    #[error("give the chart's source: a repository URL (https:// or oci://) or a local path")]
+    NoChartSource,
+    #[error("give the chart's name (only an https:// repository may be mirrored whole)")]
+    NoChartName,
     #[error(transparent)]
     Endpoints(#[from] EndpointError),
     #[error("the configuration is not valid: {field}: {message}")]
@@ -271,6 +277,7 @@ fn pane_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         Pane::Bundles => bundles_key,
         Pane::Platforms => platforms_key,
         Pane::Images => images_key,
+        Pane::Charts => charts_key,
         Pane::Blocked => blocked_key,
         Pane::Releases => releases_key,
         Pane::Preview => preview_key,

@@ -38,7 +38,7 @@ pub(crate) const LINES: &[(&str, &str)] = &[
     ("c", "clear the range in force"),
     ("", "Platforms"),
     ("space", "check or uncheck (none checked: all)"),
-    ("", "Images, Blocked images, Releases"),
+    ("", "Images, Helm charts, Blocked images, Releases"),
     ("a  enter/e  d", "add, edit, delete"),
     ("space", "check a release architecture"),
     ("", "Forms"),

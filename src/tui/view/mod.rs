@@ -158,12 +158,8 @@ fn pane_keys(model: &Model) -> &'static [(&'static str, &'static str)] {
             Pane::Channels => &[("space", "select"), ("enter", "bundles"), ("esc", "back")],
             Pane::Bundles => &[("m M", "channel range"), ("p P", "package range"), ("c", "clear")],
             Pane::Platforms => &[("space", "toggle"), ("esc", "back")],
-            Pane::Images => &[
-                ("a", "add"),
-                ("enter", "edit"),
-                ("d", "delete"),
-                ("tab", "blocked images"),
-            ],
+            Pane::Images => &[("a", "add"), ("enter", "edit"), ("d", "delete"), ("tab", "helm charts")],
+            Pane::Charts => &[("a", "add"), ("enter", "edit"), ("d", "delete"), ("esc", "images")],
             Pane::Blocked => &[("a", "block"), ("enter", "edit"), ("d", "unblock"), ("esc", "images")],
             Pane::Releases => &[
                 ("a", "add channel"),

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::columns::{details, draw_details, widest, Columns, Widths};
 use super::{fit, pane_block, Theme};
 use crate::config::{AdditionalImage, ReleasePlatform, RELEASE_ARCHITECTURES};
-use crate::tui::model::{Model, Pane, Resolved};
+use crate::tui::model::{ChartRow, Model, Pane, Resolved};
 
 fn table_state(cursor: usize, len: usize) -> TableState {
     TableState::default().with_selected((len > 0).then_some(cursor.min(len.saturating_sub(1))))
@@ -17,10 +17,76 @@ fn table_state(cursor: usize, len: usize) -> TableState {
 
 /// Additional images above, blocked images below.
 pub(super) fn draw_images(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let blocked_height = (model.blocked.len() as u16 + 2).clamp(4, (area.height / 3).max(4));
-    let [images, blocked] = Layout::vertical([Constraint::Min(3), Constraint::Length(blocked_height)]).areas(area);
+    let blocked_height = (model.blocked.len() as u16 + 2).clamp(4, (area.height / 4).max(4));
+    let charts_height = (model.chart_rows().len() as u16 + 3).clamp(5, (area.height / 3).max(5));
+    let [images, charts, blocked] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(charts_height),
+        Constraint::Length(blocked_height),
+    ])
+    .areas(area);
     draw_additional(model, theme, frame, images);
+    draw_charts(model, theme, frame, charts);
     draw_blocked(model, theme, frame, blocked);
+}
+
+/// A chart row's cells: where it comes from, which chart, which version.
+fn chart_cells(model: &Model, row: ChartRow) -> [String; 3] {
+    match row {
+        ChartRow::Repository { repository, chart } => {
+            let repo = &model.helm.repositories[repository];
+            match chart.and_then(|c| repo.charts.get(c)) {
+                Some(chart) => [
+                    repo.url.clone(),
+                    chart.name.clone(),
+                    chart.version.clone().unwrap_or_else(|| "every version".into()),
+                ],
+                None => [repo.url.clone(), "every chart".into(), "every version".into()],
+            }
+        }
+        ChartRow::Local(at) => {
+            let chart = &model.helm.local[at];
+            [
+                chart.path.clone().unwrap_or_default(),
+                chart.name.clone(),
+                "as packaged".into(),
+            ]
+        }
+    }
+}
+
+fn draw_charts(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let focused = model.focus == Pane::Charts;
+    let rows = model.chart_rows();
+    let block = pane_block(format!(" Helm charts ({}) ", rows.len()), focused, theme);
+    if rows.is_empty() {
+        let text = Line::from(vec![
+            Span::styled("None. ", theme.dim()),
+            Span::styled("a", theme.key()),
+            Span::raw(" adds a chart from a repository (https://, oci://) or a local .tgz or directory"),
+        ]);
+        frame.render_widget(Paragraph::new(text).block(block).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let cells: Vec<[String; 3]> = rows.iter().map(|row| chart_cells(model, *row)).collect();
+    let width = |column: usize, header: &str| {
+        cells
+            .iter()
+            .map(|c| c[column].chars().count())
+            .chain([header.len()])
+            .max()
+            .unwrap_or(0) as u16
+    };
+    let widths = [
+        Constraint::Min(width(0, "SOURCE").min(60)),
+        Constraint::Length(width(1, "CHART")),
+        Constraint::Length(width(2, "VERSION")),
+    ];
+    let table = Table::new(cells.into_iter().map(Row::new), widths)
+        .header(Row::new(["SOURCE", "CHART", "VERSION"]).style(theme.dim()))
+        .row_highlight_style(theme.cursor(focused))
+        .block(block);
+    frame.render_stateful_widget(table, area, &mut table_state(model.chart_cursor, rows.len()));
 }
 
 fn draw_blocked(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {

@@ -306,6 +306,20 @@ fn images_screen() {
     model.blocked = vec![crate::config::BlockedImage {
         name: ".*/debug-.*".into(),
     }];
+    model.helm.repositories = vec![crate::config::HelmRepository {
+        name: "podinfo".into(),
+        url: "https://stefanprodan.github.io/podinfo".into(),
+        charts: vec![crate::config::HelmChart {
+            name: "podinfo".into(),
+            version: Some("6.9.0".into()),
+            ..Default::default()
+        }],
+    }];
+    model.helm.local = vec![crate::config::HelmChart {
+        name: "app".into(),
+        path: Some("./charts/app-1.0.0.tgz".into()),
+        ..Default::default()
+    }];
     snap("images", &model);
     keys(&mut model, "je");
     snap("form_edit_image", &model);
