@@ -43,14 +43,16 @@ pub(crate) struct Excluded {
     pub reason: String,
 }
 
-/// Resolves tag-only references to the digests their tags name now, so that the whole run copies one consistent
+/// Resolves tag-only references (a bare name is `:latest`) to the digests their tags name now, so that the whole run copies one consistent
 /// set (the tag is kept for the destination): a HEAD request, or a GET where a registry does not say the digest.
 /// A reference that cannot be resolved stays as it is and fails, with its reason, when it is copied.
 pub(crate) async fn pin_tags(references: Vec<ImageReference>, sources: &Sources) -> Vec<ImageReference> {
-    let resolve = |reference: ImageReference| async move {
+    let resolve = |mut reference: ImageReference| async move {
         if reference.digest.is_some() {
             return reference;
         }
+        // A name without tag or digest means `latest`, and keeps that tag at the destination.
+        reference.tag.get_or_insert_with(|| "latest".to_string());
         let digest = match head_digest(&reference, sources).await {
             Some(digest) => Some(digest),
             None => SourceReader::open(&ImageSource::Registry(reference.clone()), sources)

@@ -559,3 +559,76 @@ fn charts_travel_in_the_archive_and_disk_to_mirror_needs_no_chart_server() {
     assert_chart_images_mirrored(&dst.host(), &images, false);
     assert_oci_chart(&dst.host(), "mirror/webapp", "1.2.0", &webapp);
 }
+
+/// The real podinfo repository (absolute URLs, rewritten to the local server) and the service-binding-operator
+/// repository (relative URLs): podinfo 6.9.0 rendered, its images read through registries.conf mirrors that point
+/// at the source registry; the operator chart pushed with its digest-pinned images blocked.
+#[test]
+fn the_real_podinfo_and_service_binding_operator_repositories_are_mirrored() {
+    let dir = TestDir::new("helm_real_repositories");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/helm");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let podinfo_index = std::fs::read_to_string(testdata.join("podinfo-repo/index.yaml"))
+        .unwrap()
+        .replace("https://stefanprodan.github.io/podinfo", &format!("{base}/podinfo"));
+    let podinfo = std::fs::read(testdata.join("podinfo-repo/podinfo-6.9.0.tgz")).unwrap();
+    let sbo_index = std::fs::read(testdata.join("service-binding-operator-repo/index.yaml")).unwrap();
+    let sbo = std::fs::read(testdata.join("service-binding-operator-repo/service-binding-operator-1.4.0.tgz")).unwrap();
+    let routes = vec![
+        ("/podinfo/index.yaml".to_string(), podinfo_index.into_bytes()),
+        ("/podinfo/podinfo-6.9.0.tgz".to_string(), podinfo.clone()),
+        ("/sbo/index.yaml".to_string(), sbo_index),
+        ("/sbo/service-binding-operator-1.4.0.tgz".to_string(), sbo.clone()),
+    ];
+    let server = StaticServer::start_on(listener, routes, None);
+    // The images podinfo's templates name, generated and pushed where the registries.conf mirrors point.
+    let rendered = [
+        (11, "ghcr/stefanprodan/podinfo:6.9.0"),
+        (12, "hub/stefanprodan/grpc_health_probe:v0.3.0"),
+        (13, "hub/giantswarm/tiny-tools:latest"),
+        (14, "hub/curlimages/curl:7.69.0"),
+    ];
+    for (seed, repo_tag) in rendered {
+        let image = multi_arch_image(dir.join(repo_tag.replace([':', '/'], "_")), seed, &["linux/amd64"], false);
+        image.push(&src.host(), repo_tag);
+    }
+    let conf = dir.join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nlocation = \"ghcr.io\"\n[[registry.mirror]]\nlocation = \"{0}/ghcr\"\ninsecure = true\n\n\
+             [[registry]]\nlocation = \"docker.io\"\n[[registry.mirror]]\nlocation = \"{0}/hub\"\ninsecure = true\n",
+            src.host()
+        ),
+    )
+    .unwrap();
+    let yaml = format!(
+        "  blockedImages:\n  - name: quay.io/.*\n  helm:\n    repositories:\n\
+         \x20   - name: podinfo\n      url: {base}/podinfo\n      charts:\n      - name: podinfo\n        version: 6.9.0\n\
+         \x20   - name: sbo\n      url: {base}/sbo\n      charts:\n      - name: service-binding-operator\n        version: 1.4.0\n"
+    );
+    let run = mirror_to_registry(
+        &dir,
+        &yaml,
+        &format!("{}/mirror", dst.host()),
+        &["--registries-conf", conf.to_str().unwrap()],
+    );
+    run.assert_success_with(&format!("{:?}", server.requests()));
+    for repo_tag in [
+        "stefanprodan/podinfo:6.9.0",
+        "stefanprodan/grpc_health_probe:v0.3.0",
+        "giantswarm/tiny-tools:latest",
+        "curlimages/curl:7.69.0",
+    ] {
+        assert!(exists(&dst.host(), &format!("mirror/{repo_tag}")), "{repo_tag} missing");
+    }
+    assert_oci_chart(&dst.host(), "mirror/podinfo", "6.9.0", &podinfo);
+    assert_oci_chart(&dst.host(), "mirror/service-binding-operator", "1.4.0", &sbo);
+    assert!(
+        server.requests().iter().any(|r| r == "/sbo/service-binding-operator-1.4.0.tgz"),
+        "the relative URL resolved against the repository: {:?}",
+        server.requests()
+    );
+}
