@@ -591,7 +591,12 @@ fn the_real_podinfo_and_service_binding_operator_repositories_are_mirrored() {
         (14, "hub/curlimages/curl:7.69.0"),
     ];
     for (seed, repo_tag) in rendered {
-        let image = multi_arch_image(dir.join(repo_tag.replace([':', '/'], "_")), seed, &["linux/amd64"], false);
+        let image = multi_arch_image(
+            dir.join(repo_tag.replace([':', '/'], "_")),
+            seed,
+            &["linux/amd64"],
+            false,
+        );
         image.push(&src.host(), repo_tag);
     }
     let conf = dir.join("registries.conf");
@@ -627,7 +632,10 @@ fn the_real_podinfo_and_service_binding_operator_repositories_are_mirrored() {
     assert_oci_chart(&dst.host(), "mirror/podinfo", "6.9.0", &podinfo);
     assert_oci_chart(&dst.host(), "mirror/service-binding-operator", "1.4.0", &sbo);
     assert!(
-        server.requests().iter().any(|r| r == "/sbo/service-binding-operator-1.4.0.tgz"),
+        server
+            .requests()
+            .iter()
+            .any(|r| r == "/sbo/service-binding-operator-1.4.0.tgz"),
         "the relative URL resolved against the repository: {:?}",
         server.requests()
     );
