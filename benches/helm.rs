@@ -127,7 +127,7 @@ fn main() {
                 &command,
                 &machine_facts(threads()),
                 "",
-                &[summary.clone()],
+                std::slice::from_ref(&summary),
             );
             update_docs((BEGIN, END), &section, "# Performance\n", &format!("\n\n{DOC_SECTION}"))
         },
