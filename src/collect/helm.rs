@@ -80,6 +80,24 @@ pub(crate) struct ChartRecord {
     pub unrendered: Vec<String>,
 }
 
+impl ChartRecord {
+    /// Whether this chart deploys `image` (a planned source, `docker://` or not, pinned or not).
+    pub(crate) fn deploys(&self, image: &str) -> bool {
+        let Ok(wanted) = image.trim_start_matches("docker://").parse::<ImageReference>() else {
+            return false;
+        };
+        self.images
+            .iter()
+            .filter_map(|found| found.parse::<ImageReference>().ok())
+            .any(|found| {
+                found.registry == wanted.registry
+                    && found.repository == wanted.repository
+                    && (found.tag.as_deref().unwrap_or("latest") == wanted.tag.as_deref().unwrap_or("latest")
+                        || (found.digest.is_some() && found.digest == wanted.digest))
+            })
+    }
+}
+
 /// A chart or repository that could not be collected.
 #[derive(Debug)]
 pub(crate) struct ChartFailure {
@@ -526,6 +544,26 @@ fn artifact_job(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chart_knows_the_images_it_deploys_once_pinned() {
+        let record = ChartRecord {
+            name: "app".into(),
+            version: "1.0.0".into(),
+            source: "./app".into(),
+            destination: ImageDestination {
+                registry: "r".into(),
+                repository: "app".into(),
+                tag: "1.0.0".into(),
+            },
+            images: vec!["quay.io/org/web:2".into(), "busybox".into()],
+            unrendered: Vec::new(),
+        };
+        let digest = "sha256:1ce8c0187c8fe6b4be327dc848b8baf062ce1baa5096b4f5d955893d126d5b58";
+        assert!(record.deploys(&format!("docker://quay.io/org/web:2@{digest}")));
+        assert!(record.deploys(&format!("docker.io/library/busybox:latest@{digest}")));
+        assert!(!record.deploys("quay.io/org/web:3"));
+    }
 
     #[test]
     fn the_host_of_a_url_keys_its_credentials() {

@@ -6,11 +6,12 @@ use std::time::{Instant, SystemTime};
 
 use super::prepare::Prepared;
 use super::{Failure, ImageRecord, RunSummary, WorkflowError, Workspace};
+use crate::collect::helm::ChartRecord;
 use crate::collect::operator::CatalogTarget;
 use crate::engine::{Engine, EngineError, ImageResult};
 use crate::events::{Event, Reporter};
 use crate::files::write_atomically;
-use crate::plan::{ImageDestination, ImageSource, MirrorJob, MirrorPlan};
+use crate::plan::{ImageDestination, ImageOrigin, ImageSource, MirrorJob, MirrorPlan};
 use crate::reference::ImageReference;
 use crate::resources::catalog::{write_catalog_resources as write_catalog_resources_in, MirroredCatalog};
 use crate::resources::release::{FcosGraphRecord, ReleaseSignature};
@@ -240,11 +241,26 @@ pub(super) fn finish(
     started_at: SystemTime,
 ) -> Result<RunSummary, WorkflowError> {
     summary.failures.extend(prepared.early_failures);
+    name_charts(&mut summary.failures, &prepared.charts);
     summary.images_planned = prepared.plan.jobs.len();
     summary.excluded = prepared.excluded;
     summary.elapsed = started.elapsed();
     summary.errors_file = write_errors_file(&prepared.workspace, started_at, &summary.failures)?;
     Ok(summary)
+}
+
+/// A chart image that failed names the charts that deploy it.
+fn name_charts(failures: &mut [Failure], charts: &[ChartRecord]) {
+    for failure in failures.iter_mut().filter(|f| f.origin == ImageOrigin::Helm) {
+        let names: Vec<String> = charts
+            .iter()
+            .filter(|chart| chart.deploys(&failure.image))
+            .map(|chart| format!("{} {}", chart.name, chart.version))
+            .collect();
+        if !names.is_empty() {
+            failure.error = format!("{} (deployed by chart {})", failure.error, names.join(", "));
+        }
+    }
 }
 
 fn write_errors_file(

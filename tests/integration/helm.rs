@@ -487,10 +487,21 @@ fn missing_versions_malicious_charts_and_wrong_digests_fail_the_helm_group_clear
         + &format!("  tampered:\n  - apiVersion: v2\n    name: tampered\n    version: 1.0.0\n    digest: {}\n    urls:\n    - charts/tampered-1.0.0.tgz\n", "0".repeat(64));
     routes[0].1 = index.into_bytes();
     let server = StaticServer::start(routes);
+    // A local chart whose image is nowhere: the failure names the chart that deploys it.
+    let lonely = dir.join("lonely-1.0.0.tgz");
+    let template = "kind: Pod\nspec:\n  containers:\n  - image: 127.0.0.1:9/none/app:1\n";
+    let files = [
+        (
+            "Chart.yaml".to_string(),
+            "apiVersion: v2\nname: lonely\nversion: 1.0.0\n".to_string(),
+        ),
+        ("templates/pod.yaml".to_string(), template.to_string()),
+    ];
+    std::fs::write(&lonely, package("lonely", &files)).unwrap();
     let yaml = repository_yaml(
         &format!("{}/repo", server.url()),
         "      - name: good\n        version: 9.9.9\n      - name: evil\n        version: 1.0.0\n      - name: tampered\n        version: 1.0.0\n",
-    );
+    ) + &format!("    local:\n    - name: lonely\n      path: {}\n", lonely.display());
     let run = mirror_to_registry(&dir, &yaml, &dst.host(), &[]);
     assert_eq!(run.code(), 16, "{}", run.stderr());
     let stderr = run.stderr();
@@ -500,6 +511,10 @@ fn missing_versions_malicious_charts_and_wrong_digests_fail_the_helm_group_clear
     );
     assert!(stderr.contains("malicious") && stderr.contains(".."), "{stderr}");
     assert!(stderr.contains("index says"), "the digest mismatch is named: {stderr}");
+    assert!(
+        stderr.contains("deployed by chart lonely 1.0.0"),
+        "a failed image names its chart: {stderr}"
+    );
     assert!(!dir.path().parent().unwrap().join("escape").exists());
     assert!(!exists(&dst.host(), "evil:1.0.0") && !exists(&dst.host(), "tampered:1.0.0"));
 }
