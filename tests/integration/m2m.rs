@@ -581,8 +581,8 @@ fn oci_layout_source_from_the_examples_mirrors() {
 }
 
 #[test]
-fn content_this_version_cannot_mirror_fails_its_group_instead_of_being_skipped_silently() {
-    let dir = TestDir::new("m2m_unsupported_group");
+fn a_group_that_cannot_be_collected_fails_its_bit_and_the_others_are_mirrored() {
+    let dir = TestDir::new("m2m_failed_group");
     let (src, dst) = (TestRegistry::start(), TestRegistry::start());
     multi_arch_image(dir.join("img"), 161, &["linux/amd64"], false).push(&src.host(), "ns/app:1");
     let yaml = format!(
@@ -591,7 +591,11 @@ fn content_this_version_cannot_mirror_fails_its_group_instead_of_being_skipped_s
     );
     let run = mirror_to_registry(&dir, &yaml, &dst.host(), &[]);
     assert_eq!(run.code(), 16, "helm group bit: {}", run.stderr());
-    assert!(run.stderr().contains("mirror.helm (1 charts)"), "{}", run.stderr());
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("mirror.helm.repositories[0] (podinfo)") && stderr.contains("charts.example.invalid"),
+        "the failure names the entry and the server: {stderr}"
+    );
     assert!(
         skopeo_inspect_raw(&dst.docker_ref("ns/app:1")).is_ok(),
         "the additional image is still mirrored"
