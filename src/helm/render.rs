@@ -87,34 +87,63 @@ pub(crate) fn render(instance: &ChartInstance<'_>) -> Rendered {
     rendered
 }
 
-/// Parses the templates of `instance` and its subcharts (subcharts first, so the parent's definitions win) and
-/// lists the manifest templates to execute.
+/// A template of the chart tree: its full name, its text, and the data it runs with when it is a manifest.
+struct Source<'c> {
+    name: String,
+    text: &'c [u8],
+    data: Option<Value>,
+}
+
+/// Parses the templates of `instance` and its subcharts in Helm's order (deepest paths first, then by name, so
+/// that a parent's definitions win over its subcharts') and lists the manifest templates to execute.
 fn add_templates(
     instance: &ChartInstance<'_>,
     set: &mut TemplateSet,
     jobs: &mut Vec<Job>,
     failures: &mut Vec<TemplateFailure>,
 ) {
-    for sub in &instance.subcharts {
-        add_templates(sub, set, jobs, failures);
-    }
-    let base = chart_data(instance, set);
-    let mut templates: Vec<&ChartFile> = instance.chart.templates.iter().collect();
-    templates.sort_by(|a, b| a.name.cmp(&b.name));
-    for template in templates {
-        let name = format!("{}/{}", instance.path, template.name);
-        if let Err(error) = set.add(&name, &String::from_utf8_lossy(&template.data)) {
+    let mut sources = Vec::new();
+    collect_sources(instance, set, &mut sources);
+    sources.sort_by(|a, b| depth(&b.name).cmp(&depth(&a.name)).then_with(|| a.name.cmp(&b.name)));
+    for source in sources {
+        if let Err(error) = set.add(&source.name, &String::from_utf8_lossy(source.text)) {
             failures.push(TemplateFailure {
-                template: name,
+                template: source.name,
                 reason: error.to_string(),
             });
             continue;
         }
-        if is_manifest(&template.name) {
+        if let Some(data) = source.data {
+            jobs.push(Job {
+                name: source.name,
+                data,
+            });
+        }
+    }
+}
+
+fn depth(name: &str) -> usize {
+    name.matches('/').count()
+}
+
+/// Every template of the tree, manifests with their data (`.Template` set).
+fn collect_sources<'c>(instance: &ChartInstance<'c>, set: &mut TemplateSet, sources: &mut Vec<Source<'c>>) {
+    for sub in &instance.subcharts {
+        collect_sources(sub, set, sources);
+    }
+    let base = chart_data(instance, set);
+    for template in &instance.chart.templates {
+        let name = format!("{}/{}", instance.path, template.name);
+        let data = is_manifest(&template.name).then(|| {
             let mut data = base.clone();
             data["Template"] = json!({"Name": name, "BasePath": format!("{}/templates", instance.path)});
-            jobs.push(Job { name, data });
-        }
+            data
+        });
+        sources.push(Source {
+            name,
+            text: &template.data,
+            data,
+        });
     }
 }
 

@@ -21,7 +21,23 @@ pub(crate) struct ChartInstance<'c> {
 
 /// The render tree of `chart` with `supplied` values over its defaults.
 pub(crate) fn instantiate(chart: &Chart, supplied: Map<String, Value>) -> ChartInstance<'_> {
-    instance(chart, chart.name.clone(), chart.name.clone(), supplied)
+    let mut tree = instance(chart, chart.name.clone(), chart.name.clone(), supplied);
+    drop_nulls(&mut tree);
+    tree
+}
+
+/// Helm drops keys whose value is null from the computed values, defaults included.
+fn drop_nulls(instance: &mut ChartInstance<'_>) {
+    fn strip(map: &mut Map<String, Value>) {
+        map.retain(|_, value| !value.is_null());
+        for value in map.values_mut() {
+            if let Value::Object(inner) = value {
+                strip(inner);
+            }
+        }
+    }
+    strip(&mut instance.values);
+    instance.subcharts.iter_mut().for_each(drop_nulls);
 }
 
 fn instance<'c>(chart: &'c Chart, name: String, path: String, supplied: Map<String, Value>) -> ChartInstance<'c> {
