@@ -319,6 +319,16 @@ fn a_repository_chart_is_rendered_and_its_images_and_itself_are_mirrored() {
         &format!("{}/repo", server.url()),
         "      - name: webapp\n        version: 1.2.0\n        imagePaths:\n        - \"{.spec.agent.image}\"\n",
     );
+    let dry = mirror_to_registry(&dir, &yaml, &format!("{}/mirror", dst.host()), &["--dry-run"]);
+    dry.assert_success();
+    let planned = dry.working_file("dry-run/mapping.txt");
+    assert!(
+        planned.contains("helm chart webapp-1.2.0")
+            && planned.contains("mirror/webapp:1.2.0")
+            && planned.contains("apps/agent:1"),
+        "a dry run lists the chart and its images: {planned}"
+    );
+    assert!(!exists(&dst.host(), "mirror/webapp:1.2.0"), "a dry run copies nothing");
     let run = mirror_to_registry(&dir, &yaml, &format!("{}/mirror", dst.host()), &[]);
     run.assert_success_with(&format!("{:?}", server.requests()));
     assert_chart_images_mirrored(&dst.host(), &images, true);
