@@ -11,6 +11,7 @@ pub mod cli;
 pub(crate) mod clock;
 pub(crate) mod collect;
 pub(crate) mod config;
+pub(crate) mod delete;
 pub(crate) mod engine;
 pub(crate) mod events;
 pub(crate) mod files;

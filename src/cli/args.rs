@@ -28,6 +28,19 @@ pub enum Command {
     /// 2 release, 4 operator, 8 additional, 16 helm.
     #[command(verbatim_doc_comment)]
     Mirror(Box<MirrorArgs>),
+    /// Delete from a mirror registry what an earlier mirror put there, in two phases, keeping what is still used.
+    ///
+    /// Plan:     ferry delete -c delete-isc.yaml --generate --workspace file://DIR docker://HOST[:PORT][/NS]
+    ///           [--delete-id ID]   (writes DIR/working-dir/delete/delete-images[-ID].yaml; deletes nothing)
+    /// Execute:  ferry delete --delete-yaml-file DIR/working-dir/delete/delete-images[-ID].yaml docker://HOST[/NS]
+    ///           [--keep isc.yaml]... [--delete-signatures] [--dry-run]
+    ///
+    /// Manifests are deleted by digest, which removes every tag naming them: a digest that a tag outside the list,
+    /// an index outside the list or a --keep configuration still needs is kept, and the summary says why. Blobs are
+    /// reclaimed only by the registry's garbage collection. Exit codes: 0 success; 1 usage, configuration or
+    /// registry error, or a manifest that could not be deleted.
+    #[command(verbatim_doc_comment)]
+    Delete(Box<DeleteArgs>),
     /// Parse and validate an ImageSetConfiguration; exit 0 when valid, 1 with precise errors otherwise.
     Validate(ValidateArgs),
     /// Print a commented ImageSetConfiguration template to start from.
@@ -233,6 +246,79 @@ pub struct MirrorArgs {
     /// Also write the JSON run summary to PATH (whatever --output says).
     #[arg(long, value_name = "PATH")]
     pub summary_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The DeleteImageSetConfiguration (with --generate).
+    #[arg(
+        short = 'c',
+        long = "config",
+        value_name = "DELETE-ISC",
+        required_if_eq("generate", "true")
+    )]
+    pub config: Option<PathBuf>,
+
+    /// Phase 1: write the delete list of the configuration (what the registry holds of it); delete nothing.
+    #[arg(long, requires = "workspace", conflicts_with = "delete_yaml_file")]
+    pub generate: bool,
+
+    /// The registry to delete from: docker://HOST[:PORT][/NAMESPACE], as it was mirrored to.
+    #[arg(value_name = "DESTINATION")]
+    pub destination: String,
+
+    /// Where the delete list (working-dir/delete/) and the log go. Default for phase 2: the workspace that holds
+    /// the delete list.
+    #[arg(long, value_name = "file://DIR")]
+    pub workspace: Option<String>,
+
+    /// Name the delete list delete-images-ID.yaml (and its configuration copy), to keep several.
+    #[arg(long, value_name = "ID", requires = "generate")]
+    pub delete_id: Option<String>,
+
+    /// Phase 2: delete what this delete list names.
+    #[arg(long, value_name = "FILE", required_unless_present = "generate")]
+    pub delete_yaml_file: Option<PathBuf>,
+
+    /// Phase 2: an ImageSetConfiguration whose content must stay (repeatable): its images are kept even where the
+    /// delete list names them (e.g. the release kept in a rotation, whose components the deleted one shares).
+    #[arg(long, value_name = "ISC", conflicts_with = "generate")]
+    pub keep: Vec<PathBuf>,
+
+    /// Phase 2: also delete the cosign signature tags (sha256-<hex>.sig) of what is deleted.
+    #[arg(long, conflicts_with = "generate")]
+    pub delete_signatures: bool,
+
+    /// Phase 2: show what would be deleted and kept; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Registries asked at the same time (repositories for phase 2, images for phase 1).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel_images: u16,
+
+    /// Retries of a failed request (429, 5xx, resets, timeouts).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub retry_times: u32,
+
+    /// First wait before a retry; it doubles each time (e.g. 500ms, 2s, 1m).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub retry_delay: Duration,
+
+    /// Verify the destination registry's TLS certificate; false also allows plain HTTP.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub dest_tls_verify: bool,
+
+    #[command(flatten)]
+    pub registry: SourceRegistryArgs,
+
+    /// error, warn, info, debug or trace (the log file in working-dir/logs gets the same level).
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    pub log_level: crate::report::LogLevel,
+
+    /// No progress and no summary; errors only.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Why an option value is not a size or a duration.

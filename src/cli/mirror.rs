@@ -7,7 +7,7 @@ use crate::engine::EngineOptions;
 use crate::image::PlatformFilter;
 use crate::registry::RetryPolicy;
 use crate::report::{render_summary, summary_json, CliReporter, Display, LogFile, LogLevel};
-use crate::workflow::{self, EndpointError, Endpoints, MirrorRequest, Mode, RunSummary, Workspace};
+use crate::workflow::{self, EndpointError, Endpoints, MirrorRequest, Mode, ReleaseSignatures, RunSummary, Workspace};
 
 /// Exit code when the user interrupts the run.
 const INTERRUPTED: i32 = 130;
@@ -109,7 +109,11 @@ fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, RequestError> {
         config_path: args.config.clone(),
         mode,
         dry_run: args.dry_run,
-        ignore_release_signature: args.ignore_release_signature,
+        release_signatures: if args.ignore_release_signature {
+            ReleaseSignatures::Ignore
+        } else {
+            ReleaseSignatures::Verify
+        },
         cli_platforms: PlatformFilter::of(args.registry.platforms.clone()),
         engine: EngineOptions {
             parallel_images: usize::from(args.parallel_images),

@@ -1,6 +1,7 @@
 //! The command line: argument definitions and dispatch to the library. `main.rs` only calls [`main`].
 
 mod args;
+mod delete;
 mod describe;
 mod list;
 mod mirror;
@@ -24,6 +25,7 @@ pub fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Mirror(args) => mirror::run(*args),
+        Command::Delete(args) => delete::run(*args),
         Command::Validate(args) => validate(&args.config),
         Command::Describe(args) => describe::run(&args),
         Command::List(args::ListCommand::Operators(args)) => list::run(&args),

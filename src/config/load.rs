@@ -44,7 +44,6 @@ pub(crate) fn parse_imageset(text: &str, origin: &Path) -> Result<ImageSetConfig
     source.finish_imageset(version)
 }
 
-#[cfg(test)]
 /// Parses and validates a DeleteImageSetConfiguration; `origin` names the file in messages.
 pub(crate) fn parse_delete(text: &str, origin: &Path) -> Result<DeleteImageSetConfiguration, ConfigError> {
     let source = Source { text, origin };

@@ -17,7 +17,7 @@ mod compat_tests;
 pub(crate) use error::ConfigError;
 #[cfg(test)]
 pub(crate) use load::parse_imageset;
-pub(crate) use load::{load_any, load_imageset, AnyConfig};
+pub(crate) use load::{load_any, load_imageset, parse_delete, AnyConfig};
 #[cfg(test)]
 pub(crate) use model::SelectedBundle;
 pub(crate) use model::{

@@ -76,6 +76,20 @@ pub(crate) struct ImageSetConfiguration {
     pub spec: ImageSetConfigurationSpec,
 }
 
+impl ImageSetConfiguration {
+    /// A configuration that mirrors `content` (what a DeleteImageSetConfiguration names, planned as a mirror to find
+    /// where it went).
+    pub(crate) fn mirroring(content: Mirror) -> ImageSetConfiguration {
+        ImageSetConfiguration {
+            api_version: ApiVersion::V2Alpha1,
+            spec: ImageSetConfigurationSpec {
+                mirror: content,
+                ..ImageSetConfigurationSpec::default()
+            },
+        }
+    }
+}
+
 /// The fields of an ImageSetConfiguration besides `apiVersion` and `kind` (inline in the YAML, as in oc-mirror).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct ImageSetConfigurationSpec {

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::chart::{Chart, ChartFile};
+use super::chart::Chart;
 use super::template::{Executor, TemplateSet};
 use super::values::ChartInstance;
 

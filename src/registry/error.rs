@@ -28,6 +28,9 @@ pub(crate) enum RegistryError {
     #[error("registry {host} denied access to {repository}\n  help: the account needs pull rights on the source and push rights on the destination")]
     Denied { host: String, repository: String },
 
+    #[error("registry {host} does not allow deleting manifests (HTTP 405)\n  help: enable deletes in the registry: for the CNCF distribution registry `storage.delete.enabled: true` in its configuration (or REGISTRY_STORAGE_DELETE_ENABLED=true); for Quay, an account with admin rights on the repositories")]
+    DeletesDisabled { host: String },
+
     #[error("{what} was not found on {host} (HTTP 404)")]
     NotFound { host: String, what: String },
 

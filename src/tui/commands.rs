@@ -449,7 +449,7 @@ fn request(
         config_path,
         mode,
         dry_run: settings.mode == RunMode::DryRun,
-        ignore_release_signature: false,
+        release_signatures: crate::workflow::ReleaseSignatures::Verify,
         cli_platforms: PlatformFilter::of(options.platforms.clone()),
         engine: EngineOptions::default(),
         src_tls_verify: options.src_tls_verify,

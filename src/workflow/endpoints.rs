@@ -35,6 +35,8 @@ pub(crate) enum EndpointError {
     NamedLayout,
     #[error("mirroring into oci://DIR needs --workspace file://DIR for its state and logs (and no --from)")]
     LayoutWithoutWorkspace,
+    #[error("ferry delete deletes from a registry: give docker://HOST[:PORT][/NS]")]
+    NotARegistry,
     #[error("{option} must be file://DIR")]
     NotADirectory { option: &'static str },
     #[error("{option}: {source}")]
@@ -74,6 +76,22 @@ impl Endpoints<'_> {
             (Location::OciLayout { .. }, _, _) => return Err(EndpointError::LayoutWithoutWorkspace),
         })
     }
+}
+
+/// The endpoints of `ferry delete`: a registry, and the workspace that holds the delete list and the log.
+pub(crate) fn delete_mode(destination: &str, workspace: PathBuf) -> Result<Mode, EndpointError> {
+    match destination.parse::<Location>()? {
+        Location::Registry { registry, namespace } => Ok(Mode::MirrorToMirror {
+            workspace,
+            destination: RegistryTarget { registry, namespace },
+        }),
+        _ => Err(EndpointError::NotARegistry),
+    }
+}
+
+/// `file://DIR` as a directory.
+pub(crate) fn workspace_directory(value: &str) -> Result<PathBuf, EndpointError> {
+    directory("--workspace", value)
 }
 
 fn directory(option: &'static str, value: &str) -> Result<PathBuf, EndpointError> {

@@ -1,6 +1,7 @@
 //! Orchestration of whole runs: mirror-to-mirror, mirror-to-disk and disk-to-mirror, which share the engine and
 //! differ only in their endpoints.
 
+pub(crate) mod delete;
 pub(crate) mod disk_to_mirror;
 mod endpoints;
 pub(crate) mod mirror_to_disk;
@@ -22,7 +23,7 @@ use crate::plan::ImageOrigin;
 use crate::registries_conf::RegistriesConfError;
 use crate::registry::RegistryError;
 
-pub(crate) use endpoints::{EndpointError, Endpoints};
+pub(crate) use endpoints::{delete_mode, workspace_directory, EndpointError, Endpoints};
 pub(crate) use workspace::Workspace;
 
 /// Everything a mirror run needs besides the reporter.
@@ -31,14 +32,25 @@ pub(crate) struct MirrorRequest {
     pub config_path: PathBuf,
     pub mode: Mode,
     pub dry_run: bool,
-    /// Mirror releases whose signature cannot be verified (reported, not failed).
-    pub ignore_release_signature: bool,
+    /// How release signatures are checked.
+    pub release_signatures: ReleaseSignatures,
     pub cli_platforms: PlatformFilter,
     pub engine: EngineOptions,
     pub src_tls_verify: bool,
     pub dest_tls_verify: bool,
     pub authfile: Option<PathBuf>,
     pub registries_conf: Option<PathBuf>,
+}
+
+/// How a run treats release signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReleaseSignatures {
+    /// A release whose signature is missing or does not verify fails.
+    Verify,
+    /// Such a release is reported and mirrored (`--ignore-release-signature`).
+    Ignore,
+    /// Signatures are not fetched at all: the run only plans (a deletion).
+    Skip,
 }
 
 /// A registry and the namespace under it that receives the images.

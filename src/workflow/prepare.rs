@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{Failure, MirrorRequest, WorkflowError, Workspace};
+use super::{Failure, MirrorRequest, ReleaseSignatures, WorkflowError, Workspace};
 use crate::auth::CredentialStore;
 use crate::collect::helm::{self, ChartRecord, ChartSources};
 use crate::collect::operator::{self, CatalogTarget};
@@ -51,6 +51,18 @@ pub(super) fn prepare(
 ) -> Result<Prepared, WorkflowError> {
     let config = config::load_imageset(&request.config_path)?;
     let config_text = std::fs::read_to_string(&request.config_path).map_err(WorkflowError::io(&request.config_path))?;
+    prepare_config(request, (config, config_text), registry, namespace, reporter)
+}
+
+/// [`prepare`] for a configuration already loaded (a delete configuration's content, read as what to mirror), with
+/// its text as written.
+pub(super) fn prepare_config(
+    request: &MirrorRequest,
+    (config, config_text): (ImageSetConfiguration, String),
+    registry: &str,
+    namespace: &str,
+    reporter: &Arc<dyn Reporter>,
+) -> Result<Prepared, WorkflowError> {
     let workspace = Workspace::new(request.mode.workspace_dir());
     workspace.create().map_err(WorkflowError::io(workspace.root()))?;
     for warning in config.warnings() {
@@ -151,12 +163,14 @@ async fn add_releases(
         return Ok(());
     }
     let documents = DocumentClient::new(request.src_tls_verify, request.engine.retry)?;
-    let signatures = match SignatureStore::from_env(prepared.workspace.signatures(), documents.clone()) {
-        Ok(store) => SignaturePolicy {
-            store: Some(store),
-            ignore: request.ignore_release_signature,
-        },
-        Err(error) if request.ignore_release_signature => {
+    let ignore = request.release_signatures != ReleaseSignatures::Verify;
+    let store = match request.release_signatures {
+        ReleaseSignatures::Skip => Ok(None),
+        _ => SignatureStore::from_env(prepared.workspace.signatures(), documents.clone()).map(Some),
+    };
+    let signatures = match store {
+        Ok(store) => SignaturePolicy { store, ignore },
+        Err(error) if ignore => {
             reporter.event(Event::Warning(format!("{error}; releases are mirrored unverified")));
             SignaturePolicy {
                 store: None,

@@ -37,15 +37,15 @@ fn catalog_files(registry: &str, operator_digest: &str, packages: &[&str]) -> Ve
     files
 }
 
-struct Fixture {
-    src: TestRegistry,
-    operator: MultiArchImage,
-    catalog_index: String,
+pub(crate) struct Fixture {
+    pub(crate) src: TestRegistry,
+    pub(crate) operator: MultiArchImage,
+    pub(crate) catalog_index: String,
 }
 
 /// Pushes the operator image, every bundle image the catalog names, and a 3-platform catalog image whose s390x
 /// catalog lacks the `baz` package.
-fn fixture(dir: &TestDir) -> Fixture {
+pub(crate) fn fixture(dir: &TestDir) -> Fixture {
     let src = TestRegistry::start();
     let operator = multi_arch_image(
         dir.join("operator"),
@@ -69,7 +69,12 @@ fn fixture(dir: &TestDir) -> Fixture {
         let mut layout = LayoutBuilder::new(dir.join(bundle));
         let image = layout.image(
             ("linux", "amd64", None),
-            &[random_bytes(bundle.len() as u64 * 7919, 1024)],
+            &[random_bytes(
+                bundle
+                    .bytes()
+                    .fold(7919u64, |seed, b| seed.wrapping_mul(31).wrapping_add(u64::from(b))),
+                1024,
+            )],
         );
         layout.tag(&image, "v");
         push_layout(

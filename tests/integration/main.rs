@@ -8,6 +8,7 @@ mod support;
 
 mod catalog;
 mod cli;
+mod delete;
 mod disk;
 mod harness;
 mod helm;

@@ -109,6 +109,7 @@ impl Repo<'_> {
 enum Access {
     Pull,
     Push,
+    Delete,
 }
 
 #[derive(Debug, Clone)]
@@ -266,6 +267,15 @@ impl RegistryClient {
         repo: Repo<'_>,
         selector: &str,
     ) -> Result<Option<Digest>, RegistryError> {
+        Ok(self.manifest_head(repo, selector).await?.and_then(|head| head.digest))
+    }
+
+    /// HEAD a manifest: its digest and media type when it exists.
+    pub(crate) async fn manifest_head(
+        &self,
+        repo: Repo<'_>,
+        selector: &str,
+    ) -> Result<Option<ManifestHead>, RegistryError> {
         let path = format!("/v2/{}/manifests/{selector}", repo.path);
         let operation = format!("HEAD manifest {}", repo.image(selector));
         let response = self
@@ -277,7 +287,10 @@ impl RegistryClient {
             return Ok(None);
         }
         let response = self.expect_success(repo, &operation, response, "manifest").await?;
-        Ok(header_str(response.headers(), DOCKER_CONTENT_DIGEST).and_then(|d| d.parse().ok()))
+        Ok(Some(ManifestHead {
+            digest: header_str(response.headers(), DOCKER_CONTENT_DIGEST).and_then(|d| d.parse().ok()),
+            media_type: header_str(response.headers(), CONTENT_TYPE.as_str()),
+        }))
     }
 
     /// PUT a manifest's exact bytes under a tag or its digest.
@@ -323,6 +336,58 @@ impl RegistryClient {
             detail: format!("{operation}: {e}"),
         })?;
         Ok(tags.tags.is_some_and(|t| !t.is_empty()))
+    }
+
+    /// Every tag of a repository, following `Link` pages; an unknown repository has none.
+    pub(crate) async fn list_tags(&self, repo: Repo<'_>) -> Result<Vec<String>, RegistryError> {
+        #[derive(serde::Deserialize)]
+        struct Tags {
+            tags: Option<Vec<String>>,
+        }
+        let mut tags = Vec::new();
+        let mut next = Some(format!("/v2/{}/tags/list?n=1000", repo.path));
+        let operation = format!("GET tags of {}", repo.name());
+        while let Some(path) = next.take() {
+            let response = self
+                .execute(repo, &[(repo.path, Access::Pull)], &operation, |http, base| {
+                    http.get(format!("{base}{path}"))
+                })
+                .await?;
+            if response.status() == StatusCode::NOT_FOUND {
+                break;
+            }
+            let response = self.expect_success(repo, &operation, response, "tag list").await?;
+            next = header_str(response.headers(), "link").and_then(|link| next_page(&link));
+            let body = read_limited(repo.registry, &operation, response).await?;
+            let page: Tags = serde_json::from_slice(&body).map_err(|e| RegistryError::Protocol {
+                host: repo.registry.into(),
+                detail: format!("{operation}: {e}"),
+            })?;
+            tags.extend(page.tags.unwrap_or_default());
+        }
+        Ok(tags)
+    }
+
+    /// DELETE a manifest by digest (every tag that points at it goes with it). A manifest already gone is not an
+    /// error; a registry that does not allow deletes says so, with the setting that allows them.
+    pub(crate) async fn delete_manifest(&self, repo: Repo<'_>, digest: &Digest) -> Result<Deleted, RegistryError> {
+        let path = format!("/v2/{}/manifests/{digest}", repo.path);
+        let operation = format!("DELETE manifest {}", repo.image(digest.as_str()));
+        let response = self
+            .execute(repo, &[(repo.path, Access::Delete)], &operation, |http, base| {
+                http.delete(format!("{base}{path}"))
+            })
+            .await?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok(Deleted::AlreadyGone),
+            StatusCode::METHOD_NOT_ALLOWED => Err(RegistryError::DeletesDisabled {
+                host: repo.registry.to_string(),
+            }),
+            _ => {
+                self.expect_success(repo, &operation, response, "manifest").await?;
+                Ok(Deleted::Deleted)
+            }
+        }
     }
 
     /// HEAD a blob.
@@ -478,6 +543,28 @@ impl RegistryClient {
         let base = self.base_url(&self.host(registry)).await?;
         Ok(format!("{base}{location}"))
     }
+}
+
+/// What a HEAD of a manifest says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ManifestHead {
+    pub digest: Option<Digest>,
+    pub media_type: Option<String>,
+}
+
+/// What a DELETE did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Deleted {
+    Deleted,
+    /// The registry no longer had it.
+    AlreadyGone,
+}
+
+/// The next page of a paged listing: the target of a `Link: <...>; rel="next"` header.
+fn next_page(link: &str) -> Option<String> {
+    link.split(',')
+        .find(|part| part.contains("rel=\"next\"") || part.contains("rel=next"))
+        .and_then(|part| Some(part[part.find('<')? + 1..part.find('>')?].to_string()))
 }
 
 fn scope_key(scopes: &[(&str, Access)]) -> String {

@@ -380,7 +380,11 @@ fn token_url(
             query.append_pair("service", service);
         }
         for (path, access) in scopes {
-            let actions = if *access == Access::Push { "pull,push" } else { "pull" };
+            let actions = match access {
+                Access::Pull => "pull",
+                Access::Push => "pull,push",
+                Access::Delete => "pull,delete",
+            };
             query.append_pair("scope", &format!("repository:{path}:{actions}"));
         }
     }

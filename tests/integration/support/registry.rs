@@ -17,6 +17,8 @@ pub struct RegistryOptions {
     pub htpasswd: Option<(String, String)>,
     /// Serve HTTPS with a certificate for 127.0.0.1/localhost signed by a fresh test CA (see `ca_cert`, `cert_dir`).
     pub tls: bool,
+    /// Refuse manifest deletes (`storage.delete.enabled: false`), as distribution does by default.
+    pub deletes_disabled: bool,
 }
 
 /// A running `docker-registry` process. Killed on Drop; if the test is panicking its log tail is printed.
@@ -37,15 +39,15 @@ impl TestRegistry {
     pub fn start_with_htpasswd(user: &str, password: &str) -> Self {
         Self::start_with(RegistryOptions {
             htpasswd: Some((user.into(), password.into())),
-            tls: false,
+            ..RegistryOptions::default()
         })
     }
 
     /// HTTPS registry with a test CA (`ca_cert()`); clients must trust it or skip verification.
     pub fn start_tls() -> Self {
         Self::start_with(RegistryOptions {
-            htpasswd: None,
             tls: true,
+            ..RegistryOptions::default()
         })
     }
 
@@ -65,10 +67,11 @@ impl TestRegistry {
         let mut config = format!(
             "version: 0.1\n\
              log:\n  level: info\n\
-             storage:\n  filesystem:\n    rootdirectory: \"{}\"\n  delete:\n    enabled: true\n  \
+             storage:\n  filesystem:\n    rootdirectory: \"{}\"\n  delete:\n    enabled: {}\n  \
              maintenance:\n    uploadpurging:\n      enabled: false\n\
              http:\n  addr: 127.0.0.1:0\n  secret: ferry-integration-tests\n",
-            storage.display()
+            storage.display(),
+            !options.deletes_disabled
         );
         if options.tls {
             let (cert, key) = make_tls_files(dir.path());
