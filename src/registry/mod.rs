@@ -7,7 +7,7 @@ mod document;
 mod error;
 pub(crate) mod retry;
 
-pub(crate) use client::{ClientOptions, Deleted, MountOutcome, RegistryClient, Repo, RetryObserver};
+pub(crate) use client::{ClientOptions, Deleted, ManifestHead, MountOutcome, RegistryClient, Repo, RetryObserver};
 pub(crate) use document::{DocumentClient, DocumentError};
 pub(crate) use error::RegistryError;
 pub(crate) use retry::RetryPolicy;

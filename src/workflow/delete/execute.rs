@@ -2,7 +2,7 @@
 //! registry what else still uses them (every tag, the indexes those tags name, what `--keep` configurations
 //! mirror). The first deletion is made alone: a registry that refuses deletes stops the run before anything else.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use crate::delete::DeleteList;
 use crate::events::{Event, Reporter};
 use crate::image::Digest;
 use crate::plan::ImageSource;
-use crate::registry::{Deleted, RegistryClient, RegistryError, Repo};
+use crate::registry::{Deleted, ManifestHead, RegistryClient, RegistryError, Repo};
 use crate::workflow::prepare::connect;
 use crate::workflow::prepare::Prepared;
 use crate::workflow::{MirrorRequest, Mode, RegistryTarget, WorkflowError};
@@ -205,11 +205,17 @@ async fn decide_repository(
         registry,
         path: repository,
     };
+    let mut indexes = BTreeSet::new();
     for tag in client.list_tags(repo).await? {
-        if let Some(head) = client.manifest_head(repo, &tag).await? {
-            if let Some(digest) = head.digest {
-                state.tags.insert(tag, digest);
+        if let Some(ManifestHead {
+            digest: Some(digest),
+            media_type,
+        }) = client.manifest_head(repo, &tag).await?
+        {
+            if media_type.as_deref().is_some_and(is_index) {
+                indexes.insert(digest.clone());
             }
+            state.tags.insert(tag, digest);
         }
     }
     let mut planned = Vec::new();
@@ -229,22 +235,28 @@ async fn decide_repository(
     if delete_signatures {
         planned.extend(signature_tags(&planned, &state));
     }
-    let mut indexes: Vec<Digest> = state
-        .tags
-        .values()
-        .chain(planned.iter().map(|p| &p.digest))
-        .cloned()
-        .collect();
-    indexes.sort();
-    indexes.dedup();
-    for digest in indexes {
-        if let Ok(Some(found)) = inspect(client, registry, repository, digest.as_str()).await {
-            if !found.children.is_empty() {
-                state.children.insert(digest, found.children);
+    for digest in planned
+        .iter()
+        .map(|p| &p.digest)
+        .filter(|d| !state.tags.values().any(|t| t == *d))
+    {
+        if let Some(ManifestHead { media_type, .. }) = client.manifest_head(repo, digest.as_str()).await? {
+            if media_type.as_deref().is_some_and(is_index) {
+                indexes.insert(digest.clone());
             }
         }
     }
+    for digest in indexes {
+        if let Ok(Some(found)) = inspect(client, registry, repository, digest.as_str()).await {
+            state.children.insert(digest, found.children);
+        }
+    }
     Ok((decide(repository, &planned, &state), absent))
+}
+
+/// Whether a manifest media type is an index (OCI image index, Docker manifest list).
+fn is_index(media_type: &str) -> bool {
+    media_type.contains("index") || media_type.contains("manifest.list")
 }
 
 /// The cosign signature tags (`sha256-<hex>.sig`) of planned digests that the repository holds.
