@@ -66,19 +66,28 @@ pub(crate) async fn execute(request: &ExecuteRequest, reporter: Arc<dyn Reporter
         .map_err(WorkflowError::Destination)?;
     let kept_by_configuration = keep_configurations(request, destination, &reporter).await?;
     let mut executed = Executed::default();
-    let mut decisions = Vec::new();
-    for (repository, plan) in repositories {
+    let asked = futures_util::stream::iter(repositories.into_iter().map(|(repository, plan)| {
         let keep = kept_by_configuration.get(&repository).cloned().unwrap_or_default();
-        match decide_repository(
-            &client,
-            &destination.registry,
-            &repository,
-            &plan,
-            keep,
-            request.delete_signatures,
-        )
-        .await
-        {
+        let client = &client;
+        async move {
+            let state = decide_repository(
+                client,
+                &destination.registry,
+                &repository,
+                &plan,
+                keep,
+                request.delete_signatures,
+            )
+            .await;
+            (repository, state)
+        }
+    }))
+    .buffered(request.connection.engine.parallel_images.max(1))
+    .collect::<Vec<_>>()
+    .await;
+    let mut decisions = Vec::new();
+    for (repository, answer) in asked {
+        match answer {
             Ok((decision, absent)) => {
                 executed
                     .absent
