@@ -49,44 +49,25 @@ pub(crate) fn colors_wanted() -> bool {
 #[derive(Debug, thiserror::Error)]
 #[error("--catalog {reference}: {error}")]
 pub(crate) struct CatalogOptionError {
-    reference: String,
+    pub(crate) reference: String,
     #[source]
-    error: update::FormError,
+    pub(crate) error: update::FormError,
 }
 
-/// The initial model and the commands that load its catalogs; an error is a bad `--catalog`.
+/// The initial model and the commands that load its catalogs; an error is a bad `--catalog`. The model is made
+/// from the configuration, then changed only by `update`.
 pub(crate) fn init(
     options: &Options,
     base: crate::config::ImageSetConfiguration,
     now: Instant,
 ) -> Result<(Model, Vec<commands::Command>), CatalogOptionError> {
     let mut model = Model::new(base, options.output.clone(), options.from.clone(), now);
-    model.colors = colors_wanted();
-    let mut commands: Vec<commands::Command> = model.catalogs.iter().map(update::load_command).collect();
-    let channels = model.releases.channels.clone();
-    commands.extend(channels.iter().map(|channel| model.resolve_command(channel)));
-    for reference in &options.catalogs {
-        let refused = |error| CatalogOptionError {
-            reference: reference.clone(),
-            error,
-        };
-        let normalized = update::normalize_catalog(reference).map_err(refused)?;
-        if model.catalogs.iter().any(|c| c.operator.catalog == normalized) {
-            continue;
-        }
-        commands.extend(
-            update::add_catalog(&mut model, reference, options.from.as_deref().unwrap_or("")).map_err(refused)?,
-        );
-    }
-    model.catalog_cursor = 0;
-    model.status = model::Status {
-        text: if model.catalogs.is_empty() {
-            "press a to add a catalog, ? for every key".into()
-        } else {
-            format!("loading {} catalog(s); ? shows every key", model.catalogs.len())
-        },
-        kind: model::StatusKind::Info,
+    let start = update::Start {
+        catalogs: &options.catalogs,
+        from: options.from.as_deref(),
+        colors: colors_wanted(),
     };
+    let commands = update::start(&mut model, &start)?;
     Ok((model, commands))
 }
 

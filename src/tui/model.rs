@@ -367,8 +367,64 @@ pub(crate) enum FormKind {
     Run,
 }
 
+/// Which field of a form: forms are read by field, never by the label they show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FieldId {
+    Reference,
+    FromArchive,
+    TargetCatalog,
+    TargetTag,
+    Name,
+    TargetRepo,
+    Platforms,
+    Channel,
+    ChannelType,
+    MinVersion,
+    MaxVersion,
+    Full,
+    ShortestPath,
+    Source,
+    Chart,
+    Version,
+    RepositoryName,
+    Mode,
+    Destination,
+    Workspace,
+    DestTlsVerify,
+}
+
+impl FieldId {
+    /// The label the form shows.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            FieldId::Reference => "Reference",
+            FieldId::FromArchive => "From archive",
+            FieldId::TargetCatalog => "Target catalog",
+            FieldId::TargetTag => "Target tag",
+            FieldId::Name => "Name",
+            FieldId::TargetRepo => "Target repo",
+            FieldId::Platforms => "Platforms",
+            FieldId::Channel => "Channel",
+            FieldId::ChannelType => "Type",
+            FieldId::MinVersion => "Min version",
+            FieldId::MaxVersion => "Max version",
+            FieldId::Full => "Full",
+            FieldId::ShortestPath => "Shortest path",
+            FieldId::Source => "Source",
+            FieldId::Chart => "Chart",
+            FieldId::Version => "Version",
+            FieldId::RepositoryName => "Repository name",
+            FieldId::Mode => "Mode",
+            FieldId::Destination => "Destination",
+            FieldId::Workspace => "Workspace",
+            FieldId::DestTlsVerify => "Dest TLS verify",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Field {
+    pub id: FieldId,
     pub label: &'static str,
     pub value: String,
     /// Empty for free text; else the values `value` cycles through.
@@ -377,23 +433,25 @@ pub(crate) struct Field {
 }
 
 impl Field {
-    pub(crate) fn text(label: &'static str, value: impl Into<String>, hint: &'static str) -> Self {
+    pub(crate) fn text(id: FieldId, value: impl Into<String>, hint: &'static str) -> Self {
         Field {
-            label,
+            id,
+            label: id.label(),
             value: value.into(),
             choices: Vec::new(),
             hint,
         }
     }
 
-    pub(crate) fn choice(label: &'static str, choices: Vec<&'static str>, value: &str, hint: &'static str) -> Self {
+    pub(crate) fn choice(id: FieldId, choices: Vec<&'static str>, value: &str, hint: &'static str) -> Self {
         let value = choices
             .iter()
             .find(|c| **c == value)
             .or(choices.first())
             .map_or(String::new(), |c| c.to_string());
         Field {
-            label,
+            id,
+            label: id.label(),
             value,
             choices,
             hint,
@@ -402,11 +460,8 @@ impl Field {
 }
 
 impl Form {
-    pub(crate) fn value(&self, label: &str) -> &str {
-        self.fields
-            .iter()
-            .find(|f| f.label == label)
-            .map_or("", |f| f.value.trim())
+    pub(crate) fn value(&self, id: FieldId) -> &str {
+        self.fields.iter().find(|f| f.id == id).map_or("", |f| f.value.trim())
     }
 }
 
@@ -668,8 +723,8 @@ pub(crate) struct Model {
     pub base: ImageSetConfiguration,
     /// Where `ctrl-s` writes.
     pub output: PathBuf,
-    /// The YAML last loaded or saved: the model is dirty when the configuration it produces differs.
-    pub saved_yaml: String,
+    /// The configuration last loaded or saved: the model is dirty when the one it produces differs.
+    pub saved: ImageSetConfiguration,
     pub catalogs: Vec<CatalogEntry>,
     pub catalog_cursor: usize,
     pub additional: Vec<AdditionalImage>,
@@ -728,7 +783,7 @@ impl Model {
             catalogs: Vec::new(),
             base,
             output,
-            saved_yaml: String::new(),
+            saved: ImageSetConfiguration::default(),
             catalog_cursor: 0,
             image_cursor: 0,
             blocked_cursor: 0,
@@ -751,7 +806,7 @@ impl Model {
         for operator in model.base.spec.mirror.operators.clone() {
             model.push_catalog(operator, from.clone());
         }
-        model.saved_yaml = model.isc().to_yaml();
+        model.saved = model.isc();
         model
     }
 
@@ -799,8 +854,16 @@ impl Model {
         rows
     }
 
+    /// Whether the configuration the session produces differs from the one last loaded or saved; compared part by
+    /// part (the view asks on every frame: nothing is copied or serialised).
     pub(crate) fn is_dirty(&self) -> bool {
-        self.isc().to_yaml() != self.saved_yaml
+        let saved = &self.saved.spec.mirror;
+        let included = self.catalogs.iter().filter(|c| c.included()).map(|c| &c.operator);
+        saved.additional_images != self.additional
+            || saved.blocked_images != self.blocked
+            || saved.platform != self.releases
+            || saved.helm != self.helm
+            || !included.eq(saved.operators.iter())
     }
 
     pub(crate) fn screen(&self) -> Screen {

@@ -976,7 +976,7 @@ fn a_run_is_started_followed_and_cancelled() {
     let commands = code(&mut model, KeyCode::Enter);
     assert!(commands.is_empty());
     assert!(
-        matches!(&model.dialog, Some(Dialog::Form(f)) if f.value("Destination") == "docker://localhost:5000/mirror"),
+        matches!(&model.dialog, Some(Dialog::Form(f)) if f.value(FieldId::Destination) == "docker://localhost:5000/mirror"),
         "the settings are remembered"
     );
 }
@@ -1104,7 +1104,7 @@ fn e_sets_and_clears_where_a_catalog_goes_in_the_mirror() {
     let Some(Dialog::Form(form)) = &model.dialog else {
         panic!()
     };
-    assert_eq!(form.value("Target catalog"), "mirror/index");
+    assert_eq!(form.value(FieldId::TargetCatalog), "mirror/index");
     ctrl(&mut model, 'u');
     code(&mut model, KeyCode::Tab);
     ctrl(&mut model, 'u');

@@ -85,12 +85,12 @@ pub(super) fn add_catalog_form() -> Form {
         title: "Add a catalog".into(),
         fields: vec![
             Field::text(
-                "Reference",
+                FieldId::Reference,
                 "",
                 "docker://REGISTRY/REPO:TAG (or without docker://), oci://DIR[:NAME]",
             ),
             Field::text(
-                "From archive",
+                FieldId::FromArchive,
                 "",
                 "optional: file://DIR to read the catalog offline from ferry archives",
             ),
@@ -106,12 +106,12 @@ pub(super) fn catalog_target_form(index: usize, catalog: &CatalogEntry) -> Form 
         title: format!("Mirror {} as", catalog.operator.catalog),
         fields: vec![
             Field::text(
-                "Target catalog",
+                FieldId::TargetCatalog,
                 catalog.operator.target_catalog.clone().unwrap_or_default(),
                 "targetCatalog: [namespace/]name under the destination; empty keeps the source's repository path",
             ),
             Field::text(
-                "Target tag",
+                FieldId::TargetTag,
                 catalog.operator.target_tag.clone().unwrap_or_default(),
                 "targetTag: the rebuilt catalog's tag; empty keeps the source's tag",
             ),
@@ -124,8 +124,8 @@ pub(super) fn catalog_target_form(index: usize, catalog: &CatalogEntry) -> Form 
 /// Sets (or, when empty, removes) the catalog's `targetCatalog` and `targetTag`.
 pub(super) fn set_catalog_target(model: &mut Model, index: usize, form: &Form) -> Result<Vec<Command>, FormError> {
     use crate::config::{is_valid_tag, is_valid_target_path};
-    let target_catalog = Some(form.value("Target catalog").trim()).filter(|t| !t.is_empty());
-    let target_tag = Some(form.value("Target tag").trim()).filter(|t| !t.is_empty());
+    let target_catalog = Some(form.value(FieldId::TargetCatalog).trim()).filter(|t| !t.is_empty());
+    let target_tag = Some(form.value(FieldId::TargetTag).trim()).filter(|t| !t.is_empty());
     if let Some(path) = target_catalog.filter(|p| !is_valid_target_path(p)) {
         return Err(FormError::TargetCatalog { path: path.to_string() });
     }

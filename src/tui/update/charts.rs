@@ -69,13 +69,13 @@ fn chart_form(index: Option<usize>, fields: ChartFields) -> Form {
         title: if index.is_some() { "Edit a Helm chart".into() } else { "Add a Helm chart".into() },
         fields: vec![
             Field::text(
-                "Source",
+                FieldId::Source,
                 fields.source,
                 "a repository (https://charts.example.com, oci://registry/namespace) or a local .tgz or chart directory",
             ),
-            Field::text("Chart", fields.name, "the chart's name; empty for a repository: every chart it has"),
-            Field::text("Version", fields.version, "optional: one version (none: every version the repository lists)"),
-            Field::text("Repository name", fields.repository, "optional: a name for the repository (default: its host)"),
+            Field::text(FieldId::Chart, fields.name, "the chart's name; empty for a repository: every chart it has"),
+            Field::text(FieldId::Version, fields.version, "optional: one version (none: every version the repository lists)"),
+            Field::text(FieldId::RepositoryName, fields.repository, "optional: a name for the repository (default: its host)"),
         ],
         focus: 0,
         error: None,
@@ -84,9 +84,9 @@ fn chart_form(index: Option<usize>, fields: ChartFields) -> Form {
 
 /// Adds the chart the form describes, or replaces the one at row `index`.
 pub(super) fn set_chart(model: &mut Model, index: Option<usize>, form: &Form) -> Result<Vec<Command>, FormError> {
-    let source = form.value("Source").trim().to_string();
-    let name = form.value("Chart").trim().to_string();
-    let version = Some(form.value("Version").trim().to_string()).filter(|v| !v.is_empty());
+    let source = form.value(FieldId::Source).trim().to_string();
+    let name = form.value(FieldId::Chart).trim().to_string();
+    let version = Some(form.value(FieldId::Version).trim().to_string()).filter(|v| !v.is_empty());
     if source.is_empty() {
         return Err(FormError::NoChartSource);
     }
@@ -105,7 +105,7 @@ pub(super) fn set_chart(model: &mut Model, index: Option<usize>, form: &Form) ->
     if remote {
         entry.version = version;
         entry.path = None;
-        let repository = Some(form.value("Repository name").trim().to_string()).filter(|n| !n.is_empty());
+        let repository = Some(form.value(FieldId::RepositoryName).trim().to_string()).filter(|n| !n.is_empty());
         add_to_repository(model, &source, repository, (!name.is_empty()).then_some(entry));
     } else {
         entry.version = None;

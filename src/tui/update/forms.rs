@@ -87,7 +87,7 @@ pub(super) fn submit(model: &mut Model, mut form: Form) -> Vec<Command> {
 
 pub(super) fn apply_form(model: &mut Model, form: &Form) -> Result<Vec<Command>, FormError> {
     match form.kind {
-        FormKind::AddCatalog => add_catalog(model, form.value("Reference"), form.value("From archive")),
+        FormKind::AddCatalog => add_catalog(model, form.value(FieldId::Reference), form.value(FieldId::FromArchive)),
         FormKind::CatalogTarget(index) => set_catalog_target(model, index, form),
         FormKind::AddImage | FormKind::EditImage(_) => {
             let image = image_from_form(form)?;
@@ -129,8 +129,8 @@ pub(super) fn apply_form(model: &mut Model, form: &Form) -> Result<Vec<Command>,
         }
         FormKind::AddChart => set_chart(model, None, form),
         FormKind::EditChart(at) => set_chart(model, Some(at), form),
-        FormKind::AddBlocked => set_blocked(model, None, form.value("Name")),
-        FormKind::EditBlocked(at) => set_blocked(model, Some(at), form.value("Name")),
+        FormKind::AddBlocked => set_blocked(model, None, form.value(FieldId::Name)),
+        FormKind::EditBlocked(at) => set_blocked(model, Some(at), form.value(FieldId::Name)),
         FormKind::Run => start_run(model, form),
     }
 }
@@ -192,7 +192,7 @@ pub(super) fn optional(text: &str) -> Option<String> {
 }
 
 pub(super) fn image_from_form(form: &Form) -> Result<AdditionalImage, FormError> {
-    let name = form.value("Name");
+    let name = form.value(FieldId::Name);
     if name.is_empty() {
         return Err(FormError::NoImageName);
     }
@@ -200,49 +200,49 @@ pub(super) fn image_from_form(form: &Form) -> Result<AdditionalImage, FormError>
         return Err(FormError::ImageNameSpaces);
     }
     let platforms = form
-        .value("Platforms")
+        .value(FieldId::Platforms)
         .split([',', ' '])
         .filter(|p| !p.is_empty())
         .map(str::parse::<Platform>)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(AdditionalImage {
         name: name.to_string(),
-        target_repo: optional(form.value("Target repo")),
-        target_tag: optional(form.value("Target tag")),
+        target_repo: optional(form.value(FieldId::TargetRepo)),
+        target_tag: optional(form.value(FieldId::TargetTag)),
         platforms,
     })
 }
 
 pub(super) fn release_from_form(form: &Form) -> Result<ReleaseChannel, FormError> {
-    let name = form.value("Channel");
+    let name = form.value(FieldId::Channel);
     if name.is_empty() {
         return Err(FormError::NoChannelName);
     }
-    let min_version = optional(form.value("Min version"));
-    let max_version = optional(form.value("Max version"));
+    let min_version = optional(form.value(FieldId::MinVersion));
+    let max_version = optional(form.value(FieldId::MaxVersion));
     for version in min_version.iter().chain(max_version.iter()) {
         crate::config::parse_version(version)?;
     }
     Ok(ReleaseChannel {
         name: name.to_string(),
-        channel_type: if form.value("Type") == "okd" {
+        channel_type: if form.value(FieldId::ChannelType) == "okd" {
             ChannelType::Okd
         } else {
             ChannelType::Ocp
         },
         min_version,
         max_version,
-        full: form.value("Full") == "yes",
-        shortest_path: form.value("Shortest path") == "yes",
+        full: form.value(FieldId::Full) == "yes",
+        shortest_path: form.value(FieldId::ShortestPath) == "yes",
     })
 }
 
 pub(super) fn start_run(model: &mut Model, form: &Form) -> Result<Vec<Command>, FormError> {
     let settings = RunSettings {
-        mode: RunMode::parse(form.value("Mode")).unwrap_or(RunMode::DryRun),
-        destination: form.value("Destination").to_string(),
-        workspace: form.value("Workspace").to_string(),
-        dest_tls_verify: form.value("Dest TLS verify") != "no",
+        mode: RunMode::parse(form.value(FieldId::Mode)).unwrap_or(RunMode::DryRun),
+        destination: form.value(FieldId::Destination).to_string(),
+        workspace: form.value(FieldId::Workspace).to_string(),
+        dest_tls_verify: form.value(FieldId::DestTlsVerify) != "no",
     };
     settings.endpoints()?;
     model.run_settings = settings.clone();

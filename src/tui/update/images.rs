@@ -55,7 +55,7 @@ pub(super) fn blocked_form(index: Option<usize>, name: &str) -> Form {
             "Block images".into()
         },
         fields: vec![Field::text(
-            "Name",
+            FieldId::Name,
             name,
             "an image name or a regular expression (e.g. `.*/debug-.*`): matching images are never mirrored",
         )],
@@ -96,22 +96,22 @@ pub(super) fn image_form(index: Option<usize>, image: &AdditionalImage) -> Form 
         },
         fields: vec![
             Field::text(
-                "Name",
+                FieldId::Name,
                 image.name.clone(),
                 "registry/namespace/name:tag or ...@sha256:<digest> (a digest pins it), or oci:///path",
             ),
             Field::text(
-                "Target repo",
+                FieldId::TargetRepo,
                 image.target_repo.clone().unwrap_or_default(),
                 "optional: [namespace/]name in the mirror",
             ),
             Field::text(
-                "Target tag",
+                FieldId::TargetTag,
                 image.target_tag.clone().unwrap_or_default(),
                 "optional: tag in the mirror",
             ),
             Field::text(
-                "Platforms",
+                FieldId::Platforms,
                 platforms.join(", "),
                 "optional: linux/amd64, linux/arm64 ... (none: every platform)",
             ),

@@ -17,8 +17,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::commands::Command;
 use super::model::{
-    CatalogEntry, Dialog, EndpointError, Field, Form, FormKind, LoadState, Model, Pane, Resolved, RunMode, RunOutcome,
-    RunProgress, RunSettings, Screen, Status, StatusKind,
+    CatalogEntry, Dialog, EndpointError, Field, FieldId, Form, FormKind, LoadState, Model, Pane, Resolved, RunMode,
+    RunOutcome, RunProgress, RunSettings, Screen, Status, StatusKind,
 };
 use super::msg::Msg;
 use crate::config::{
@@ -94,6 +94,45 @@ pub(crate) enum FormError {
     NothingSelected,
 }
 
+/// What the command line gives the TUI at start.
+pub(crate) struct Start<'a> {
+    /// `--catalog` references to browse besides the configuration's catalogs.
+    pub catalogs: &'a [String],
+    /// `--from`: the archives catalogs are read from.
+    pub from: Option<&'a str>,
+    pub colors: bool,
+}
+
+/// The first change of a new model: its catalogs loading, its release channels resolving, the `--catalog` ones
+/// added, the welcome status; returns the commands that load them.
+pub(crate) fn start(model: &mut Model, start: &Start<'_>) -> Result<Vec<Command>, crate::tui::CatalogOptionError> {
+    model.colors = start.colors;
+    let mut commands: Vec<Command> = model.catalogs.iter().map(load_command).collect();
+    let channels = model.releases.channels.clone();
+    commands.extend(channels.iter().map(|channel| model.resolve_command(channel)));
+    for reference in start.catalogs {
+        let refused = |error| crate::tui::CatalogOptionError {
+            reference: reference.clone(),
+            error,
+        };
+        let normalized = normalize_catalog(reference).map_err(refused)?;
+        if model.catalogs.iter().any(|c| c.operator.catalog == normalized) {
+            continue;
+        }
+        commands.extend(add_catalog(model, reference, start.from.unwrap_or("")).map_err(refused)?);
+    }
+    model.catalog_cursor = 0;
+    model.status = Status {
+        text: if model.catalogs.is_empty() {
+            "press a to add a catalog, ? for every key".into()
+        } else {
+            format!("loading {} catalog(s); ? shows every key", model.catalogs.len())
+        },
+        kind: StatusKind::Info,
+    };
+    Ok(commands)
+}
+
 /// Applies one message; returns the commands to execute.
 pub(crate) fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
     match msg {
@@ -131,7 +170,7 @@ pub(crate) fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
         Msg::Saved { path, yaml, result } => {
             match result {
                 Ok(()) => {
-                    model.saved_yaml = yaml;
+                    model.saved = serde_yaml::from_str(&yaml).unwrap_or_else(|_| model.isc());
                     say(model, StatusKind::Success, format!("wrote {}", path.display()));
                     if model.quit_after_save {
                         model.quit = true;

@@ -65,34 +65,34 @@ pub(super) fn release_form(index: Option<usize>, channel: &ReleaseChannel) -> Fo
         },
         fields: vec![
             Field::text(
-                "Channel",
+                FieldId::Channel,
                 channel.name.clone(),
                 "stable-4.16, fast-4.17, eus-4.16, okd ...",
             ),
             Field::choice(
-                "Type",
+                FieldId::ChannelType,
                 vec!["ocp", "okd"],
                 channel.channel_type.as_str(),
                 "OpenShift (ocp) or OKD",
             ),
             Field::text(
-                "Min version",
+                FieldId::MinVersion,
                 channel.min_version.clone().unwrap_or_default(),
                 "optional: 4.16.3",
             ),
             Field::text(
-                "Max version",
+                FieldId::MaxVersion,
                 channel.max_version.clone().unwrap_or_default(),
                 "optional: 4.16.10",
             ),
             Field::choice(
-                "Full",
+                FieldId::Full,
                 vec!["no", "yes"],
                 yes_no(channel.full),
                 "every release of the channel",
             ),
             Field::choice(
-                "Shortest path",
+                FieldId::ShortestPath,
                 vec!["no", "yes"],
                 yes_no(channel.shortest_path),
                 "only the upgrade path from min to max",

@@ -28,23 +28,23 @@ pub(super) fn run_form(settings: &RunSettings) -> Form {
         title: "Run the selection".into(),
         fields: vec![
             Field::choice(
-                "Mode",
+                FieldId::Mode,
                 RunMode::ALL.iter().map(|m| m.as_str()).collect(),
                 settings.mode.as_str(),
                 "dry-run plans only; mirror-to-disk writes archives; mirror-to-mirror pushes; disk-to-mirror pushes archives",
             ),
             Field::text(
-                "Destination",
+                FieldId::Destination,
                 settings.destination.clone(),
                 "file://DIR (dry-run, mirror-to-disk) or docker://HOST[:PORT][/NS]",
             ),
             Field::text(
-                "Workspace",
+                FieldId::Workspace,
                 settings.workspace.clone(),
                 "file://DIR: state, logs and cluster resources of a registry destination (disk-to-mirror: the archives)",
             ),
             Field::choice(
-                "Dest TLS verify",
+                FieldId::DestTlsVerify,
                 vec!["yes", "no"],
                 yes_no(settings.dest_tls_verify),
                 "no: skip certificate checks and allow plain HTTP",
