@@ -436,36 +436,7 @@ impl Parser<'_> {
             }
         }
 
-        match prefix {
-            Some((prefix, span)) if prefix.contains('*') => {
-                let domain = prefix.strip_prefix("*.").unwrap_or("");
-                if domain.is_empty() || domain.contains(['*', '/', ':', '@']) {
-                    return Err(self.invalid(
-                        span,
-                        format!(
-                            "wildcard prefix \"{prefix}\" must have the form `*.example.com` (a `*.` then a host name)"
-                        ),
-                    ));
-                }
-                registry.prefix = prefix;
-            }
-            Some((prefix, span)) if !prefix.is_empty() => {
-                if registry.location.is_empty() {
-                    return Err(self.invalid(
-                        span,
-                        format!("[[registry]] with prefix \"{prefix}\" needs a `location` (only `*.` wildcard prefixes may omit it)"),
-                    ));
-                }
-                self.check_host(&prefix, "prefix", span)?;
-                registry.prefix = prefix;
-            }
-            _ => {
-                if registry.location.is_empty() {
-                    return Err(self.invalid(table.span(), "[[registry]] needs a `location` or a `prefix`"));
-                }
-                registry.prefix = registry.location.clone();
-            }
-        }
+        registry.prefix = self.registry_prefix(prefix, &registry.location, table)?;
         if !registry.location.is_empty() {
             self.check_host(&registry.location, "location", table.span())?;
         }
@@ -479,6 +450,43 @@ impl Parser<'_> {
             ));
         }
         Ok(registry)
+    }
+
+    /// The prefix a `[[registry]]` matches: a `*.` wildcard, an explicit prefix (with a location), or the location.
+    fn registry_prefix(
+        &mut self,
+        prefix: Option<(String, Range<usize>)>,
+        location: &str,
+        table: &Value<'_>,
+    ) -> Result<String, RegistriesConfError> {
+        match prefix {
+            Some((prefix, span)) if prefix.contains('*') => {
+                let domain = prefix.strip_prefix("*.").unwrap_or("");
+                if domain.is_empty() || domain.contains(['*', '/', ':', '@']) {
+                    return Err(self.invalid(
+                        span,
+                        format!(
+                            "wildcard prefix \"{prefix}\" must have the form `*.example.com` (a `*.` then a host name)"
+                        ),
+                    ));
+                }
+                Ok(prefix)
+            }
+            Some((prefix, span)) if !prefix.is_empty() => {
+                if location.is_empty() {
+                    return Err(self.invalid(
+                        span,
+                        format!("[[registry]] with prefix \"{prefix}\" needs a `location` (only `*.` wildcard prefixes may omit it)"),
+                    ));
+                }
+                self.check_host(&prefix, "prefix", span)?;
+                Ok(prefix)
+            }
+            _ if location.is_empty() => {
+                Err(self.invalid(table.span(), "[[registry]] needs a `location` or a `prefix`"))
+            }
+            _ => Ok(location.to_string()),
+        }
     }
 
     fn mirror(&mut self, table: &Value<'_>) -> Result<Mirror, RegistriesConfError> {

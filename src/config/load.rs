@@ -401,46 +401,16 @@ fn explain(path: &str, message: &str, version: ApiVersion) -> (String, String, S
     };
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (unknown, expected) = rest.split_once('`').unwrap_or((rest, ""));
-        let mut valid: Vec<String> = backticked(expected)
-            .into_iter()
-            .filter(|f| !ALIASES.contains(&f.as_str()))
-            .filter(|f| version == ApiVersion::V1Alpha2 || !V1_ONLY_FIELDS.contains(&f.as_str()))
-            .collect();
-        valid.dedup();
-        let field = join(unknown);
-        let mut help = if valid.is_empty() {
-            "this mapping takes no fields".to_string()
-        } else {
-            format!(
-                "valid fields {}: {}",
-                if path.is_empty() {
-                    "at the top level".to_string()
-                } else {
-                    format!("in `{path}`")
-                },
-                valid.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
-            )
-        };
-        if let Some(suggestion) = did_you_mean(unknown, &valid) {
-            help = format!("did you mean `{suggestion}`? {help}");
-        } else if version == ApiVersion::V2Alpha1 && V1_ONLY_FIELDS.contains(&unknown) {
-            help = format!("`{unknown}` exists only in oc-mirror v1's mirror.openshift.io/v1alpha2; {help}");
-        }
-        return (field, format!("unknown field `{unknown}`"), help);
+        let help = unknown_field_help(path, unknown, expected, version);
+        return (join(unknown), format!("unknown field `{unknown}`"), help);
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
         let missing = rest.split('`').next().unwrap_or(rest);
-        let help = match missing {
-            "name" => "every entry here needs a `name`".to_string(),
-            "catalog" => "each operator entry needs `catalog: registry/namespace/index:tag`".to_string(),
-            "url" => "each helm repository needs the `url` of its index".to_string(),
-            "mirror" => "add a `mirror:` section with the content to mirror".to_string(),
-            "delete" => "add a `delete:` section with the content to delete".to_string(),
-            "imageURL" => "give the metadata image as `imageURL: registry/ns/name:tag`".to_string(),
-            "path" => "give the directory as `path: DIR`".to_string(),
-            other => format!("add `{other}`"),
-        };
-        return (join(missing), format!("missing required field `{missing}`"), help);
+        return (
+            join(missing),
+            format!("missing required field `{missing}`"),
+            missing_field_help(missing),
+        );
     }
     if let Some(rest) = message.strip_prefix("duplicate field `") {
         let duplicate = rest.split('`').next().unwrap_or(rest);
@@ -468,10 +438,51 @@ fn explain(path: &str, message: &str, version: ApiVersion) -> (String, String, S
         .next()
         .map(|k| k.split('[').next().unwrap_or(k))
         .unwrap_or("");
-    let in_list = path.ends_with(']');
-    let help =
-        field_help(last_key, in_list).map_or_else(|| "see `ferry init` for an example".to_string(), str::to_string);
+    let help = field_help(last_key, path.ends_with(']'))
+        .map_or_else(|| "see `ferry init` for an example".to_string(), str::to_string);
     (path.to_string(), message.to_string(), help)
+}
+
+/// The fields valid where `unknown` was written (a close one suggested first), or why it is not valid there.
+fn unknown_field_help(path: &str, unknown: &str, expected: &str, version: ApiVersion) -> String {
+    let mut valid: Vec<String> = backticked(expected)
+        .into_iter()
+        .filter(|f| !ALIASES.contains(&f.as_str()))
+        .filter(|f| version == ApiVersion::V1Alpha2 || !V1_ONLY_FIELDS.contains(&f.as_str()))
+        .collect();
+    valid.dedup();
+    let place = if path.is_empty() {
+        "at the top level".to_string()
+    } else {
+        format!("in `{path}`")
+    };
+    let help = if valid.is_empty() {
+        "this mapping takes no fields".to_string()
+    } else {
+        let names: Vec<String> = valid.iter().map(|f| format!("`{f}`")).collect();
+        format!("valid fields {place}: {}", names.join(", "))
+    };
+    if let Some(suggestion) = did_you_mean(unknown, &valid) {
+        format!("did you mean `{suggestion}`? {help}")
+    } else if version == ApiVersion::V2Alpha1 && V1_ONLY_FIELDS.contains(&unknown) {
+        format!("`{unknown}` exists only in oc-mirror v1's mirror.openshift.io/v1alpha2; {help}")
+    } else {
+        help
+    }
+}
+
+/// What to add for a missing required field.
+fn missing_field_help(missing: &str) -> String {
+    match missing {
+        "name" => "every entry here needs a `name`".to_string(),
+        "catalog" => "each operator entry needs `catalog: registry/namespace/index:tag`".to_string(),
+        "url" => "each helm repository needs the `url` of its index".to_string(),
+        "mirror" => "add a `mirror:` section with the content to mirror".to_string(),
+        "delete" => "add a `delete:` section with the content to delete".to_string(),
+        "imageURL" => "give the metadata image as `imageURL: registry/ns/name:tag`".to_string(),
+        "path" => "give the directory as `path: DIR`".to_string(),
+        other => format!("add `{other}`"),
+    }
 }
 
 /// What a field takes, for type errors.

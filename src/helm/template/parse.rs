@@ -214,84 +214,76 @@ fn lex(body: &str) -> Result<Vec<Token>, String> {
     let mut tokens = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        let c = chars[i];
-        match c {
-            _ if c.is_whitespace() => i += 1,
-            '(' => {
-                tokens.push(Token::Open);
-                i += 1;
-            }
-            ')' => {
-                i += 1;
-                let (fields, next) = field_chain(&chars, i);
-                tokens.push(Token::Close(fields));
-                i = next;
-            }
-            '|' => {
-                tokens.push(Token::Pipe);
-                i += 1;
-            }
-            ',' => {
-                tokens.push(Token::Comma);
-                i += 1;
-            }
-            ':' if chars.get(i + 1) == Some(&'=') => {
-                tokens.push(Token::Declare);
-                i += 2;
-            }
-            '=' => {
-                tokens.push(Token::Assign);
-                i += 1;
-            }
-            '"' | '`' => {
-                let (text, next) = string_literal(&chars, i)?;
-                tokens.push(Token::String(text));
-                i = next;
-            }
-            '\'' => {
-                let (text, next) = string_literal(&chars, i)?;
-                let mut it = text.chars();
-                match (it.next(), it.next()) {
-                    (Some(ch), None) => tokens.push(Token::Char(ch)),
-                    _ => return Err(format!("bad character constant '{text}'")),
-                }
-                i = next;
-            }
-            '.' if chars.get(i + 1).is_none_or(|n| !n.is_alphanumeric() && *n != '_') => {
-                tokens.push(Token::Dot);
-                i += 1;
-            }
-            '.' => {
-                let (fields, next) = field_chain(&chars, i);
-                tokens.push(Token::Field(fields));
-                i = next;
-            }
-            '$' => {
-                let end = word_end(&chars, i + 1);
-                let name: String = chars[i..end].iter().collect();
-                let (fields, next) = field_chain(&chars, end);
-                tokens.push(Token::Variable(name, fields));
-                i = next;
-            }
-            _ if c.is_ascii_digit()
-                || ((c == '-' || c == '+') && chars.get(i + 1).is_some_and(char::is_ascii_digit)) =>
-            {
-                let end = number_end(&chars, i + 1);
-                let text: String = chars[i..end].iter().collect();
-                tokens.push(Token::Number(
-                    number(&text).ok_or_else(|| format!("bad number `{text}`"))?,
-                ));
-                i = end;
-            }
-            _ if c.is_alphabetic() || c == '_' => {
-                let end = word_end(&chars, i);
-                tokens.push(Token::Word(chars[i..end].iter().collect()));
-                i = end;
-            }
-            _ => return Err(format!("unexpected `{c}` in action")),
+        if chars[i].is_whitespace() {
+            i += 1;
+            continue;
         }
+        let (token, next) = match punctuation(&chars, i) {
+            Some(found) => found,
+            None => operand_token(&chars, i)?,
+        };
+        tokens.push(token);
+        i = next;
     }
     Ok(tokens)
+}
+
+/// `(`, `)` (with the fields after it), `|`, `,`, `:=`, `=` at `i`: the token and where the next one starts.
+fn punctuation(chars: &[char], i: usize) -> Option<(Token, usize)> {
+    Some(match chars[i] {
+        '(' => (Token::Open, i + 1),
+        ')' => {
+            let (fields, next) = field_chain(chars, i + 1);
+            (Token::Close(fields), next)
+        }
+        '|' => (Token::Pipe, i + 1),
+        ',' => (Token::Comma, i + 1),
+        ':' if chars.get(i + 1) == Some(&'=') => (Token::Declare, i + 2),
+        '=' => (Token::Assign, i + 1),
+        _ => return None,
+    })
+}
+
+/// A string, character, dot, field chain, variable, number or word at `i`.
+fn operand_token(chars: &[char], i: usize) -> Result<(Token, usize), String> {
+    let c = chars[i];
+    Ok(match c {
+        '"' | '`' => {
+            let (text, next) = string_literal(chars, i)?;
+            (Token::String(text), next)
+        }
+        '\'' => {
+            let (text, next) = string_literal(chars, i)?;
+            let mut it = text.chars();
+            match (it.next(), it.next()) {
+                (Some(ch), None) => (Token::Char(ch), next),
+                _ => return Err(format!("bad character constant '{text}'")),
+            }
+        }
+        '.' if chars.get(i + 1).is_none_or(|n| !n.is_alphanumeric() && *n != '_') => (Token::Dot, i + 1),
+        '.' => {
+            let (fields, next) = field_chain(chars, i);
+            (Token::Field(fields), next)
+        }
+        '$' => {
+            let end = word_end(chars, i + 1);
+            let (fields, next) = field_chain(chars, end);
+            (Token::Variable(chars[i..end].iter().collect(), fields), next)
+        }
+        _ if c.is_ascii_digit() || (matches!(c, '-' | '+') && chars.get(i + 1).is_some_and(char::is_ascii_digit)) => {
+            let end = number_end(chars, i + 1);
+            let text: String = chars[i..end].iter().collect();
+            (
+                Token::Number(number(&text).ok_or_else(|| format!("bad number `{text}`"))?),
+                end,
+            )
+        }
+        _ if c.is_alphabetic() || c == '_' => {
+            let end = word_end(chars, i);
+            (Token::Word(chars[i..end].iter().collect()), end)
+        }
+        _ => return Err(format!("unexpected `{c}` in action")),
+    })
 }
 
 /// Where a number that started before `start` ends: digits, letters (hex, exponents), `.`, `_`, and a sign

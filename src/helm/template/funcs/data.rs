@@ -13,7 +13,7 @@ pub(in crate::helm::template) fn to_yaml(value: &Value) -> Result<String, String
 }
 
 pub(super) fn call(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
-    for family in [collections, dictionaries, conversions, math] {
+    for family in [go_builtins, collections, dictionaries, conversions, math] {
         if let Some(value) = family(name, args)? {
             return Ok(Some(value));
         }
@@ -29,9 +29,8 @@ fn list(value: &Value) -> Vec<Value> {
     }
 }
 
-/// Go's `len`/`index`/`slice` and sprig's list functions (the list comes last where sprig pipes it).
-fn collections(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
-    let items = || list(last(args));
+/// Go's `len`, `index` and `slice`.
+fn go_builtins(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
     Ok(Some(match name {
         "len" => Value::from(match arg(args, 0) {
             Value::String(s) => s.len(),
@@ -42,6 +41,14 @@ fn collections(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
         }),
         "index" => index(args)?,
         "slice" => slice(args)?,
+        _ => return Ok(None),
+    }))
+}
+
+/// sprig's list functions (the list comes last where sprig pipes it).
+fn collections(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
+    let items = || list(last(args));
+    Ok(Some(match name {
         "list" | "tuple" => Value::Array(args.to_vec()),
         "first" => items().first().cloned().unwrap_or(Value::Null),
         "last" => items().last().cloned().unwrap_or(Value::Null),
