@@ -135,19 +135,5 @@ fn main() {
         )]
     };
     let command = command_line(&[settings.runs_var()], COMMAND);
-    finish(
-        &settings,
-        || {
-            let section = docs_section(
-                (BEGIN, END),
-                &command,
-                &machine_facts(threads()),
-                "",
-                std::slice::from_ref(&report),
-            );
-            update_docs((BEGIN, END), &section, "# Performance\n", &format!("\n\n{DOC_SECTION}"))
-        },
-        "a smoke test",
-        missed,
-    );
+    finish_with_report(&settings, (BEGIN, END), &command, DOC_SECTION, &report, missed);
 }

@@ -119,19 +119,5 @@ fn main() {
         vec![format!("rendering took {total:.0} ms in all (target: under 1 s)")]
     };
     let command = command_line(&[settings.runs_var()], COMMAND);
-    finish(
-        &settings,
-        || {
-            let section = docs_section(
-                (BEGIN, END),
-                &command,
-                &machine_facts(threads()),
-                "",
-                std::slice::from_ref(&summary),
-            );
-            update_docs((BEGIN, END), &section, "# Performance\n", &format!("\n\n{DOC_SECTION}"))
-        },
-        "a smoke test",
-        missed,
-    );
+    finish_with_report(&settings, (BEGIN, END), &command, DOC_SECTION, &summary, missed);
 }

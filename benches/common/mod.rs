@@ -923,6 +923,23 @@ pub fn update_docs((begin, end): (&str, &str), section: &str, new_file: &str, le
 
 /// The end of a bench: writes the docs (or says why not, `why_not`), then the missed targets; with
 /// FERRY_BENCH_ENFORCE=1, outside a smoke test, a missed target exits with 1.
+/// `finish` for a bench whose whole result is one `report`: written between `markers` of docs/performance.md,
+/// after `lead` the first time (a heading and what the bench does).
+pub fn finish_with_report(
+    settings: &BaseSettings,
+    markers: (&str, &str),
+    command: &str,
+    lead: &str,
+    report: &str,
+    missed: Vec<String>,
+) {
+    let write = || {
+        let section = docs_section(markers, command, &machine_facts(threads()), "", &[report.to_string()]);
+        update_docs(markers, &section, "# Performance\n", &format!("\n\n{lead}"))
+    };
+    finish(settings, write, "a smoke test", missed);
+}
+
 pub fn finish(settings: &BaseSettings, write_docs: impl FnOnce() -> PathBuf, why_not: &str, missed: Vec<String>) {
     if settings.write_docs {
         println!("wrote {}", write_docs().display());

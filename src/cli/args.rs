@@ -215,28 +215,8 @@ pub struct MirrorArgs {
     #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel_layers: u16,
 
-    /// Retries of a failed request (429, 5xx, resets, timeouts) before the image fails.
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    pub retry_times: u32,
-
-    /// First wait before a retry; it doubles each time (e.g. 500ms, 2s, 1m).
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
-    pub retry_delay: Duration,
-
-    /// Verify the destination registry's TLS certificate; false also allows plain HTTP.
-    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
-    pub dest_tls_verify: bool,
-
     #[command(flatten)]
-    pub registry: SourceRegistryArgs,
-
-    /// error, warn, info, debug or trace (the log file in working-dir/logs gets the same level).
-    #[arg(long, value_name = "LEVEL", default_value = "info")]
-    pub log_level: crate::report::LogLevel,
-
-    /// No progress and no summary; errors only.
-    #[arg(long)]
-    pub quiet: bool,
+    pub connection: ConnectionArgs,
 
     /// text: the summary for people on stderr; json: the run summary (every image with its destination, digest,
     /// platforms, outcome and error; totals; exit code) as JSON on stdout.
@@ -297,7 +277,14 @@ pub struct DeleteArgs {
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallel_images: u16,
 
-    /// Retries of a failed request (429, 5xx, resets, timeouts).
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// The options `mirror` and `delete` share: retries, TLS toward the destination, the source registries, logging.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Retries of a failed request (429, 5xx, resets, timeouts) before the image fails.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub retry_times: u32,
 
@@ -319,6 +306,17 @@ pub struct DeleteArgs {
     /// No progress and no summary; errors only.
     #[arg(long)]
     pub quiet: bool,
+}
+
+impl ConnectionArgs {
+    /// The retry policy these options give.
+    pub(crate) fn retry(&self) -> crate::registry::RetryPolicy {
+        crate::registry::RetryPolicy {
+            times: self.retry_times,
+            delay: self.retry_delay,
+            ..crate::registry::RetryPolicy::default()
+        }
+    }
 }
 
 /// Why an option value is not a size or a duration.

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use super::args::DeleteArgs;
 use crate::engine::EngineOptions;
 use crate::image::PlatformFilter;
-use crate::registry::RetryPolicy;
 use crate::report::{human_bytes, CliReporter, Display, LogFile, LogLevel};
 use crate::workflow::delete::{self, ExecuteRequest, Executed, Generated};
 use crate::workflow::{delete_mode, workspace_directory, MirrorRequest, ReleaseSignatures, Workspace};
@@ -28,10 +27,14 @@ pub(super) fn run(args: DeleteArgs) -> i32 {
     };
     let log = LogFile::open(
         &Workspace::new(request.mode.workspace_dir()).log_file(),
-        args.log_level.max(LogLevel::Info),
+        args.connection.log_level.max(LogLevel::Info),
     )
     .ok();
-    let reporter = Arc::new(CliReporter::new(Display::detect(args.quiet), args.log_level, log));
+    let reporter = Arc::new(CliReporter::new(
+        Display::detect(args.connection.quiet),
+        args.connection.log_level,
+        log,
+    ));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -42,7 +45,7 @@ pub(super) fn run(args: DeleteArgs) -> i32 {
     let code = runtime.block_on(async {
         if args.generate {
             match delete::generate(&request, args.delete_id.as_deref(), reporter.clone()).await {
-                Ok(generated) => Ok(print_generated(&generated, args.quiet)),
+                Ok(generated) => Ok(print_generated(&generated, args.connection.quiet)),
                 Err(error) => Err(error),
             }
         } else {
@@ -55,7 +58,7 @@ pub(super) fn run(args: DeleteArgs) -> i32 {
             };
             delete::execute(&execute, reporter.clone())
                 .await
-                .map(|done| print_executed(&done, args.dry_run, args.quiet))
+                .map(|done| print_executed(&done, args.dry_run, args.connection.quiet))
         }
     });
     reporter.finish();
@@ -81,20 +84,16 @@ fn build_request(args: &DeleteArgs) -> Result<MirrorRequest, crate::workflow::En
         mode: delete_mode(&args.destination, workspace)?,
         dry_run: true,
         release_signatures: ReleaseSignatures::Skip,
-        cli_platforms: PlatformFilter::of(args.registry.platforms.clone()),
+        cli_platforms: PlatformFilter::of(args.connection.registry.platforms.clone()),
         engine: EngineOptions {
             parallel_images: usize::from(args.parallel_images),
             parallel_layers: 1,
-            retry: RetryPolicy {
-                times: args.retry_times,
-                delay: args.retry_delay,
-                ..RetryPolicy::default()
-            },
+            retry: args.connection.retry(),
         },
-        src_tls_verify: args.registry.src_tls_verify,
-        dest_tls_verify: args.dest_tls_verify,
-        authfile: args.registry.authfile.clone(),
-        registries_conf: args.registry.registries_conf.clone(),
+        src_tls_verify: args.connection.registry.src_tls_verify,
+        dest_tls_verify: args.connection.dest_tls_verify,
+        authfile: args.connection.registry.authfile.clone(),
+        registries_conf: args.connection.registry.registries_conf.clone(),
     })
 }
 

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use super::args::{MirrorArgs, OutputFormat};
 use crate::engine::EngineOptions;
 use crate::image::PlatformFilter;
-use crate::registry::RetryPolicy;
 use crate::report::{render_summary, summary_json, CliReporter, Display, LogFile, LogLevel};
 use crate::workflow::{self, EndpointError, Endpoints, MirrorRequest, Mode, ReleaseSignatures, RunSummary, Workspace};
 
@@ -31,13 +30,13 @@ pub(super) fn run(args: MirrorArgs) -> i32 {
             return 1;
         }
     };
-    let display = Display::detect(args.quiet);
+    let display = Display::detect(args.connection.quiet);
     let log = LogFile::open(
         &Workspace::new(request.mode.workspace_dir()).log_file(),
-        args.log_level.max(LogLevel::Info),
+        args.connection.log_level.max(LogLevel::Info),
     )
     .ok();
-    let reporter = Arc::new(CliReporter::new(display, args.log_level, log));
+    let reporter = Arc::new(CliReporter::new(display, args.connection.log_level, log));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -73,7 +72,7 @@ fn report_summary(args: &MirrorArgs, summary: &RunSummary) -> i32 {
     let json = summary_json(summary);
     if args.output == OutputFormat::Json {
         println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
-    } else if !args.quiet {
+    } else if !args.connection.quiet {
         eprint!("{}", render_summary(summary));
     }
     if let Some(path) = &args.summary_file {
@@ -114,20 +113,16 @@ fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, RequestError> {
         } else {
             ReleaseSignatures::Verify
         },
-        cli_platforms: PlatformFilter::of(args.registry.platforms.clone()),
+        cli_platforms: PlatformFilter::of(args.connection.registry.platforms.clone()),
         engine: EngineOptions {
             parallel_images: usize::from(args.parallel_images),
             parallel_layers: usize::from(args.parallel_layers),
-            retry: RetryPolicy {
-                times: args.retry_times,
-                delay: args.retry_delay,
-                ..RetryPolicy::default()
-            },
+            retry: args.connection.retry(),
         },
-        src_tls_verify: args.registry.src_tls_verify,
-        dest_tls_verify: args.dest_tls_verify,
-        authfile: args.registry.authfile.clone(),
-        registries_conf: args.registry.registries_conf.clone(),
+        src_tls_verify: args.connection.registry.src_tls_verify,
+        dest_tls_verify: args.connection.dest_tls_verify,
+        authfile: args.connection.registry.authfile.clone(),
+        registries_conf: args.connection.registry.registries_conf.clone(),
     })
 }
 

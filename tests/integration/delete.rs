@@ -2,6 +2,7 @@
 //! generated from a DeleteImageSetConfiguration, then executed; what was deleted answers 404 to raw HTTP and what
 //! stays is complete (skopeo copies it whole).
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -15,14 +16,11 @@ fn write_delete_config(dir: &Path, delete_yaml: &str) -> PathBuf {
     path
 }
 
-fn generate(dir: &TestDir, config: &Path, destination: &str, id: &str) -> Output {
+/// `ferry delete ARGS docker://DESTINATION` with TLS verification off and 50 ms retry delays.
+fn ferry_delete(dir: &TestDir, args: &[&OsStr], destination: &str) -> Output {
     ferry_at(dir.path())
-        .args(["delete", "-c"])
-        .arg(config)
-        .arg("--generate")
-        .arg("--workspace")
-        .arg(format!("file://{}", dir.join("ws").display()))
-        .args(["--delete-id", id])
+        .arg("delete")
+        .args(args)
         .arg(format!("docker://{destination}"))
         .args([
             "--src-tls-verify=false",
@@ -34,20 +32,24 @@ fn generate(dir: &TestDir, config: &Path, destination: &str, id: &str) -> Output
         .unwrap()
 }
 
+fn generate(dir: &TestDir, config: &Path, destination: &str, id: &str) -> Output {
+    let workspace = format!("file://{}", dir.join("ws").display());
+    let args: [&OsStr; 7] = [
+        "-c".as_ref(),
+        config.as_os_str(),
+        "--generate".as_ref(),
+        "--workspace".as_ref(),
+        workspace.as_ref(),
+        "--delete-id".as_ref(),
+        id.as_ref(),
+    ];
+    ferry_delete(dir, &args, destination)
+}
+
 fn execute(dir: &TestDir, list: &Path, destination: &str, extra: &[&str]) -> Output {
-    ferry_at(dir.path())
-        .args(["delete", "--delete-yaml-file"])
-        .arg(list)
-        .arg(format!("docker://{destination}"))
-        .args([
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            "--retry-delay",
-            "50ms",
-        ])
-        .args(extra)
-        .output()
-        .unwrap()
+    let mut args: Vec<&OsStr> = vec!["--delete-yaml-file".as_ref(), list.as_os_str()];
+    args.extend(extra.iter().map(|a| OsStr::new(*a)));
+    ferry_delete(dir, &args, destination)
 }
 
 fn stderr(output: &Output) -> String {

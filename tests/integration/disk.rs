@@ -11,26 +11,11 @@ fn isc(dir: &Path, images: &[String]) -> PathBuf {
 }
 
 fn to_disk(dir: &TestDir, config: &Path, archive: &Path, extra: &[&str]) -> Output {
-    ferry_at(dir.path())
-        .args(["mirror", "-c"])
-        .arg(config)
-        .arg(format!("file://{}", archive.display()))
-        .args(["--src-tls-verify=false", "--retry-delay", "50ms"])
-        .args(extra)
-        .output()
-        .unwrap()
+    mirror_to_disk(dir, config, archive, &[], extra)
 }
 
 fn from_disk(dir: &TestDir, config: &Path, archive: &Path, registry: &str) -> Output {
-    ferry_at(dir.path())
-        .args(["mirror", "-c"])
-        .arg(config)
-        .arg("--from")
-        .arg(format!("file://{}", archive.display()))
-        .arg(format!("docker://{registry}"))
-        .args(["--dest-tls-verify=false", "--retry-delay", "50ms"])
-        .output()
-        .unwrap()
+    disk_to_mirror(dir, config, archive, registry)
 }
 
 fn segments(archive: &Path) -> Vec<PathBuf> {

@@ -10,6 +10,15 @@ use serde_json::Value;
 
 use crate::support::*;
 
+/// A source registry holding the test chart's images, and a chart repository serving `webapp` 1.2.0 (its
+/// package returned too).
+fn webapp_repository(dir: &TestDir, src: &TestRegistry) -> (ChartImages, Vec<u8>, StaticServer) {
+    let images = push_images(dir, src);
+    let webapp = package("webapp", &webapp_files(&images));
+    let server = StaticServer::start(repository_routes(&[("webapp", "1.2.0", &webapp)]));
+    (images, webapp, server)
+}
+
 /// The images the test chart deploys, pushed to the source registry.
 struct ChartImages {
     src: String,
@@ -312,9 +321,7 @@ fn repository_yaml(url: &str, charts: &str) -> String {
 fn a_repository_chart_is_rendered_and_its_images_and_itself_are_mirrored() {
     let dir = TestDir::new("helm_repository");
     let (src, dst) = (TestRegistry::start(), TestRegistry::start());
-    let images = push_images(&dir, &src);
-    let webapp = package("webapp", &webapp_files(&images));
-    let server = StaticServer::start(repository_routes(&[("webapp", "1.2.0", &webapp)]));
+    let (images, webapp, server) = webapp_repository(&dir, &src);
     let yaml = repository_yaml(
         &format!("{}/repo", server.url()),
         "      - name: webapp\n        version: 1.2.0\n        imagePaths:\n        - \"{.spec.agent.image}\"\n",
@@ -529,30 +536,18 @@ fn missing_versions_malicious_charts_and_wrong_digests_fail_the_helm_group_clear
     assert!(!exists(&dst.host(), "evil:1.0.0") && !exists(&dst.host(), "tampered:1.0.0"));
 }
 
-fn to_disk(dir: &TestDir, config: &Path, archive: &Path) -> std::process::Output {
-    ferry_at(dir.path())
-        .args(["mirror", "-c"])
-        .arg(config)
-        .arg(format!("file://{}", archive.display()))
-        .args(["--src-tls-verify=false", "--retry-delay", "50ms"])
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn charts_travel_in_the_archive_and_disk_to_mirror_needs_no_chart_server() {
     let dir = TestDir::new("helm_disk");
     let (src, dst) = (TestRegistry::start(), TestRegistry::start());
-    let images = push_images(&dir, &src);
-    let webapp = package("webapp", &webapp_files(&images));
-    let server = StaticServer::start(repository_routes(&[("webapp", "1.2.0", &webapp)]));
+    let (images, webapp, server) = webapp_repository(&dir, &src);
     let yaml = repository_yaml(
         &format!("{}/repo", server.url()),
         "      - name: webapp\n        version: 1.2.0\n",
     );
     let config: PathBuf = write_isc(dir.path(), &yaml);
     let archive = dir.join("archive");
-    assert_ok(&to_disk(&dir, &config, &archive));
+    assert_ok(&mirror_to_disk(&dir, &config, &archive, &[], &[]));
     let asked = server.requests().len();
 
     let describe = ferry_at(dir.path())
@@ -566,15 +561,7 @@ fn charts_travel_in_the_archive_and_disk_to_mirror_needs_no_chart_server() {
         "describe lists the chart: {described}"
     );
 
-    let pushed = ferry_at(dir.path())
-        .args(["mirror", "-c"])
-        .arg(&config)
-        .arg("--from")
-        .arg(format!("file://{}", archive.display()))
-        .arg(format!("docker://{}/mirror", dst.host()))
-        .args(["--dest-tls-verify=false", "--retry-delay", "50ms"])
-        .output()
-        .unwrap();
+    let pushed = disk_to_mirror(&dir, &config, &archive, &format!("{}/mirror", dst.host()));
     assert_ok(&pushed);
     assert_eq!(
         server.requests().len(),

@@ -315,14 +315,9 @@ fn releases_cross_the_air_gap_and_disk_to_mirror_asks_no_graph() {
     let server = ReleaseServer::signed(&dir, &src, &[&payload]);
     let config = write_isc(dir.path(), "  platform:\n    channels:\n    - name: stable-4.18\n");
     let archive = dir.join("archive");
-    let m2d = ferry_at(dir.path())
-        .envs(server.env())
-        .args(["mirror", "-c"])
-        .arg(&config)
-        .arg(format!("file://{}", archive.display()))
-        .args(["--src-tls-verify=false", "--retry-delay", "50ms"])
-        .output()
-        .unwrap();
+    let env = server.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let m2d = mirror_to_disk(&dir, &config, &archive, &env, &[]);
     assert_ok(&m2d);
     let describe = ferry_at(dir.path())
         .arg("describe")
@@ -341,15 +336,7 @@ fn releases_cross_the_air_gap_and_disk_to_mirror_asks_no_graph() {
         "{described}"
     );
     let asked = server.requests().len();
-    let d2m = ferry_at(dir.path())
-        .args(["mirror", "-c"])
-        .arg(&config)
-        .arg("--from")
-        .arg(format!("file://{}", archive.display()))
-        .arg(format!("docker://{}/mirror", dst.host()))
-        .args(["--dest-tls-verify=false", "--retry-delay", "50ms"])
-        .output()
-        .unwrap();
+    let d2m = disk_to_mirror(&dir, &config, &archive, &format!("{}/mirror", dst.host()));
     assert_ok(&d2m);
     assert_eq!(
         server.requests().len(),

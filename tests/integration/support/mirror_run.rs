@@ -108,3 +108,31 @@ pub fn mirror_to_registry_with_env(
         .expect("run ferry");
     MirrorRun { workspace, output }
 }
+
+/// `ferry mirror -c CONFIG file://ARCHIVE` (mirror-to-disk) with source TLS verification off, 50 ms retry delays,
+/// `env` for ferry and `extra` arguments.
+pub fn mirror_to_disk(dir: &TestDir, config: &Path, archive: &Path, env: &[(&str, &str)], extra: &[&str]) -> Output {
+    ferry_at(dir.path())
+        .envs(env.iter().copied())
+        .args(["mirror", "-c"])
+        .arg(config)
+        .arg(format!("file://{}", archive.display()))
+        .args(["--src-tls-verify=false", "--retry-delay", "50ms"])
+        .args(extra)
+        .output()
+        .expect("run ferry")
+}
+
+/// `ferry mirror -c CONFIG --from file://ARCHIVE docker://DESTINATION` (disk-to-mirror) with destination TLS
+/// verification off and 50 ms retry delays.
+pub fn disk_to_mirror(dir: &TestDir, config: &Path, archive: &Path, destination: &str) -> Output {
+    ferry_at(dir.path())
+        .args(["mirror", "-c"])
+        .arg(config)
+        .arg("--from")
+        .arg(format!("file://{}", archive.display()))
+        .arg(format!("docker://{destination}"))
+        .args(["--dest-tls-verify=false", "--retry-delay", "50ms"])
+        .output()
+        .expect("run ferry")
+}
