@@ -10,6 +10,7 @@ use super::funcs;
 use super::parse::{parse, Arg, Branch, Node, Pipe};
 use super::value::{print, sorted, truth, FILES_MARKER, GLOB_MARKER};
 use super::TemplateSet;
+use crate::helm::template::Failure;
 
 /// Steps (nodes, commands, iterations) one render may take.
 const STEP_BUDGET: u64 = 20_000_000;
@@ -332,7 +333,7 @@ impl<'s> Executor<'s> {
         }
         values.extend(last);
         self.method(&receiver, name, &values)
-            .map_err(|reason| frame.error(reason))
+            .map_err(|reason| frame.error(reason.to_string()))
     }
 
     fn operand(&mut self, frame: &mut Frame, arg: &Arg, dot: &Value) -> Result<Value, ExecError> {
@@ -365,9 +366,9 @@ impl<'s> Executor<'s> {
         }
         for field in fields {
             value = match value {
-                Value::Object(ref map) if map.contains_key(FILES_MARKER) && is_files_method(field) => {
-                    self.method(&value, field, &[]).map_err(|reason| frame.error(reason))?
-                }
+                Value::Object(ref map) if map.contains_key(FILES_MARKER) && is_files_method(field) => self
+                    .method(&value, field, &[])
+                    .map_err(|reason| frame.error(reason.to_string()))?,
                 Value::Object(mut map) => map.remove(field).unwrap_or(Value::Null),
                 Value::Null => return Err(frame.error(format!("nil pointer evaluating interface {{}}.{field}"))),
                 other => {
@@ -444,7 +445,7 @@ fn files_view(object: &Map<String, Value>) -> (String, Vec<String>) {
 
 impl Executor<'_> {
     /// The methods of Helm's built-in objects: `.Files` and `.Capabilities.APIVersions`.
-    fn method(&self, receiver: &Value, name: &str, args: &[Value]) -> Result<Value, String> {
+    fn method(&self, receiver: &Value, name: &str, args: &[Value]) -> Result<Value, Failure> {
         let text_arg = || args.first().map(print).unwrap_or_default();
         match (receiver, name) {
             (Value::Array(list), "Has") => Ok(Value::Bool(
@@ -453,11 +454,14 @@ impl Executor<'_> {
             (Value::Object(object), _) if object.contains_key(FILES_MARKER) && is_files_method(name) => {
                 self.files_method(object, name, &text_arg())
             }
-            _ => Err(format!("{name} is not a method of {}", super::value::kind(receiver))),
+            _ => Err(Failure::new(format!(
+                "{name} is not a method of {}",
+                super::value::kind(receiver)
+            ))),
         }
     }
 
-    fn files_method(&self, object: &Map<String, Value>, name: &str, arg: &str) -> Result<Value, String> {
+    fn files_method(&self, object: &Map<String, Value>, name: &str, arg: &str) -> Result<Value, Failure> {
         let (chart, globs) = files_view(object);
         let patterns = globs
             .iter()
@@ -496,7 +500,7 @@ impl Executor<'_> {
                     .collect();
                 funcs::to_yaml(&Value::Object(entries)).map(Value::String)
             }
-            _ => Err(format!("{name} is not a method of .Files")),
+            _ => Err(Failure::new(format!("{name} is not a method of .Files"))),
         }
     }
 }

@@ -18,6 +18,29 @@ pub(crate) use exec::Executor;
 use parse::Node;
 pub(crate) use parse::ParseError;
 
+/// Why a function, a method or an action's text failed: the message a chart's author would read from Helm.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Failure(String);
+
+impl Failure {
+    pub(crate) fn new(message: impl Into<String>) -> Failure {
+        Failure(message.into())
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure(message)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Failure {
+        Failure(message.to_string())
+    }
+}
+
 /// Parsed templates by name (each file's body and everything it `define`s), and the files of each chart.
 #[derive(Debug, Default)]
 pub(crate) struct TemplateSet {

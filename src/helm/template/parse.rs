@@ -2,6 +2,7 @@
 //! pipelines of commands, variables, and the control structures `if`/`else if`/`range`/`with`/`define`/`template`/
 //! `block`/`break`/`continue`.
 
+use crate::helm::template::Failure;
 use serde_json::Number;
 
 /// Where parsing failed: the template, its line, and why.
@@ -150,7 +151,7 @@ fn split_actions(name: &str, text: &str) -> Result<Vec<Item>, ParseError> {
             let tokens = lex(body).map_err(|reason| ParseError {
                 template: name.into(),
                 line,
-                reason,
+                reason: reason.to_string(),
             })?;
             items.push(Item::Action { tokens, line });
         }
@@ -209,7 +210,7 @@ fn skip_quoted(bytes: &[u8], start: usize, quote: u8) -> Option<usize> {
     None
 }
 
-fn lex(body: &str) -> Result<Vec<Token>, String> {
+fn lex(body: &str) -> Result<Vec<Token>, Failure> {
     let chars: Vec<char> = body.chars().collect();
     let mut tokens = Vec::new();
     let mut i = 0;
@@ -245,7 +246,7 @@ fn punctuation(chars: &[char], i: usize) -> Option<(Token, usize)> {
 }
 
 /// A string, character, dot, field chain, variable, number or word at `i`.
-fn operand_token(chars: &[char], i: usize) -> Result<(Token, usize), String> {
+fn operand_token(chars: &[char], i: usize) -> Result<(Token, usize), Failure> {
     let c = chars[i];
     Ok(match c {
         '"' | '`' => {
@@ -257,7 +258,7 @@ fn operand_token(chars: &[char], i: usize) -> Result<(Token, usize), String> {
             let mut it = text.chars();
             match (it.next(), it.next()) {
                 (Some(ch), None) => (Token::Char(ch), next),
-                _ => return Err(format!("bad character constant '{text}'")),
+                _ => return Err(Failure::new(format!("bad character constant '{text}'"))),
             }
         }
         '.' if chars.get(i + 1).is_none_or(|n| !n.is_alphanumeric() && *n != '_') => (Token::Dot, i + 1),
@@ -282,7 +283,7 @@ fn operand_token(chars: &[char], i: usize) -> Result<(Token, usize), String> {
             let end = word_end(chars, i);
             (Token::Word(chars[i..end].iter().collect()), end)
         }
-        _ => return Err(format!("unexpected `{c}` in action")),
+        _ => return Err(Failure::new(format!("unexpected `{c}` in action"))),
     })
 }
 
@@ -317,7 +318,7 @@ fn field_chain(chars: &[char], start: usize) -> (Vec<String>, usize) {
 }
 
 /// A quoted string (`"..."` with Go escapes, `` `...` `` raw, `'c'`) starting at `start`.
-fn string_literal(chars: &[char], start: usize) -> Result<(String, usize), String> {
+fn string_literal(chars: &[char], start: usize) -> Result<(String, usize), Failure> {
     let quote = chars[start];
     let mut out = String::new();
     let mut i = start + 1;
@@ -343,7 +344,7 @@ fn string_literal(chars: &[char], start: usize) -> Result<(String, usize), Strin
                     out.push(char::from_u32(code).ok_or("bad escape")?);
                     i += len;
                 }
-                other => return Err(format!("unknown escape \\{other}")),
+                other => return Err(Failure::new(format!("unknown escape \\{other}"))),
             }
             continue;
         }

@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 
+use crate::helm::template::Failure;
 use serde_json::{Map, Number, Value};
 
 /// The key that marks a `.Files` object (the chart whose files it serves, with methods `Get`, `Glob`...).
@@ -119,18 +120,18 @@ pub(crate) fn equal(a: &Value, b: &Value) -> bool {
 }
 
 /// Go's ordering for `lt`/`gt`: numbers and strings (other kinds do not compare).
-pub(crate) fn compare(a: &Value, b: &Value) -> Result<Ordering, String> {
+pub(crate) fn compare(a: &Value, b: &Value) -> Result<Ordering, Failure> {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x
             .as_f64()
             .partial_cmp(&y.as_f64())
-            .ok_or_else(|| "incomparable numbers".to_string()),
+            .ok_or_else(|| Failure::new("incomparable numbers")),
         (Value::String(x), Value::String(y)) => Ok(x.cmp(y)),
-        _ => Err(format!(
+        _ => Err(Failure::new(format!(
             "incompatible types for comparison: {} and {}",
             kind(a),
             kind(b)
-        )),
+        ))),
     }
 }
 

@@ -5,14 +5,15 @@ use serde_json::{Map, Value};
 
 use super::{arg, last, text_arg};
 use crate::helm::template::value::{kind, number, print, sorted, sorted_deep, to_f64, to_i64, truth};
+use crate::helm::template::Failure;
 
 /// Helm's `toYaml`: the value as YAML without the trailing newline.
-pub(in crate::helm::template) fn to_yaml(value: &Value) -> Result<String, String> {
+pub(in crate::helm::template) fn to_yaml(value: &Value) -> Result<String, Failure> {
     let text = serde_yaml::to_string(&sorted_deep(value)).map_err(|e| e.to_string())?;
     Ok(text.trim_end_matches('\n').to_string())
 }
 
-pub(super) fn call(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
+pub(super) fn call(name: &str, args: &[Value]) -> Result<Option<Value>, Failure> {
     for family in [go_builtins, collections, dictionaries, conversions, math] {
         if let Some(value) = family(name, args)? {
             return Ok(Some(value));
@@ -30,14 +31,14 @@ fn list(value: &Value) -> Vec<Value> {
 }
 
 /// Go's `len`, `index` and `slice`.
-fn go_builtins(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
+fn go_builtins(name: &str, args: &[Value]) -> Result<Option<Value>, Failure> {
     Ok(Some(match name {
         "len" => Value::from(match arg(args, 0) {
             Value::String(s) => s.len(),
             Value::Array(a) => a.len(),
             Value::Object(o) => o.len(),
             Value::Null => 0,
-            other => return Err(format!("len of {}", kind(other))),
+            other => return Err(Failure::new(format!("len of {}", kind(other)))),
         }),
         "index" => index(args)?,
         "slice" => slice(args)?,
@@ -46,7 +47,7 @@ fn go_builtins(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
 }
 
 /// sprig's list functions (the list comes last where sprig pipes it).
-fn collections(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
+fn collections(name: &str, args: &[Value]) -> Result<Option<Value>, Failure> {
     let items = || list(last(args));
     Ok(Some(match name {
         "list" | "tuple" => Value::Array(args.to_vec()),
@@ -114,7 +115,7 @@ fn collections(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
     }))
 }
 
-fn index(args: &[Value]) -> Result<Value, String> {
+fn index(args: &[Value]) -> Result<Value, Failure> {
     let mut current = arg(args, 0).clone();
     for key in args.iter().skip(1) {
         current = match (&current, key) {
@@ -127,13 +128,13 @@ fn index(args: &[Value]) -> Result<Value, String> {
                     .ok_or(format!("index {i} out of range"))?
             }
             (Value::Null, _) => Value::Null,
-            (other, _) => return Err(format!("can't index item of type {}", kind(other))),
+            (other, _) => return Err(Failure::new(format!("can't index item of type {}", kind(other)))),
         };
     }
     Ok(current)
 }
 
-fn slice(args: &[Value]) -> Result<Value, String> {
+fn slice(args: &[Value]) -> Result<Value, Failure> {
     let bound = |n: usize, len: usize| {
         args.get(n).map_or(Ok(if n == 1 { 0 } else { len }), |v| {
             usize::try_from(to_i64(v))
@@ -153,7 +154,7 @@ fn slice(args: &[Value]) -> Result<Value, String> {
             let (from, to) = (bound(1, text.len())?, bound(2, text.len())?);
             Ok(Value::String(text.get(from..to).unwrap_or("").to_string()))
         }
-        other => Err(format!("can't slice item of type {}", kind(other))),
+        other => Err(Failure::new(format!("can't slice item of type {}", kind(other)))),
     }
 }
 
@@ -210,7 +211,7 @@ fn object(value: &Value) -> Map<String, Value> {
 
 /// sprig's dictionary functions. `set`, `unset` and `merge` return the changed map; the executor writes it back
 /// to the variable it came from, which is how Go's shared maps behave for charts.
-fn dictionaries(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
+fn dictionaries(name: &str, args: &[Value]) -> Result<Option<Value>, Failure> {
     Ok(Some(match name {
         "dict" => Value::Object(
             args.chunks(2)
@@ -308,7 +309,7 @@ fn dig(args: &[Value]) -> Value {
 }
 
 /// Type conversions, YAML and JSON, kinds and semantic versions.
-fn conversions(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
+fn conversions(name: &str, args: &[Value]) -> Result<Option<Value>, Failure> {
     let subject = last(args);
     Ok(Some(match name {
         "toString" => Value::String(print(subject)),
@@ -367,7 +368,7 @@ fn error_map(message: &str) -> Value {
 
 /// A Masterminds-style constraint (`>=1.16.0-0`, `>= 1.19 < 2`, `<1.25-0`, `^1.2 || ~2.0`) against a version
 /// (`v1.31.0`).
-fn semver_matches(constraint: &str, version: &str) -> Result<bool, String> {
+fn semver_matches(constraint: &str, version: &str) -> Result<bool, Failure> {
     let version = parse_version(version)?;
     let stable = semver::Version::new(version.major, version.minor, version.patch);
     for alternative in constraint.split("||") {
@@ -406,7 +407,7 @@ fn comparators(alternative: &str) -> Vec<String> {
     out
 }
 
-fn parse_version(text: &str) -> Result<semver::Version, String> {
+fn parse_version(text: &str) -> Result<semver::Version, Failure> {
     let text = text.trim().trim_start_matches('v');
     let mut parts: Vec<&str> = text.splitn(2, ['-', '+']).collect();
     let core = parts.remove(0);
@@ -417,10 +418,10 @@ fn parse_version(text: &str) -> Result<semver::Version, String> {
         _ => core.to_string(),
     };
     let rest = &text[core.len()..];
-    semver::Version::parse(&format!("{padded}{rest}")).map_err(|e| format!("version `{text}`: {e}"))
+    semver::Version::parse(&format!("{padded}{rest}")).map_err(|e| Failure::new(format!("version `{text}`: {e}")))
 }
 
-fn semver_object(text: &str) -> Result<Value, String> {
+fn semver_object(text: &str) -> Result<Value, Failure> {
     let version = parse_version(text)?;
     let mut map = Map::new();
     map.insert("Major".into(), Value::from(version.major));
@@ -433,7 +434,7 @@ fn semver_object(text: &str) -> Result<Value, String> {
 }
 
 /// sprig's math: integer functions truncate, `*f` functions keep floats.
-fn math(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
+fn math(name: &str, args: &[Value]) -> Result<Option<Value>, Failure> {
     let ints: Vec<i64> = args.iter().map(to_i64).collect();
     let floats: Vec<f64> = args.iter().map(to_f64).collect();
     let first = ints.first().copied().unwrap_or(0);

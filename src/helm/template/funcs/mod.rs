@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::exec::{Executor, Frame};
 use super::value::{compare, equal, print, truth};
+use crate::helm::template::Failure;
 
 pub(super) use data::to_yaml;
 pub(super) use text::{base64, glob_regex};
@@ -43,7 +44,7 @@ pub(super) fn call(
     name: &str,
     args: Vec<Value>,
     _dot: &Value,
-) -> Result<Value, String> {
+) -> Result<Value, Failure> {
     let name = name
         .strip_prefix("must")
         .filter(|rest| rest.starts_with(char::is_uppercase))
@@ -66,11 +67,11 @@ pub(super) fn call(
     if let Some(value) = data::call(&name, &args)? {
         return Ok(value);
     }
-    Err(format!("function \"{name}\" not defined"))
+    Err(Failure::new(format!("function \"{name}\" not defined")))
 }
 
 /// Helm's own functions.
-fn helm(exec: &mut Executor<'_>, frame: &mut Frame, name: &str, args: &[Value]) -> Result<Option<Value>, String> {
+fn helm(exec: &mut Executor<'_>, frame: &mut Frame, name: &str, args: &[Value]) -> Result<Option<Value>, Failure> {
     Ok(Some(match name {
         "include" => {
             let template = text_arg(args, 0);
@@ -86,11 +87,11 @@ fn helm(exec: &mut Executor<'_>, frame: &mut Frame, name: &str, args: &[Value]) 
         "required" => {
             let value = arg(args, 1);
             if value.is_null() || value.as_str() == Some("") {
-                return Err(text_arg(args, 0));
+                return Err(text_arg(args, 0).into());
             }
             value.clone()
         }
-        "fail" => return Err(text_arg(args, 0)),
+        "fail" => return Err(text_arg(args, 0).into()),
         // A render without a cluster: lookups find nothing, as `helm template` does.
         "lookup" => Value::Object(serde_json::Map::new()),
         _ => return Ok(None),
@@ -98,7 +99,7 @@ fn helm(exec: &mut Executor<'_>, frame: &mut Frame, name: &str, args: &[Value]) 
 }
 
 /// Go's comparison and logic built-ins, and sprig's defaults.
-fn logic(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
+fn logic(name: &str, args: &[Value]) -> Result<Option<Value>, Failure> {
     Ok(Some(match name {
         "not" => Value::Bool(!truth(arg(args, 0))),
         "eq" => {

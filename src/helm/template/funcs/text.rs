@@ -9,13 +9,14 @@ use sha2::Digest as _;
 
 use super::{arg, last, text_arg};
 use crate::helm::template::value::{print, print_number, to_i64};
+use crate::helm::template::Failure;
 
 pub(in crate::helm::template) fn base64(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
 }
 
 /// A shell glob (`*`, `?`, `**`) as an anchored regular expression, for `.Files.Glob`.
-pub(in crate::helm::template) fn glob_regex(glob: &str) -> Result<Regex, String> {
+pub(in crate::helm::template) fn glob_regex(glob: &str) -> Result<Regex, Failure> {
     let mut pattern = String::from("^");
     let mut chars = glob.chars().peekable();
     while let Some(c) = chars.next() {
@@ -30,14 +31,14 @@ pub(in crate::helm::template) fn glob_regex(glob: &str) -> Result<Regex, String>
         }
     }
     pattern.push('$');
-    Regex::new(&pattern).map_err(|e| e.to_string())
+    Regex::new(&pattern).map_err(|e| Failure::new(e.to_string()))
 }
 
 fn string(text: impl Into<String>) -> Value {
     Value::String(text.into())
 }
 
-pub(super) fn call(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
+pub(super) fn call(name: &str, args: &[Value]) -> Result<Option<Value>, Failure> {
     if let Some(value) = strings(name, args)? {
         return Ok(Some(value));
     }
@@ -48,7 +49,7 @@ pub(super) fn call(name: &str, args: &[Value]) -> Result<Option<Value>, String> 
 }
 
 /// sprig's string functions; the string operated on comes last (the pipeline's value).
-fn strings(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
+fn strings(name: &str, args: &[Value]) -> Result<Option<Value>, Failure> {
     let subject = || print(last(args));
     Ok(Some(match name {
         "upper" => string(subject().to_uppercase()),
@@ -119,7 +120,7 @@ fn strings(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
 }
 
 /// Printing, encodings, hashes, and the fixed stand-ins for dates, random values and generated secrets.
-fn formatting(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
+fn formatting(name: &str, args: &[Value]) -> Result<Option<Value>, Failure> {
     Ok(Some(match name {
         "print" => string(go_print(args)),
         "println" => string(args.iter().map(print).collect::<Vec<_>>().join(" ") + "\n"),
@@ -176,7 +177,7 @@ fn formatting(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
     }))
 }
 
-fn regexes(name: &str, args: &[Value]) -> Result<Option<Value>, String> {
+fn regexes(name: &str, args: &[Value]) -> Result<Option<Value>, Failure> {
     let compile = || Regex::new(&text_arg(args, 0)).map_err(|e| e.to_string());
     Ok(Some(match name {
         "regexMatch" => Value::Bool(compile()?.is_match(&text_arg(args, 1))),
