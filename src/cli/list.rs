@@ -5,12 +5,10 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::args::{ListOperatorsArgs, OutputFormat};
-use crate::auth::{AuthError, CredentialStore};
 use crate::catalog::listing::{self, catalog_source, CatalogSourceError, ListingError, LoadedCatalog, PackageListing};
 use crate::image::PlatformFilter;
 use crate::plan::ImageSource;
 use crate::reference::Location;
-use crate::registries_conf::{RegistriesConf, RegistriesConfError};
 use crate::registry::{ClientOptions, RegistryError};
 use crate::source::Sources;
 use crate::store::archive::{ArchiveError, ArchiveReader};
@@ -19,9 +17,7 @@ use crate::store::archive::{ArchiveError, ArchiveReader};
 #[derive(Debug, thiserror::Error)]
 enum ListError {
     #[error(transparent)]
-    Auth(#[from] AuthError),
-    #[error(transparent)]
-    RegistriesConf(#[from] RegistriesConfError),
+    Setup(#[from] crate::source::SetupError),
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error("--from must be file://DIR")]
@@ -75,16 +71,18 @@ async fn list(args: &ListOperatorsArgs) -> Result<String, ListError> {
 
 /// Where the catalog is read from: the archive (`--from`), an OCI layout, or a registry.
 fn open_sources(args: &ListOperatorsArgs) -> Result<(ImageSource, Sources), ListError> {
-    let credentials = Arc::new(CredentialStore::discover(args.registry.authfile.as_deref())?);
     let options = ClientOptions {
         tls_verify: args.registry.src_tls_verify,
         ..ClientOptions::default()
     };
-    let mirrors = RegistriesConf::load(args.registry.registries_conf.as_deref())?;
-    for warning in mirrors.warnings() {
+    let mut sources = Sources::from_files(
+        args.registry.authfile.as_deref(),
+        args.registry.registries_conf.as_deref(),
+        options,
+    )?;
+    for warning in sources.mirrors.warnings() {
         eprintln!("warning: {warning}");
     }
-    let mut sources = Sources::new(credentials, options, mirrors)?;
     let archive = match &args.from {
         Some(from) => {
             let Ok(Location::Directory(dir)) = from.parse::<Location>() else {

@@ -125,6 +125,32 @@ impl Sources {
     }
 }
 
+/// Why the sources of a command could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SetupError {
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    #[error(transparent)]
+    RegistriesConf(#[from] crate::registries_conf::RegistriesConfError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+impl Sources {
+    /// The sources every command sets up the same way: credentials from `authfile` (or the default auth files),
+    /// source mirrors from `registries_conf` (or the default), clients with `options`. What registries.conf holds
+    /// that ferry ignores is in `mirrors.warnings()`.
+    pub(crate) fn from_files(
+        authfile: Option<&std::path::Path>,
+        registries_conf: Option<&std::path::Path>,
+        options: ClientOptions,
+    ) -> Result<Sources, SetupError> {
+        let credentials = Arc::new(CredentialStore::discover(authfile)?);
+        let mirrors = RegistriesConf::load(registries_conf)?;
+        Ok(Sources::new(credentials, options, mirrors)?)
+    }
+}
+
 /// An image ferry built: new manifests and blobs, over an original image that supplies everything else (none
 /// when the image is self-contained, as a chart packaged as an OCI artifact).
 #[derive(Debug)]

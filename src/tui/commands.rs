@@ -15,7 +15,7 @@ use super::model::{
     BundleInfo, CatalogData, ChannelInfo, EndpointError, PackageInfo, RunMode, RunOutcome, RunResult, RunSettings,
 };
 use super::msg::{Msg, SaveError};
-use crate::auth::{AuthError, CredentialStore};
+use crate::auth::CredentialStore;
 use crate::catalog::extract::ExtractError;
 use crate::catalog::listing::{self, CatalogSourceError, ListingError, LoadedCatalog};
 use crate::config::{ConfigError, ImageSetConfiguration};
@@ -23,7 +23,7 @@ use crate::engine::EngineOptions;
 use crate::events::{Event, Reporter};
 use crate::image::{Platform, PlatformFilter};
 use crate::reference::Location;
-use crate::registries_conf::{RegistriesConf, RegistriesConfError};
+use crate::registries_conf::RegistriesConf;
 use crate::registry::{ClientOptions, RegistryClient, RegistryError, RetryPolicy};
 use crate::source::layers::LayerError;
 use crate::source::{SourceError, Sources};
@@ -66,11 +66,7 @@ pub(crate) struct LibraryOptions {
 #[derive(Debug, thiserror::Error)]
 enum SetupError {
     #[error(transparent)]
-    Auth(#[from] AuthError),
-    #[error(transparent)]
-    RegistriesConf(#[from] RegistriesConfError),
-    #[error(transparent)]
-    Registry(#[from] RegistryError),
+    Sources(#[from] crate::source::SetupError),
 }
 
 /// Why a catalog could not be loaded.
@@ -295,7 +291,6 @@ async fn resolve_channel(
 
 /// The source registry clients and mirrors of the TUI's options.
 fn shared_sources(options: &LibraryOptions) -> Result<SharedSources, SetupError> {
-    let credentials = CredentialStore::discover(options.authfile.as_deref())?;
     let client_options = ClientOptions {
         tls_verify: options.src_tls_verify,
         // Browsing: report a failure after a short wait rather than a minute of backoff.
@@ -306,8 +301,11 @@ fn shared_sources(options: &LibraryOptions) -> Result<SharedSources, SetupError>
         },
         ..ClientOptions::default()
     };
-    let mirrors = RegistriesConf::load(options.registries_conf.as_deref())?;
-    let sources = Sources::new(Arc::new(credentials), client_options, mirrors)?;
+    let sources = Sources::from_files(
+        options.authfile.as_deref(),
+        options.registries_conf.as_deref(),
+        client_options,
+    )?;
     Ok(SharedSources {
         credentials: sources.credentials,
         registry: sources.registry,

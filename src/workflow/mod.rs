@@ -124,6 +124,8 @@ pub(crate) enum WorkflowError {
     Auth(#[from] AuthError),
     #[error(transparent)]
     RegistriesConf(#[from] RegistriesConfError),
+    #[error(transparent)]
+    Sources(#[from] crate::source::SetupError),
     #[error("the destination cannot be used: {0}")]
     Destination(RegistryError),
     #[error(transparent)]

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use super::{Failure, MirrorRequest, ReleaseSignatures, WorkflowError, Workspace};
-use crate::auth::CredentialStore;
 use crate::collect::helm::{self, ChartRecord, ChartSources};
 use crate::collect::operator::{self, CatalogTarget};
 use crate::collect::release::{self, PlannedRelease, SignaturePolicy};
@@ -12,7 +11,6 @@ use crate::collect::{additional, graph_image, CollectContext, Excluded};
 use crate::config::{self, ImageSetConfiguration};
 use crate::events::{Event, Reporter};
 use crate::plan::{ImageDestination, ImageOrigin, MirrorPlan};
-use crate::registries_conf::RegistriesConf;
 use crate::registry::{ClientOptions, DocumentClient, RegistryClient, RetryObserver};
 use crate::release::signature_store::SignatureStore;
 use crate::resources::release::FcosGraphRecord;
@@ -262,19 +260,17 @@ pub(super) fn connect(
     request: &MirrorRequest,
     reporter: &Arc<dyn Reporter>,
 ) -> Result<(Sources, Arc<RegistryClient>), WorkflowError> {
-    let credentials = Arc::new(CredentialStore::discover(request.authfile.as_deref())?);
-    let mirrors = RegistriesConf::load(request.registries_conf.as_deref())?;
-    for warning in mirrors.warnings() {
+    let sources = Sources::from_files(
+        request.authfile.as_deref(),
+        request.registries_conf.as_deref(),
+        client_options(request, request.src_tls_verify, reporter),
+    )?;
+    for warning in sources.mirrors.warnings() {
         reporter.event(Event::Warning(warning.clone()));
     }
-    let sources = Sources::new(
-        credentials.clone(),
-        client_options(request, request.src_tls_verify, reporter),
-        mirrors,
-    )?;
     let destination = Arc::new(RegistryClient::new(
         client_options(request, request.dest_tls_verify, reporter),
-        credentials,
+        sources.credentials.clone(),
     )?);
     Ok((sources, destination))
 }
