@@ -705,6 +705,17 @@ impl RunProgress {
     }
 }
 
+/// One line of the Preview screen; the view styles them, `update` scrolls over them: one layout for both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PreviewLine {
+    Valid,
+    Problems(usize),
+    Problem { field: String, message: String },
+    Help(String),
+    Blank,
+    Yaml(String),
+}
+
 /// A row of the Helm charts pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ChartRow {
@@ -832,6 +843,28 @@ impl Model {
         isc.spec.mirror.platform = self.releases.clone();
         isc.spec.mirror.helm = self.helm.clone();
         isc
+    }
+
+    /// The Preview screen's lines: the verdict, each problem with its help, then the configuration's YAML.
+    pub(crate) fn preview(&self) -> Vec<PreviewLine> {
+        let isc = self.isc();
+        let issues = isc.check();
+        let mut lines = Vec::new();
+        if issues.is_empty() {
+            lines.push(PreviewLine::Valid);
+        } else {
+            lines.push(PreviewLine::Problems(issues.len()));
+            for issue in issues {
+                lines.push(PreviewLine::Problem {
+                    field: issue.field,
+                    message: issue.message,
+                });
+                lines.push(PreviewLine::Help(issue.help));
+            }
+        }
+        lines.push(PreviewLine::Blank);
+        lines.extend(isc.to_yaml().lines().map(|line| PreviewLine::Yaml(line.to_string())));
+        lines
     }
 
     /// The rows of the Helm charts pane: each chart of each repository (a repository without charts is one row:

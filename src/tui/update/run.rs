@@ -4,7 +4,7 @@ use super::*;
 
 pub(super) fn preview_key(model: &mut Model, key: KeyEvent) {
     let scroll = usize::from(model.preview_scroll);
-    let lines = model.isc().to_yaml().lines().count() + model.isc().check().len() + 2;
+    let lines = model.preview().len();
     if let Some(mv) = movement(&key) {
         model.preview_scroll = u16::try_from(moved(scroll, lines, mv)).unwrap_or(u16::MAX);
     } else if key.code == KeyCode::Esc {

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::columns::{details, draw_details, widest, Columns, Widths};
 use super::{fit, pane_block, Theme};
 use crate::config::{AdditionalImage, ReleasePlatform, RELEASE_ARCHITECTURES};
-use crate::tui::model::{ChartRow, Model, Pane, Resolved};
+use crate::tui::model::{ChartRow, Model, Pane, PreviewLine, Resolved};
 
 fn table_state(cursor: usize, len: usize) -> TableState {
     TableState::default().with_selected((len > 0).then_some(cursor.min(len.saturating_sub(1))))
@@ -395,35 +395,14 @@ fn kept_notes(releases: &ReleasePlatform, theme: &Theme) -> Vec<Line<'static>> {
 
 pub(super) fn draw_preview(model: &Model, theme: &Theme, frame: &mut Frame, area: Rect) {
     let focused = model.focus == Pane::Preview;
-    let isc = model.isc();
-    let issues = isc.check();
     let title = if model.is_dirty() {
         format!(" Preview · {} (unsaved) ", model.output.display())
     } else {
         format!(" Preview · {} ", model.output.display())
     };
     let block = pane_block(title, focused, theme);
-    let mut lines: Vec<Line> = Vec::new();
-    if issues.is_empty() {
-        lines.push(Line::styled("✓ valid: ctrl-s writes it", theme.success()));
-    } else {
-        lines.push(Line::styled(
-            format!("✗ {} problem(s): ctrl-s refuses to write it", issues.len()),
-            theme.error(),
-        ));
-        for issue in &issues {
-            lines.push(Line::styled(
-                format!("  {}: {}", issue.field, issue.message),
-                theme.error(),
-            ));
-            lines.push(Line::styled(format!("    help: {}", issue.help), theme.dim()));
-        }
-    }
-    lines.push(Line::raw(""));
-    let yaml = isc.to_yaml();
-    for line in yaml.lines() {
-        lines.push(yaml_line(line, theme));
-    }
+    let preview = model.preview();
+    let lines: Vec<Line> = preview.iter().map(|line| preview_line(line, theme)).collect();
     frame.render_widget(
         Paragraph::new(Text::from(lines))
             .block(block)
@@ -431,6 +410,21 @@ pub(super) fn draw_preview(model: &Model, theme: &Theme, frame: &mut Frame, area
             .scroll((model.preview_scroll, 0)),
         area,
     );
+}
+
+/// One preview line, styled.
+fn preview_line<'a>(line: &'a PreviewLine, theme: &Theme) -> Line<'a> {
+    match line {
+        PreviewLine::Valid => Line::styled("✓ valid: ctrl-s writes it", theme.success()),
+        PreviewLine::Problems(count) => Line::styled(
+            format!("✗ {count} problem(s): ctrl-s refuses to write it"),
+            theme.error(),
+        ),
+        PreviewLine::Problem { field, message } => Line::styled(format!("  {field}: {message}"), theme.error()),
+        PreviewLine::Help(help) => Line::styled(format!("    help: {help}"), theme.dim()),
+        PreviewLine::Blank => Line::raw(""),
+        PreviewLine::Yaml(text) => yaml_line(text, theme),
+    }
 }
 
 /// Keys tinted, values plain.
