@@ -24,6 +24,7 @@ pub(crate) mod registry;
 pub(crate) mod release;
 pub(crate) mod report;
 pub(crate) mod resources;
+pub(crate) mod signature;
 pub(crate) mod source;
 pub(crate) mod store;
 pub(crate) mod sync;
