@@ -152,6 +152,12 @@ pub struct DescribeArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SignaturePolicy {
+    Strict,
+    BestEffort,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     Text,
     Json,
@@ -192,6 +198,20 @@ pub struct MirrorArgs {
     /// names (else Red Hat's release keys).
     #[arg(long)]
     pub ignore_release_signature: bool,
+
+    /// Leave image signatures, attestations and referrers behind (by default the cosign tags sha256-<hex>.sig,
+    /// .att and .sbom and the OCI 1.1 referrers of every mirrored manifest travel with it).
+    #[arg(long)]
+    pub remove_signatures: bool,
+
+    /// Verify every image's cosign signature with this public key (cosign.pub, ECDSA P-256) before mirroring.
+    #[arg(long, value_name = "KEY.pub")]
+    pub verify_signatures: Option<PathBuf>,
+
+    /// With --verify-signatures: strict fails an image without a valid signature (its group's exit bit);
+    /// best-effort reports it and mirrors it.
+    #[arg(long, value_enum, default_value = "strict", requires = "verify_signatures")]
+    pub signature_policy: SignaturePolicy,
 
     /// Mirror-to-disk: pack everything not shipped before this date (YYYY-MM-DD).
     #[arg(long, value_name = "YYYY-MM-DD")]

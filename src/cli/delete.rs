@@ -10,7 +10,7 @@ use crate::engine::EngineOptions;
 use crate::image::PlatformFilter;
 use crate::report::{human_bytes, CliReporter, Display, LogFile, LogLevel};
 use crate::workflow::delete::{self, ExecuteRequest, Executed, Generated};
-use crate::workflow::{delete_mode, workspace_directory, MirrorRequest, ReleaseSignatures, Workspace};
+use crate::workflow::{delete_mode, workspace_directory, ImageSignatures, MirrorRequest, ReleaseSignatures, Workspace};
 
 /// How blobs are reclaimed after manifests are deleted (the summary and the user guide say it).
 const GARBAGE_COLLECTION: &str = "blobs are reclaimed only by the registry's garbage collection: for the CNCF \
@@ -84,6 +84,11 @@ fn build_request(args: &DeleteArgs) -> Result<MirrorRequest, crate::workflow::En
         mode: delete_mode(&args.destination, workspace)?,
         dry_run: true,
         release_signatures: ReleaseSignatures::Skip,
+        // Planning a deletion finds images, not their signatures (--delete-signatures reads the destination's).
+        image_signatures: ImageSignatures {
+            copy: false,
+            ..ImageSignatures::default()
+        },
         cli_platforms: PlatformFilter::of(args.connection.registry.platforms.clone()),
         engine: EngineOptions {
             parallel_images: usize::from(args.parallel_images),

@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
-use super::args::{MirrorArgs, OutputFormat};
+use super::args::{MirrorArgs, OutputFormat, SignaturePolicy};
 use crate::engine::EngineOptions;
 use crate::image::PlatformFilter;
 use crate::report::{render_summary, summary_json, CliReporter, Display, LogFile, LogLevel};
-use crate::workflow::{self, EndpointError, Endpoints, MirrorRequest, Mode, ReleaseSignatures, RunSummary, Workspace};
+use crate::workflow::{
+    self, EndpointError, Endpoints, ImageSignatures, MirrorRequest, Mode, ReleaseSignatures, RunSummary, Workspace,
+};
 
 /// Exit code when the user interrupts the run.
 const INTERRUPTED: i32 = 130;
@@ -108,6 +110,11 @@ fn build_request(args: &MirrorArgs) -> Result<MirrorRequest, RequestError> {
         config_path: args.config.clone(),
         mode,
         dry_run: args.dry_run,
+        image_signatures: ImageSignatures {
+            copy: !args.remove_signatures,
+            verify_with: args.verify_signatures.clone(),
+            strict: args.signature_policy != SignaturePolicy::BestEffort,
+        },
         release_signatures: if args.ignore_release_signature {
             ReleaseSignatures::Ignore
         } else {

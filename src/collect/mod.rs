@@ -1,6 +1,7 @@
 //! Turning an ImageSetConfiguration into a mirror plan, one collector per config group.
 
 pub(crate) mod additional;
+pub(crate) mod attachments;
 pub(crate) mod graph_image;
 pub(crate) mod helm;
 pub(crate) mod operator;

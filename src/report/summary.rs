@@ -42,6 +42,14 @@ pub(crate) fn render_summary(summary: &RunSummary) -> String {
             summary.manifests_pushed
         );
     }
+    if summary.attachments > 0 {
+        let verb = if summary.dry_run { "planned" } else { "copied" };
+        let _ = writeln!(
+            out,
+            "signatures, attestations and referrers: {} {verb} with their images",
+            summary.attachments
+        );
+    }
     for excluded in &summary.excluded {
         let _ = writeln!(out, "not mirrored: {} ({})", excluded.image, excluded.reason);
     }
@@ -77,6 +85,7 @@ pub(crate) fn summary_json(summary: &RunSummary) -> serde_json::Value {
             "imagesPlanned": summary.images_planned,
             "imagesMirrored": summary.images_mirrored,
             "imagesUnchanged": summary.images_unchanged,
+            "signaturesAndReferrers": summary.attachments,
             "failures": summary.failures.len(),
             "blobsCopied": summary.blobs_copied,
             "blobsSkipped": summary.blobs_skipped,

@@ -448,6 +448,7 @@ fn request(
         mode,
         dry_run: settings.mode == RunMode::DryRun,
         release_signatures: crate::workflow::ReleaseSignatures::Verify,
+        image_signatures: crate::workflow::ImageSignatures::default(),
         cli_platforms: PlatformFilter::of(options.platforms.clone()),
         engine: EngineOptions::default(),
         src_tls_verify: options.src_tls_verify,

@@ -34,6 +34,8 @@ pub(crate) struct MirrorRequest {
     pub dry_run: bool,
     /// How release signatures are checked.
     pub release_signatures: ReleaseSignatures,
+    /// Image signatures, attestations and referrers: copied, and verified with a cosign key.
+    pub image_signatures: ImageSignatures,
     pub cli_platforms: PlatformFilter,
     pub engine: EngineOptions,
     pub src_tls_verify: bool,
@@ -51,6 +53,27 @@ pub(crate) enum ReleaseSignatures {
     Ignore,
     /// Signatures are not fetched at all: the run only plans (a deletion).
     Skip,
+}
+
+/// What a run does with image signatures, attestations and referrers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ImageSignatures {
+    /// Copy them with their images (`--remove-signatures` turns it off).
+    pub copy: bool,
+    /// `--verify-signatures KEY.pub`: a cosign public key every image's signature is verified with.
+    pub verify_with: Option<PathBuf>,
+    /// `--signature-policy strict`: an image without a valid signature fails (else it is reported).
+    pub strict: bool,
+}
+
+impl Default for ImageSignatures {
+    fn default() -> ImageSignatures {
+        ImageSignatures {
+            copy: true,
+            verify_with: None,
+            strict: true,
+        }
+    }
 }
 
 /// A registry and the namespace under it that receives the images.
@@ -140,6 +163,11 @@ pub(crate) enum WorkflowError {
     Resource(#[from] crate::resources::ResourceError),
     #[error("{0}")]
     Usage(String),
+    #[error("--verify-signatures {path}: {source}")]
+    SignatureKey {
+        path: PathBuf,
+        source: crate::signature::cosign::CosignError,
+    },
     #[error("cannot write {path}: {source}\n  help: check that the directory is writable and the disk is not full")]
     Io { path: PathBuf, source: std::io::Error },
 }
@@ -167,6 +195,8 @@ pub(crate) struct RunSummary {
     pub images_planned: usize,
     pub images_mirrored: usize,
     pub images_unchanged: usize,
+    /// Signatures, attestations and referrers among the images mirrored (or planned, in a dry run).
+    pub attachments: usize,
     pub failures: Vec<Failure>,
     pub excluded: Vec<Excluded>,
     pub blobs_copied: u64,

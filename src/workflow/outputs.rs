@@ -242,11 +242,26 @@ pub(super) fn finish(
 ) -> Result<RunSummary, WorkflowError> {
     summary.failures.extend(prepared.early_failures);
     name_charts(&mut summary.failures, &prepared.charts);
+    summary.attachments = count_attachments(&summary, &prepared.attachments);
     summary.images_planned = prepared.plan.jobs.len();
     summary.excluded = prepared.excluded;
     summary.elapsed = started.elapsed();
     summary.errors_file = write_errors_file(&prepared.workspace, started_at, &summary.failures)?;
     Ok(summary)
+}
+
+/// How many of the planned signatures, attestations and referrers reached the destination (were planned, in a dry
+/// run).
+fn count_attachments(summary: &RunSummary, attachments: &[ImageDestination]) -> usize {
+    if summary.dry_run {
+        return attachments.len();
+    }
+    let wanted: std::collections::BTreeSet<String> = attachments.iter().map(ToString::to_string).collect();
+    summary
+        .images
+        .iter()
+        .filter(|image| image.outcome != "failed" && wanted.contains(&image.destination))
+        .count()
 }
 
 /// A chart image that failed names the charts that deploy it.

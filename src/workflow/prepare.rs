@@ -1,9 +1,11 @@
 //! What every workflow does first: load and check the configuration, open the workspace, collect the plan,
 //! and connect to registries.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{Failure, MirrorRequest, ReleaseSignatures, WorkflowError, Workspace};
+use crate::collect::attachments::{self, Verification};
 use crate::collect::helm::{self, ChartRecord, ChartSources};
 use crate::collect::operator::{self, CatalogTarget};
 use crate::collect::release::{self, PlannedRelease, SignaturePolicy};
@@ -14,6 +16,7 @@ use crate::plan::{ImageDestination, ImageOrigin, MirrorPlan};
 use crate::registry::{ClientOptions, DocumentClient, RegistryClient, RetryObserver};
 use crate::release::signature_store::SignatureStore;
 use crate::resources::release::FcosGraphRecord;
+use crate::signature::cosign::CosignKey;
 use crate::source::spool::BlobSpool;
 use crate::source::Sources;
 
@@ -37,6 +40,8 @@ pub(super) struct Prepared {
     pub graph_image: Option<ImageDestination>,
     /// Helm charts planned, with the images each deploys.
     pub charts: Vec<ChartRecord>,
+    /// Where the signatures, attestations and referrers of the planned images go.
+    pub attachments: Vec<ImageDestination>,
 }
 
 /// Loads the configuration and collects the plan for a destination `registry`/`namespace` (empty for archives,
@@ -86,6 +91,7 @@ pub(super) fn prepare_config(
         fcos_graphs: Vec::new(),
         graph_image: None,
         charts: Vec::new(),
+        attachments: Vec::new(),
     })
 }
 
@@ -111,6 +117,64 @@ pub(super) async fn add_remote_content(
     add_releases(prepared, request, &context, sources, reporter).await?;
     add_operators(prepared, request, &context, sources, reporter).await;
     add_charts(prepared, request, &context, sources, reporter).await?;
+    add_attachments(prepared, request, sources, reporter).await
+}
+
+/// Plans the signatures, attestations and referrers of every planned registry image (unless
+/// `--remove-signatures`), verifying each image's signature first when a key is given: under the strict policy an
+/// image without a valid one leaves the plan and fails its group.
+async fn add_attachments(
+    prepared: &mut Prepared,
+    request: &MirrorRequest,
+    sources: &mut Sources,
+    reporter: &Arc<dyn Reporter>,
+) -> Result<(), WorkflowError> {
+    let options = &request.image_signatures;
+    let verification = match &options.verify_with {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(WorkflowError::io(path))?;
+            let key = CosignKey::from_pem(&text).map_err(|source| WorkflowError::SignatureKey {
+                path: path.clone(),
+                source,
+            })?;
+            Some(Verification {
+                key,
+                strict: options.strict,
+            })
+        }
+        None => None,
+    };
+    if !options.copy && verification.is_none() {
+        return Ok(());
+    }
+    let found = attachments::collect(&prepared.plan, sources, verification.as_ref(), reporter).await;
+    let rejected: BTreeMap<usize, String> = found.rejected.into_iter().collect();
+    let mut at = 0;
+    prepared.plan.jobs.retain(|job| {
+        let keep = match rejected.get(&at) {
+            Some(reason) => {
+                prepared.early_failures.push(Failure {
+                    image: job.source.to_string(),
+                    origin: job.origin,
+                    error: format!(
+                        "signature verification failed: {reason}\n  help: sign the image with the key's private half, \
+                         or pass --signature-policy best-effort to mirror it unverified"
+                    ),
+                });
+                false
+            }
+            None => true,
+        };
+        at += 1;
+        keep
+    });
+    if options.copy {
+        prepared.attachments = found.jobs.iter().map(|job| job.destination.clone()).collect();
+        prepared.plan.jobs.extend(found.jobs);
+        for built in found.built {
+            sources.built.insert(built.root.digest.clone(), built);
+        }
+    }
     Ok(())
 }
 

@@ -14,5 +14,6 @@ mod harness;
 mod helm;
 mod m2m;
 mod release;
+mod signatures;
 mod token_auth;
 mod tui;

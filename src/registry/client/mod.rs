@@ -368,6 +368,32 @@ impl RegistryClient {
         Ok(tags)
     }
 
+    /// The referrers of `digest` from the OCI 1.1 referrers API (an image index of descriptors); `None` when the
+    /// registry does not serve the API (404), as registries before OCI 1.1 do.
+    pub(crate) async fn referrers(
+        &self,
+        repo: Repo<'_>,
+        digest: &Digest,
+    ) -> Result<Option<RawManifest>, RegistryError> {
+        let path = format!("/v2/{}/referrers/{digest}", repo.path);
+        let operation = format!("GET referrers of {}", repo.image(digest.as_str()));
+        let response = self
+            .execute(repo, &[(repo.path, Access::Pull)], &operation, |http, base| {
+                http.get(format!("{base}{path}"))
+                    .header(ACCEPT, crate::image::media_type::OCI_INDEX)
+            })
+            .await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let response = self.expect_success(repo, &operation, response, "referrers").await?;
+        let bytes = read_limited(repo.registry, &operation, response).await?;
+        Ok(Some(RawManifest::new(
+            bytes,
+            Some(crate::image::media_type::OCI_INDEX),
+        )?))
+    }
+
     /// DELETE a manifest by digest (every tag that points at it goes with it). A manifest already gone is not an
     /// error; a registry that does not allow deletes says so, with the setting that allows them.
     pub(crate) async fn delete_manifest(&self, repo: Repo<'_>, digest: &Digest) -> Result<Deleted, RegistryError> {
