@@ -97,6 +97,14 @@ fn write_charts(out: &mut String, run: &ArchiveMetadata) {
     }
 }
 
+/// A tag that names a signature, an attestation or an SBOM (cosign), or an OCI 1.1 referrers fallback index.
+fn is_attachment_tag(tag: &str) -> bool {
+    tag.strip_prefix("sha256-").is_some_and(|rest| {
+        let hex = rest.split('.').next().unwrap_or(rest);
+        hex.len() == 64 && (rest.len() == 64 || [".sig", ".att", ".sbom"].iter().any(|s| rest.ends_with(s)))
+    })
+}
+
 fn run_bytes(run: &ArchiveMetadata) -> u64 {
     run.blobs.values().map(|location| location.size).sum()
 }
@@ -135,6 +143,10 @@ fn describe_text(dir: &Path, reader: &ArchiveReader) -> String {
         }
         write_releases(&mut out, run);
         write_charts(&mut out, run);
+        let attachments = run.images.iter().filter(|image| is_attachment_tag(&image.tag)).count();
+        if attachments > 0 {
+            let _ = writeln!(out, "  signatures, attestations and referrers: {attachments}");
+        }
         let _ = writeln!(out, "  images: {}", run.images.len());
         for image in &run.images {
             let platforms = if image.platforms.is_empty() {

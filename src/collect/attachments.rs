@@ -62,10 +62,15 @@ pub(crate) async fn collect(
                     pass.out.rejected.push((at, reason));
                 }
             }
-            ImageSource::Built { original, .. } => reporter.event(Event::Info(format!(
-                "{original}: its signatures and referrers name the original's digest, not the image ferry built; \
-                 they are not copied"
-            ))),
+            ImageSource::Built { digest, original } => {
+                // Only a rebuild of a registry image has an original whose signatures could have been copied.
+                if sources.built.get(digest).is_some_and(|built| built.base.is_some()) {
+                    reporter.event(Event::Info(format!(
+                        "{original}: its signatures and referrers name the original's digest, not the image ferry \
+                         rebuilt; they are not copied"
+                    )));
+                }
+            }
             ImageSource::Layout { .. } | ImageSource::Archive { .. } => {}
         }
     }

@@ -220,7 +220,16 @@ fn catalog_is_filtered_per_platform_rebuilt_and_its_images_mirrored() {
         "--src-tls-verify=false",
         "--dest-tls-verify=false",
     ];
-    assert_ok(&ferry(&dir, &args));
+    // A signature of the catalog's index names the original digest: it does not follow the rebuilt catalog.
+    let signature_tag = format!("{}.sig", fixture.catalog_index.replace(':', "-"));
+    multi_arch_image(dir.join("catalog-sig"), 950, &["linux/amd64"], false)
+        .push(&fixture.src.host(), &format!("redhat/test-catalog:{signature_tag}"));
+    let stderr = assert_ok(&ferry(&dir, &args));
+    assert!(
+        stderr.contains("not copied"),
+        "the skipped signatures are reported: {stderr}"
+    );
+    assert!(skopeo_inspect_raw(&dst.docker_ref(&format!("mirror/redhat/test-catalog:{signature_tag}"))).is_err());
 
     // The rebuilt index holds exactly the selected platforms.
     let index = raw_json(&dst.docker_ref("mirror/redhat/test-catalog:v1"));

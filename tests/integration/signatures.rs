@@ -178,6 +178,16 @@ fn signatures_travel_through_an_archive() {
     );
     let archive = dir.join("archive");
     assert_ok(&mirror_to_disk(&dir, &config, &archive, &[], &[]));
+    let describe = ferry_at(dir.path())
+        .arg("describe")
+        .arg(format!("file://{}", archive.display()))
+        .output()
+        .unwrap();
+    let described = String::from_utf8_lossy(&describe.stdout);
+    assert!(
+        described.contains("signatures, attestations and referrers: 1"),
+        "{described}"
+    );
     assert_ok(&disk_to_mirror(
         &dir,
         &config,
@@ -298,4 +308,70 @@ fn verification_keeps_what_the_key_signed_and_fails_the_rest_or_warns() {
     for name in ["good", "stranger", "unsigned", "other-digest"] {
         assert!(at("lenient", name), "{name} is mirrored under best-effort");
     }
+}
+
+/// A registry that serves the OCI 1.1 referrers API (a proxy answering the endpoint in front of one that does not):
+/// the referrer is found through the API, copied by digest, and a fallback tag built from the API's answer points
+/// at it at the destination, which has no API either.
+#[test]
+fn referrers_found_through_the_referrers_api_arrive_with_a_fallback_tag() {
+    let dir = TestDir::new("signatures_referrers_api");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let image = multi_arch_image(dir.join("img"), 531, &["linux/amd64"], false);
+    image.push(&src.host(), "apps/api:1");
+    let mut layout = LayoutBuilder::new(dir.join("attestation"));
+    let config = layout.add_typed_blob("application/vnd.oci.empty.v1+json", b"{}");
+    let layer = layout.add_typed_blob("application/vnd.in-toto+json", &random_bytes(9, 200));
+    let manifest = json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/vnd.in-toto+json",
+        "config": config.to_json(), "layers": [layer.to_json()],
+        "subject": {"mediaType": image.index.media_type, "digest": image.index.digest, "size": image.index.size},
+    });
+    let artifact = layout.add_typed_blob(OCI_MANIFEST, &serde_json::to_vec(&manifest).unwrap());
+    layout.tag(&artifact, "a");
+    push_layout_raw(
+        layout.dir(),
+        "a",
+        &src.host(),
+        &format!("apps/api@{}", artifact.digest),
+        None,
+    );
+    let mut entry = artifact.to_json();
+    entry["artifactType"] = json!("application/vnd.in-toto+json");
+    let answer =
+        serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [entry]})).unwrap();
+    let empty = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []})).unwrap();
+    let proxy = FaultProxy::start(
+        &src.host(),
+        FaultPlan {
+            // A registry with the API answers for every manifest: an empty index where nothing refers to it.
+            answers: vec![
+                (
+                    format!("/v2/apps/api/referrers/{}", image.index.digest),
+                    OCI_INDEX.into(),
+                    answer.clone(),
+                ),
+                (
+                    format!("/v2/apps/api/referrers/{}", image.manifests[0].digest),
+                    OCI_INDEX.into(),
+                    empty,
+                ),
+            ],
+            ..FaultPlan::default()
+        },
+    );
+    let yaml = additional_images(&[format!("{}/apps/api:1", proxy.host())]);
+    let run = mirror_to_registry(&dir, &yaml, &format!("{}/mirror", dst.host()), &[]);
+    run.assert_success();
+    let to = format!("docker://{}/mirror/apps/api", dst.host());
+    assert_eq!(
+        raw(&format!("{to}@{}", artifact.digest)),
+        raw(&format!("docker://{}/apps/api@{}", src.host(), artifact.digest)),
+        "the referrer arrives by digest"
+    );
+    let fallback = raw(&format!("{to}:{}", image.index.digest.replace(':', "-")));
+    assert_eq!(
+        fallback, answer,
+        "the fallback tag holds what the referrers API answered"
+    );
 }

@@ -46,6 +46,9 @@ pub struct FaultPlan {
     pub truncate_first: usize,
     /// Wait this long between the head and the body of every successful blob GET.
     pub hold_blob_bodies: Option<Duration>,
+    /// `(path, content type, body)`: answer GETs of exactly this path with 200 and this body instead of forwarding
+    /// them: an endpoint the registry behind lacks (e.g. the OCI 1.1 referrers API).
+    pub answers: Vec<(String, String, Vec<u8>)>,
 }
 
 /// Faults delivered so far.
@@ -69,6 +72,7 @@ enum Action {
     Status(u16),
     Reset,
     Forward { truncate: bool },
+    Answer { content_type: String, body: Vec<u8> },
 }
 
 #[derive(Default)]
@@ -86,6 +90,17 @@ struct State {
 impl State {
     fn decide(&mut self, head: &Head) -> Action {
         let plan = &self.plan;
+        let path = head.target().split('?').next().unwrap_or("");
+        if let Some((_, content_type, body)) = plan
+            .answers
+            .iter()
+            .find(|(p, _, _)| head.method() == "GET" && p == path)
+        {
+            return Action::Answer {
+                content_type: content_type.clone(),
+                body: body.clone(),
+            };
+        }
         let is_matching = plan
             .only_method
             .as_deref()
@@ -271,6 +286,15 @@ impl Ctx {
                 Ok(())
             }
             Action::Forward { truncate } => self.forward(client, head, had_body, body, truncate, what),
+            Action::Answer { content_type, body } => {
+                self.log(format!("{what} -> 200 (answered)"));
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                (&client).write_all(head.as_bytes())?;
+                (&client).write_all(&body)
+            }
         }
     }
 
