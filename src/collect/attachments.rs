@@ -8,7 +8,9 @@
 //! verified before anything is copied.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt;
 
 use crate::events::{Event, Reporter};
 use crate::image::manifest::{ManifestView, RawManifest};
@@ -19,6 +21,7 @@ use crate::registry::Repo;
 use crate::signature::cosign::{self, CosignKey};
 use crate::source::layers::read_small_blob;
 use crate::source::{BuiltImage, SourceReader, Sources};
+use crate::sync::Locked;
 
 /// cosign's tag suffixes: signatures, attestations, SBOMs.
 const COSIGN_SUFFIXES: [&str; 3] = ["sig", "att", "sbom"];
@@ -40,41 +43,60 @@ pub(crate) struct Attachments {
     pub rejected: Vec<(usize, String)>,
 }
 
-/// The attachments of every job of `plan` that comes from a registry.
+/// The attachments of every job of `plan` that comes from a registry, `parallel` images at a time.
 pub(crate) async fn collect(
     plan: &MirrorPlan,
     sources: &Sources,
     verification: Option<&Verification>,
+    parallel: usize,
     reporter: &Arc<dyn Reporter>,
 ) -> Attachments {
-    let mut pass = Pass {
+    let pass = Pass {
         sources,
         reporter,
-        tags: HashMap::new(),
-        referrers_api: HashMap::new(),
-        planned: BTreeSet::new(),
-        out: Attachments::default(),
+        tags: Mutex::new(HashMap::new()),
+        referrers_api: Mutex::new(HashMap::new()),
+        planned: Mutex::new(BTreeSet::new()),
+        out: Mutex::new(Attachments::default()),
     };
-    for (at, job) in plan.jobs.iter().enumerate() {
-        match &job.source {
-            ImageSource::Registry(reference) => {
-                if let Some(reason) = pass.attach(job, reference, verification).await {
-                    pass.out.rejected.push((at, reason));
-                }
+    let work: Vec<_> = plan
+        .jobs
+        .iter()
+        .enumerate()
+        .map(|(at, job)| job_attachments(&pass, at, job, verification))
+        .collect();
+    futures_util::stream::iter(work)
+        .buffer_unordered(parallel.max(1))
+        .collect::<Vec<()>>()
+        .await;
+    let mut out = std::mem::take(&mut *pass.out.locked());
+    // Sorted by destination, whatever order the images finished in: the plan stays deterministic.
+    out.jobs.sort_by(|a, b| {
+        (&a.destination.repository, &a.destination.tag).cmp(&(&b.destination.repository, &b.destination.tag))
+    });
+    out.rejected.sort();
+    out
+}
+
+/// One job's part of the pass.
+async fn job_attachments(pass: &Pass<'_>, at: usize, job: &MirrorJob, verification: Option<&Verification>) {
+    match &job.source {
+        ImageSource::Registry(reference) => {
+            if let Some(reason) = pass.attach(job, reference, verification).await {
+                pass.out.locked().rejected.push((at, reason));
             }
-            ImageSource::Built { digest, original } => {
-                // Only a rebuild of a registry image has an original whose signatures could have been copied.
-                if sources.built.get(digest).is_some_and(|built| built.base.is_some()) {
-                    reporter.event(Event::Info(format!(
-                        "{original}: its signatures and referrers name the original's digest, not the image ferry \
-                         rebuilt; they are not copied"
-                    )));
-                }
-            }
-            ImageSource::Layout { .. } | ImageSource::Archive { .. } => {}
         }
+        ImageSource::Built { digest, original } => {
+            // Only a rebuild of a registry image has an original whose signatures could have been copied.
+            if pass.sources.built.get(digest).is_some_and(|built| built.base.is_some()) {
+                pass.reporter.event(Event::Info(format!(
+                    "{original}: its signatures and referrers name the original's digest, not the image ferry \
+                     rebuilt; they are not copied"
+                )));
+            }
+        }
+        ImageSource::Layout { .. } | ImageSource::Archive { .. } => {}
     }
-    pass.out
 }
 
 /// The state of one pass: tag listings (once per source repository), which registries serve the referrers API
@@ -82,22 +104,22 @@ pub(crate) async fn collect(
 struct Pass<'a> {
     sources: &'a Sources,
     reporter: &'a Arc<dyn Reporter>,
-    tags: HashMap<(String, String), BTreeSet<String>>,
-    referrers_api: HashMap<String, bool>,
-    planned: BTreeSet<(String, String)>,
-    out: Attachments,
+    tags: Mutex<HashMap<(String, String), BTreeSet<String>>>,
+    referrers_api: Mutex<HashMap<String, bool>>,
+    planned: Mutex<BTreeSet<(String, String)>>,
+    out: Mutex<Attachments>,
 }
 
 impl Pass<'_> {
     /// Plans the attachments of one job; returns why it must not be mirrored when a strict verification fails.
     async fn attach(
-        &mut self,
+        &self,
         job: &MirrorJob,
         reference: &ImageReference,
         verification: Option<&Verification>,
     ) -> Option<String> {
         let tags = self.tags_of(reference).await;
-        let nothing_to_find = tags.is_empty() && self.referrers_api.get(&reference.registry) == Some(&false);
+        let nothing_to_find = tags.is_empty() && self.referrers_api.locked().get(&reference.registry) == Some(&false);
         if nothing_to_find && verification.is_none() {
             return None; // No tag can name an attachment and the registry has no referrers API: nothing to read.
         }
@@ -156,9 +178,9 @@ impl Pass<'_> {
     }
 
     /// The tags of the source repository, listed once per run (none when they cannot be listed).
-    async fn tags_of(&mut self, reference: &ImageReference) -> BTreeSet<String> {
+    async fn tags_of(&self, reference: &ImageReference) -> BTreeSet<String> {
         let key = (reference.registry.clone(), reference.repository.clone());
-        if let Some(tags) = self.tags.get(&key) {
+        if let Some(tags) = self.tags.locked().get(&key) {
             return tags.clone();
         }
         let repo = Repo {
@@ -175,14 +197,15 @@ impl Pass<'_> {
                 BTreeSet::new()
             }
         };
-        self.tags.insert(key, tags.clone());
+        self.tags.locked().insert(key, tags.clone());
         tags
     }
 
     /// Plans `tag` of the source repository into the job's destination repository, once.
-    fn plan_tag(&mut self, job: &MirrorJob, reference: &ImageReference, tag: &str) {
+    fn plan_tag(&self, job: &MirrorJob, reference: &ImageReference, tag: &str) {
         if !self
             .planned
+            .locked()
             .insert((job.destination.repository.clone(), tag.to_string()))
         {
             return;
@@ -193,6 +216,7 @@ impl Pass<'_> {
             ..reference.clone()
         };
         self.out
+            .locked()
             .jobs
             .push(attachment_job(job, ImageSource::Registry(source), tag));
     }
@@ -200,7 +224,7 @@ impl Pass<'_> {
     /// The referrers of `digest`: from its fallback tag (copied as it is), else from the referrers API (a fallback
     /// index built from the answer); returns their digests, whose own attachments follow.
     async fn referrers(
-        &mut self,
+        &self,
         job: &MirrorJob,
         reference: &ImageReference,
         digest: &Digest,
@@ -218,17 +242,23 @@ impl Pass<'_> {
                 Err(_) => Vec::new(),
             };
         }
-        if self.referrers_api.get(&reference.registry) == Some(&false) {
+        if self.referrers_api.locked().get(&reference.registry) == Some(&false) {
             return Vec::new();
         }
         let answer = self.sources.registry.referrers(repo, digest).await;
         self.referrers_api
+            .locked()
             .insert(reference.registry.clone(), matches!(answer, Ok(Some(_))));
         let Ok(Some(index)) = answer else {
             return Vec::new();
         };
         let found = entries(&index);
-        if found.is_empty() || !self.planned.insert((job.destination.repository.clone(), tag.clone())) {
+        if found.is_empty()
+            || !self
+                .planned
+                .locked()
+                .insert((job.destination.repository.clone(), tag.clone()))
+        {
             return found;
         }
         let subject = ImageReference {
@@ -246,8 +276,9 @@ impl Pass<'_> {
             digest: built.root.digest.clone(),
             original: format!("referrers of {reference}@{digest}"),
         };
-        self.out.jobs.push(attachment_job(job, source, &tag));
-        self.out.built.push(built);
+        let mut out = self.out.locked();
+        out.jobs.push(attachment_job(job, source, &tag));
+        out.built.push(built);
         found
     }
 }

@@ -147,7 +147,14 @@ async fn add_attachments(
     if !options.copy && verification.is_none() {
         return Ok(());
     }
-    let found = attachments::collect(&prepared.plan, sources, verification.as_ref(), reporter).await;
+    let found = attachments::collect(
+        &prepared.plan,
+        sources,
+        verification.as_ref(),
+        request.engine.parallel_images,
+        reporter,
+    )
+    .await;
     let rejected: BTreeMap<usize, String> = found.rejected.into_iter().collect();
     let mut at = 0;
     prepared.plan.jobs.retain(|job| {
