@@ -115,6 +115,13 @@ fn cosign_tags_and_referrers_of_an_image_and_its_platforms_travel_with_it() {
     );
 
     let yaml = additional_images(&[format!("{}/apps/signed:1", src.host())]);
+    let dry = mirror_to_registry(&dir, &yaml, &format!("{}/mirror", dst.host()), &["--dry-run"]);
+    dry.assert_success();
+    let planned = dry.working_file("dry-run/mapping.txt");
+    assert!(
+        planned.contains(&index_sig) && planned.contains(&child_sig),
+        "a dry run lists them: {planned}"
+    );
     let run = mirror_to_registry(&dir, &yaml, &format!("{}/mirror", dst.host()), &[]);
     run.assert_success();
     let (from, to) = (
@@ -373,5 +380,43 @@ fn referrers_found_through_the_referrers_api_arrive_with_a_fallback_tag() {
     assert_eq!(
         fallback, answer,
         "the fallback tag holds what the referrers API answered"
+    );
+}
+
+/// An index the platform filter rewrites has a new digest: its own signature stays behind (and the run says so),
+/// the signature of the platform it keeps travels.
+#[test]
+fn a_filtered_index_leaves_its_own_signature_and_keeps_its_platforms() {
+    let dir = TestDir::new("signatures_filtered");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let image = multi_arch_image(dir.join("img"), 541, &["linux/amd64", "linux/arm64"], false);
+    image.push(&src.host(), "apps/filtered:1");
+    let index_sig = format!("{}.sig", image.index.digest.replace(':', "-"));
+    let child_sig = format!("{}.sig", image.manifests[0].digest.replace(':', "-"));
+    push_real_layout(
+        &real_signature_layout(0),
+        &src.host(),
+        &format!("apps/filtered:{index_sig}"),
+    );
+    push_real_layout(
+        &real_signature_layout(1),
+        &src.host(),
+        &format!("apps/filtered:{child_sig}"),
+    );
+    let yaml = format!(
+        "  additionalImages:\n  - name: {}/apps/filtered:1\n    platforms: [linux/amd64]\n",
+        src.host()
+    );
+    let run = mirror_to_registry(&dir, &yaml, &format!("{}/mirror", dst.host()), &[]);
+    run.assert_success();
+    assert!(run.stderr().contains("new digest"), "{}", run.stderr());
+    let to = format!("docker://{}/mirror/apps/filtered", dst.host());
+    assert!(
+        skopeo_inspect_raw(&format!("{to}:{index_sig}")).is_err(),
+        "the index's signature stays behind"
+    );
+    assert!(
+        skopeo_inspect_raw(&format!("{to}:{child_sig}")).is_ok(),
+        "the kept platform's signature travels"
     );
 }
