@@ -16,7 +16,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Mirror what an ImageSetConfiguration describes (releases, operator catalogs and additional images).
+    /// Mirror what an ImageSetConfiguration describes (releases, operator catalogs, Helm charts and additional
+    /// images, with their signatures and referrers).
     ///
     /// Mirror-to-mirror:  ferry mirror -c isc.yaml --workspace file://DIR docker://HOST[:PORT][/NS]
     /// Mirror-to-disk:    ferry mirror -c isc.yaml file://DIR

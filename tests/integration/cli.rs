@@ -99,6 +99,9 @@ fn mirror_help_explains_every_option_of_the_contract() {
         ),
         ("--output", &["json", "exit code", "[default: text]"]),
         ("--summary-file", &["JSON run summary"]),
+        ("--remove-signatures", &[".sig", "referrers"]),
+        ("--verify-signatures", &["cosign", "P-256"]),
+        ("--signature-policy", &["strict", "best-effort", "[default: strict]"]),
     ];
     for (option, phrases) in expected {
         let said = option_help(&help, option);
@@ -174,5 +177,31 @@ fn completions_and_man_page_come_from_the_command_definitions() {
     assert!(page.contains(".TH ferry 1"), "{}", &page[..page.len().min(200)]);
     for subcommand in ["mirror", "validate", "describe", "completion"] {
         assert!(page.contains(subcommand), "the man page lists `{subcommand}`");
+    }
+}
+
+#[test]
+fn delete_help_explains_both_phases_and_what_stays() {
+    let help = String::from_utf8_lossy(&ferry(&["delete", "--help"]).stdout).into_owned();
+    for phrase in ["--generate", "--delete-yaml-file", "garbage collection", "kept"] {
+        assert!(
+            help.contains(phrase),
+            "ferry delete --help does not say `{phrase}`:\n{help}"
+        );
+    }
+    let expected: &[(&str, &[&str])] = &[
+        ("--keep", &["must stay", "repeatable"]),
+        ("--delete-signatures", &["sha256-<hex>.sig"]),
+        ("--dry-run", &["delete nothing"]),
+        ("--delete-id", &["delete-images-ID.yaml"]),
+    ];
+    for (option, phrases) in expected {
+        let said = option_help(&help, option);
+        for phrase in *phrases {
+            assert!(
+                said.contains(phrase),
+                "--help on {option} does not say `{phrase}`: {said}"
+            );
+        }
     }
 }
