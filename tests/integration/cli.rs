@@ -67,6 +67,19 @@ fn option_help(help: &str, option: &str) -> String {
         .join(" ")
 }
 
+/// Each option's description in `help` says each of its phrases.
+fn assert_options_explained(help: &str, expected: &[(&str, &[&str])]) {
+    for (option, phrases) in expected {
+        let said = option_help(help, option);
+        for phrase in *phrases {
+            assert!(
+                said.contains(phrase),
+                "--help on {option} does not say `{phrase}`: {said}"
+            );
+        }
+    }
+}
+
 #[test]
 fn mirror_help_explains_every_option_of_the_contract() {
     let help = String::from_utf8_lossy(&ferry(&["mirror", "--help"]).stdout).into_owned();
@@ -103,15 +116,7 @@ fn mirror_help_explains_every_option_of_the_contract() {
         ("--verify-signatures", &["cosign", "P-256"]),
         ("--signature-policy", &["strict", "best-effort", "[default: strict]"]),
     ];
-    for (option, phrases) in expected {
-        let said = option_help(&help, option);
-        for phrase in *phrases {
-            assert!(
-                said.contains(phrase),
-                "--help on {option} does not say `{phrase}`: {said}"
-            );
-        }
-    }
+    assert_options_explained(&help, expected);
     for exit in ["2 release", "4 operator", "8 additional", "16 helm"] {
         assert!(help.contains(exit), "--help does not give the exit code `{exit}`");
     }
@@ -195,13 +200,5 @@ fn delete_help_explains_both_phases_and_what_stays() {
         ("--dry-run", &["delete nothing"]),
         ("--delete-id", &["delete-images-ID.yaml"]),
     ];
-    for (option, phrases) in expected {
-        let said = option_help(&help, option);
-        for phrase in *phrases {
-            assert!(
-                said.contains(phrase),
-                "--help on {option} does not say `{phrase}`: {said}"
-            );
-        }
-    }
+    assert_options_explained(&help, expected);
 }
