@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use super::fallback::merge_fallback_tags;
 use super::mirror_to_disk::{CATALOGS_KEY, CHARTS_KEY, FCOS_GRAPHS_KEY, GRAPH_IMAGE_KEY, RELEASES_KEY};
 use super::outputs;
 use super::prepare::{connect, prepare, Prepared};
@@ -51,6 +52,9 @@ pub(crate) async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) ->
         .check(&target.registry)
         .await
         .map_err(WorkflowError::Destination)?;
+    if !request.dry_run {
+        merge_fallback_tags(&mut prepared, &mut sources, &client, &reporter).await;
+    }
     let destination = Destination::registry(client, &target.registry);
     let summary = super::mirror_to_mirror::copy_and_emit(&prepared, sources, destination, request, &reporter).await?;
     outputs::finish(summary, prepared, started, started_at)

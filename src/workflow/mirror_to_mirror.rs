@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use super::fallback::merge_fallback_tags;
 use super::outputs::{self, summarize};
 use super::prepare::{add_remote_content, connect, prepare, Prepared};
 use super::{Failure, MirrorRequest, Mode, RunSummary, WorkflowError, Workspace};
@@ -30,16 +31,20 @@ pub(crate) async fn run(request: &MirrorRequest, reporter: Arc<dyn Reporter>) ->
     };
     let mut prepared = prepare(request, registry, namespace, &reporter)?;
     let (mut sources, client) = connect(request, &reporter)?;
+    let into_registry = !matches!(request.mode, Mode::MirrorToLayout { .. });
     let destination = match &request.mode {
         Mode::MirrorToLayout { layout, .. } => Destination::Layout(Arc::new(
             LayoutWriter::open_or_create(layout).map_err(EngineError::from)?,
         )),
         _ => {
             client.check(registry).await.map_err(WorkflowError::Destination)?;
-            Destination::registry(client, registry)
+            Destination::registry(client.clone(), registry)
         }
     };
     add_remote_content(&mut prepared, request, registry, namespace, &mut sources, &reporter).await?;
+    if into_registry && !request.dry_run {
+        merge_fallback_tags(&mut prepared, &mut sources, &client, &reporter).await;
+    }
     reporter.event(Event::Info(format!(
         "{} images to mirror to {}",
         prepared.plan.jobs.len(),

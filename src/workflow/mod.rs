@@ -4,6 +4,7 @@
 pub(crate) mod delete;
 pub(crate) mod disk_to_mirror;
 mod endpoints;
+mod fallback;
 pub(crate) mod mirror_to_disk;
 pub(crate) mod mirror_to_mirror;
 mod outputs;

@@ -420,3 +420,54 @@ fn a_filtered_index_leaves_its_own_signature_and_keeps_its_platforms() {
         "the kept platform's signature travels"
     );
 }
+
+/// A fallback tag the destination holds already (a referrer pushed there by another tool) is merged, not replaced:
+/// after the mirror it lists both referrers, and both are readable.
+#[test]
+fn an_existing_fallback_tag_at_the_destination_keeps_its_referrers() {
+    let dir = TestDir::new("signatures_merge");
+    let (src, dst) = (TestRegistry::start(), TestRegistry::start());
+    let image = multi_arch_image(dir.join("img"), 551, &["linux/amd64"], false);
+    image.push(&src.host(), "apps/merged:1");
+    let ours = push_referrer(
+        &dir.join("ours"),
+        &src.host(),
+        "apps/merged",
+        &image.index,
+        "application/spdx+json",
+        11,
+    );
+    // The same image already at the destination, with a referrer only the destination knows.
+    image.push(&dst.host(), "mirror/apps/merged:1");
+    let theirs = push_referrer(
+        &dir.join("theirs"),
+        &dst.host(),
+        "mirror/apps/merged",
+        &image.index,
+        "application/vnd.example+json",
+        12,
+    );
+    let yaml = additional_images(&[format!("{}/apps/merged:1", src.host())]);
+    let run = mirror_to_registry(&dir, &yaml, &format!("{}/mirror", dst.host()), &[]);
+    run.assert_success();
+    let to = format!("docker://{}/mirror/apps/merged", dst.host());
+    let fallback: serde_json::Value =
+        serde_json::from_slice(&raw(&format!("{to}:{}", image.index.digest.replace(':', "-")))).unwrap();
+    let listed: Vec<&str> = fallback["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["digest"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        [ours.as_str(), theirs.as_str()],
+        "ours first, then the destination's"
+    );
+    for referrer in [&ours, &theirs] {
+        assert!(
+            skopeo_inspect_raw(&format!("{to}@{referrer}")).is_ok(),
+            "{referrer} is readable"
+        );
+    }
+}
