@@ -97,6 +97,17 @@ fn write_charts(out: &mut String, run: &ArchiveMetadata) {
     }
 }
 
+/// The signatures, attestations, SBOMs and referrer indexes the run carries for `image` (tagged after its digest
+/// in its repository).
+fn attachments_of(run: &ArchiveMetadata, image: &crate::store::archive::ArchivedImage) -> usize {
+    let prefix = image.digest.as_tag();
+    run.images
+        .iter()
+        .filter(|other| other.destination_repository == image.destination_repository)
+        .filter(|other| is_attachment_tag(&other.tag) && other.tag.starts_with(&prefix))
+        .count()
+}
+
 /// A tag that names a signature, an attestation or an SBOM (cosign), or an OCI 1.1 referrers fallback index.
 fn is_attachment_tag(tag: &str) -> bool {
     tag.strip_prefix("sha256-").is_some_and(|rest| {
@@ -154,9 +165,15 @@ fn describe_text(dir: &Path, reader: &ArchiveReader) -> String {
             } else {
                 format!(" [{}]", image.platforms.join(", "))
             };
+            let attached = attachments_of(run, image);
+            let attached = if attached > 0 {
+                format!(" (+{attached} signatures/referrers)")
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "    {} -> {}:{} {}{platforms}",
+                "    {} -> {}:{} {}{platforms}{attached}",
                 image.source, image.destination_repository, image.tag, image.digest
             );
         }
