@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::args::{DescribeArgs, OutputFormat};
+use crate::collect::attachments::is_attachment_tag;
 use crate::collect::helm::ChartRecord;
 use crate::collect::release::PlannedRelease;
 use crate::reference::Location;
@@ -106,14 +107,6 @@ fn attachments_of(run: &ArchiveMetadata, image: &crate::store::archive::Archived
         .filter(|other| other.destination_repository == image.destination_repository)
         .filter(|other| is_attachment_tag(&other.tag) && other.tag.starts_with(&prefix))
         .count()
-}
-
-/// A tag that names a signature, an attestation or an SBOM (cosign), or an OCI 1.1 referrers fallback index.
-fn is_attachment_tag(tag: &str) -> bool {
-    tag.strip_prefix("sha256-").is_some_and(|rest| {
-        let hex = rest.split('.').next().unwrap_or(rest);
-        hex.len() == 64 && (rest.len() == 64 || [".sig", ".att", ".sbom"].iter().any(|s| rest.ends_with(s)))
-    })
 }
 
 fn run_bytes(run: &ArchiveMetadata) -> u64 {

@@ -26,6 +26,20 @@ use crate::sync::Locked;
 /// cosign's tag suffixes: signatures, attestations, SBOMs.
 const COSIGN_SUFFIXES: [&str; 3] = ["sig", "att", "sbom"];
 
+/// Whether `tag` is a referrers fallback tag: `sha256-` and 64 hex digits, nothing after.
+pub(crate) fn is_fallback_tag(tag: &str) -> bool {
+    tag.strip_prefix("sha256-")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Whether `tag` names an attachment: a cosign `sha256-<hex>.sig`, `.att` or `.sbom` tag, or a fallback tag.
+pub(crate) fn is_attachment_tag(tag: &str) -> bool {
+    is_fallback_tag(tag)
+        || tag
+            .rsplit_once('.')
+            .is_some_and(|(subject, suffix)| COSIGN_SUFFIXES.contains(&suffix) && is_fallback_tag(subject))
+}
+
 /// How signatures are checked before mirroring.
 pub(crate) struct Verification {
     pub key: CosignKey,
@@ -346,4 +360,19 @@ async fn verify(
         }
     }
     Err(format!("no valid signature: {}", reasons.join("; ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fallback_and_cosign_tags_are_told_apart() {
+        let hex = "1ce8c0187c8fe6b4be327dc848b8baf062ce1baa5096b4f5d955893d126d5b58";
+        assert!(is_fallback_tag(&format!("sha256-{hex}")));
+        assert!(!is_fallback_tag(&format!("sha256-{hex}.sig")));
+        assert!(is_attachment_tag(&format!("sha256-{hex}.sig")) && is_attachment_tag(&format!("sha256-{hex}.sbom")));
+        assert!(!is_attachment_tag(&format!("sha256-{hex}.txt")));
+        assert!(!is_fallback_tag("sha256-abc") && !is_attachment_tag("v1"));
+    }
 }

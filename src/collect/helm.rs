@@ -277,9 +277,14 @@ fn host_of(url: &str) -> &str {
     authority.rsplit_once('@').map_or(authority, |(_, host)| host)
 }
 
+/// Tells the reporter of each retry of a download, as every request kind does (`Event::Retrying`).
 fn retry_reporter<'r>(url: &'r str, reporter: &'r Arc<dyn Reporter>) -> impl Fn(u32, &str) + Sync + 'r {
     move |attempt, cause| {
-        reporter.event(Event::Warning(format!("GET {url}: retry {attempt} after: {cause}")));
+        reporter.event(Event::Retrying {
+            what: format!("GET {url}"),
+            attempt,
+            error: cause.to_string(),
+        })
     }
 }
 

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::prepare::Prepared;
+use crate::collect::attachments::is_fallback_tag;
 use crate::events::{Event, Reporter};
 use crate::image::manifest::RawManifest;
 use crate::image::media_type::OCI_INDEX;
@@ -17,12 +18,6 @@ use crate::image::Digest;
 use crate::plan::{ImageSource, MirrorJob};
 use crate::registry::{RegistryClient, RegistryError, Repo};
 use crate::source::{BuiltImage, SourceReader, Sources};
-
-/// Whether a tag is a referrers fallback tag: `sha256-` and 64 hex digits, nothing after.
-fn is_fallback_tag(tag: &str) -> bool {
-    tag.strip_prefix("sha256-")
-        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-}
 
 /// Rewrites each fallback-tag job whose destination already lists other referrers into a merged index.
 pub(super) async fn merge_fallback_tags(
@@ -108,18 +103,4 @@ async fn merged(
         manifests,
         blobs: HashMap::new(),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_bare_digest_tags_are_fallback_tags() {
-        let hex = "1ce8c0187c8fe6b4be327dc848b8baf062ce1baa5096b4f5d955893d126d5b58";
-        assert!(is_fallback_tag(&format!("sha256-{hex}")));
-        assert!(!is_fallback_tag(&format!("sha256-{hex}.sig")));
-        assert!(!is_fallback_tag("sha256-abc"));
-        assert!(!is_fallback_tag("v1"));
-    }
 }

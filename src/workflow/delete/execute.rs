@@ -13,6 +13,7 @@ use crate::config;
 use crate::delete::keep::{decide, Decision, Kept, Planned, RepositoryState};
 use crate::delete::DeleteList;
 use crate::events::{Event, Reporter};
+use crate::image::media_type::ManifestKind;
 use crate::image::Digest;
 use crate::plan::ImageSource;
 use crate::registry::{Deleted, ManifestHead, RegistryClient, RegistryError, Repo};
@@ -265,7 +266,7 @@ async fn decide_repository(
 
 /// Whether a manifest media type is an index (OCI image index, Docker manifest list).
 fn is_index(media_type: &str) -> bool {
-    media_type.contains("index") || media_type.contains("manifest.list")
+    ManifestKind::from_media_type(media_type).is_some_and(ManifestKind::is_index)
 }
 
 /// The cosign signature tags (`sha256-<hex>.sig`) of planned digests that the repository holds.
